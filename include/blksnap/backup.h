@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The engines behind the tools: send an archive, scan a source for
+ * changes against a chain, restore or verify a chain.
+ */
+#ifndef BLKSNAP_BACKUP_H
+#define BLKSNAP_BACKUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "archive.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BLKSNAP_DEFAULT_HASH_BLOCK	65536u
+#define BLKSNAP_MIN_HASH_BLOCK		4096u
+#define BLKSNAP_MAX_HASH_BLOCK		(16u << 20)
+
+/* Called now and then with the bytes processed out of @total. */
+typedef void (*blksnap_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+struct blksnap_send_opts {
+	const char *source;		/* device, file or tag */
+	const char *base;		/* parent archive; NULL for a full */
+	const struct blksnap_ranges *changed;	/* incremental: what to send */
+	int out_fd;			/* the archive goes here */
+	const char *out_name;		/* for messages */
+	struct blksnap_compress compress;
+	uint32_t hash_block_size;	/* full only; 0: default */
+	const char *manifest_out;	/* NULL, or a manifest file to write */
+	const char *cbt_generation;	/* NULL without CBT */
+	uint32_t cbt_snapshot;
+	blksnap_progress_fn progress;
+	void *progress_ctx;
+};
+
+/*
+ * Writes a full archive of the source, or an incremental one holding
+ * the changed ranges (rounded out to hash blocks) over @base.  A full
+ * archive of a regular file keeps its holes.  @manifest, when not
+ * NULL, receives the manifest written.
+ */
+int blksnap_send(const struct blksnap_send_opts *o,
+		 struct blksnap_manifest *manifest);
+
+/*
+ * Compares every hash block of @source with the state a chain of
+ * archives (or manifest files), full first, leaves it in, and puts the
+ * blocks that differ into @changed (initialised, empty) with the
+ * device size stated.
+ */
+int blksnap_scan(const char *source, const char *const *chain, size_t count,
+		 struct blksnap_ranges *changed, blksnap_progress_fn progress,
+		 void *progress_ctx);
+
+struct blksnap_restore_opts {
+	const char *const *chain;	/* full archive first */
+	size_t count;
+	const char *target;		/* NULL: verify only */
+	bool force;			/* allow a larger target device */
+	blksnap_progress_fn progress;
+	void *progress_ctx;
+	void (*message)(void *ctx, const char *text);	/* notes; may be NULL */
+	void *message_ctx;
+};
+
+/*
+ * Restores the chain into a block device or an image file, or with no
+ * target verifies it.  A file is written under a temporary name and
+ * renamed when the whole chain verified; a device is only written after
+ * a first pass verified the whole chain.
+ */
+int blksnap_restore(const struct blksnap_restore_opts *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

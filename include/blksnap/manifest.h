@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The manifest: the first entry of every archive (blksnap-archive(5)).
+ */
+#ifndef BLKSNAP_MANIFEST_H
+#define BLKSNAP_MANIFEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include "source.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BLKSNAP_FORMAT_VERSION	1
+#define BLKSNAP_UUID_LEN	36
+
+struct blksnap_manifest {
+	unsigned int format_version;
+	char uuid[BLKSNAP_UUID_LEN + 1];
+	bool incremental;
+	char parent_uuid[BLKSNAP_UUID_LEN + 1];	/* "" for a full archive */
+	uint32_t sequence;		/* 0 for a full, parent's + 1 */
+	uint64_t size;			/* logical size of the image */
+	uint32_t logical_block_size;
+	char source[256];		/* the source as named when sent */
+	struct blksnap_identity id;
+	char cbt_generation[BLKSNAP_UUID_LEN + 1];	/* "" without CBT */
+	uint32_t cbt_snapshot;
+	uint32_t hash_block_size;
+	int64_t created;		/* seconds since the epoch, UTC */
+	char tool_version[32];
+	char compression[16];
+	char image_name[128];		/* name of the image entry */
+	uint64_t data_bytes;		/* bytes in the image's data regions */
+	uint64_t range_count;
+};
+
+/* Fills a new manifest: fresh UUID, creation time, tool version. */
+void blksnap_manifest_init(struct blksnap_manifest *m);
+
+/*
+ * The text form, "key=value" lines with a checksum line last.  Returns
+ * a malloc'ed buffer and its length through @text and @len.
+ */
+int blksnap_manifest_format(const struct blksnap_manifest *m, char **text,
+			    size_t *len);
+
+/*
+ * Parses and checks a manifest's text: checksum, format version, every
+ * required key and its range.  Messages name @archive.
+ */
+int blksnap_manifest_parse(const char *text, size_t len, const char *archive,
+			   struct blksnap_manifest *m);
+
+/*
+ * Checks that @next may follow @prev in a chain (prev NULL: @next must
+ * be a full archive), naming the archives in the message.
+ */
+int blksnap_manifest_check_chain(const struct blksnap_manifest *prev,
+				 const char *prev_name,
+				 const struct blksnap_manifest *next,
+				 const char *next_name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef __BLKSNAP_H
+#define __BLKSNAP_H
+
+#ifdef pr_fmt
+#undef pr_fmt
+#endif
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/types.h>
+
+#define BLKSNAP_REVISION 1
+
+/* Module parameters, read when a tracker is attached or its map rebuilt. */
+extern unsigned int tracking_block_minimum_shift;
+extern unsigned int tracking_block_maximum_shift;
+extern unsigned int tracking_block_maximum_count;
+
+#endif /* __BLKSNAP_H */

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The control device /dev/blksnap-control and its ioctls.
+ *
+ * Every ioctl needs CAP_SYS_ADMIN and runs under tracker_mutex, so the
+ * trackers it uses cannot go away meanwhile. Input structures are copied
+ * in whole, reserved fields must be zero and every count is bounded.
+ */
+#include "blksnap.h"
+#include <linux/blkdev.h>
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <uapi/linux/blksnap.h>
+#include "cbt.h"
+#include "tracker.h"
+#include "ctrl.h"
+
+static int ctrl_dev(const struct blksnap_dev *d, dev_t *dev)
+{
+	if (d->mj >= (1u << (32 - MINORBITS)) || d->mn > MINORMASK)
+		return -EINVAL;
+	*dev = MKDEV(d->mj, d->mn);
+	return 0;
+}
+
+static int ioctl_version(void __user *arg)
+{
+	struct blksnap_version v = {
+		.major = BLKSNAP_VERSION_MAJOR,
+		.minor = BLKSNAP_VERSION_MINOR,
+		.revision = BLKSNAP_REVISION,
+	};
+
+	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
+}
+
+static int ioctl_tracker(void __user *arg, bool attach)
+{
+	struct blksnap_tracker_dev in;
+	dev_t dev;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.flags || in.reserved)
+		return -EINVAL;
+	ret = ctrl_dev(&in.dev, &dev);
+	if (ret)
+		return ret;
+	return attach ? tracker_attach(dev) : tracker_detach(dev);
+}
+
+static int list_copy_out(u64 uaddr, const dev_t *devs, unsigned int n)
+{
+	struct blksnap_dev __user *out = u64_to_user_ptr(uaddr);
+	struct blksnap_dev d;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		d.mj = MAJOR(devs[i]);
+		d.mn = MINOR(devs[i]);
+		if (copy_to_user(out + i, &d, sizeof(d)))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int ioctl_tracker_list(void __user *arg)
+{
+	struct blksnap_tracker_list in;
+	unsigned int total;
+	dev_t *devs;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved || in.count > BLKSNAP_MAX_TRACKERS)
+		return -EINVAL;
+
+	devs = kcalloc(max(in.count, 1u), sizeof(*devs), GFP_KERNEL);
+	if (!devs)
+		return -ENOMEM;
+	tracker_list(devs, in.count, &total);
+	ret = list_copy_out(in.devs, devs, min(in.count, total));
+	kfree(devs);
+	if (ret)
+		return ret;
+	in.count = total;
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
+/* Find the tracker of @d and bring its map up to date with the size. */
+static int ctrl_tracker(const struct blksnap_dev *d, struct tracker **trp)
+{
+	struct tracker *tr;
+	dev_t dev;
+	int ret;
+
+	ret = ctrl_dev(d, &dev);
+	if (ret)
+		return ret;
+	tr = tracker_find(dev);
+	if (!tr)
+		return -ENOENT;
+	ret = tracker_refresh(tr);
+	if (ret)
+		return ret;
+	*trp = tr;
+	return 0;
+}
+
+static int ioctl_cbt_info(void __user *arg)
+{
+	struct blksnap_cbt_info in;
+	struct tracker *tr;
+	struct cbt_map *cbt;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved)
+		return -EINVAL;
+	ret = ctrl_tracker(&in.dev, &tr);
+	if (ret)
+		return ret;
+
+	mutex_lock(&tr->cbt_lock);
+	cbt = tracker_cbt(tr);
+	in.block_size = cbt_map_block_bytes(cbt);
+	in.block_count = cbt->blk_count;
+	in.device_capacity = cbt->capacity;
+	in.snap_number = READ_ONCE(cbt->snap_number);
+	memcpy(in.generation_id, &cbt->generation, sizeof(in.generation_id));
+	mutex_unlock(&tr->cbt_lock);
+
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
+/* Context: tr->cbt_lock held. */
+static int cbt_map_copy_out(struct cbt_map *cbt, struct blksnap_cbt_map *in)
+{
+	const u8 *src;
+
+	if (in->offset > cbt->blk_count ||
+	    in->length > cbt->blk_count - in->offset)
+		return -ERANGE;
+	src = (in->flags & BLKSNAP_CBT_MAP_CURRENT) ? cbt->map : cbt->snap_map;
+	if (copy_to_user(u64_to_user_ptr(in->buff), src + in->offset,
+			 in->length))
+		return -EFAULT;
+	memcpy(in->generation_id, &cbt->generation,
+	       sizeof(in->generation_id));
+	return 0;
+}
+
+static int ioctl_cbt_map(void __user *arg)
+{
+	struct blksnap_cbt_map in;
+	struct tracker *tr;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved || (in.flags & ~BLKSNAP_CBT_MAP_CURRENT) ||
+	    in.length > BLKSNAP_MAX_MAP_CHUNK)
+		return -EINVAL;
+	ret = ctrl_tracker(&in.dev, &tr);
+	if (ret)
+		return ret;
+
+	mutex_lock(&tr->cbt_lock);
+	ret = cbt_map_copy_out(tracker_cbt(tr), &in);
+	mutex_unlock(&tr->cbt_lock);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
+/* Validate all ranges, then mark them. Context: tr->cbt_lock held. */
+static int cbt_mark_ranges(struct cbt_map *cbt,
+			   const struct blksnap_sectors *r, u32 count)
+{
+	u32 i;
+
+	for (i = 0; i < count; i++) {
+		if (!r[i].count || r[i].offset >= cbt->capacity ||
+		    r[i].count > cbt->capacity - r[i].offset)
+			return -ERANGE;
+	}
+	for (i = 0; i < count; i++)
+		cbt_map_mark(cbt, r[i].offset, r[i].count);
+	return 0;
+}
+
+static int ioctl_cbt_dirty(void __user *arg)
+{
+	struct blksnap_cbt_dirty in;
+	struct blksnap_sectors *ranges;
+	struct tracker *tr;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved || !in.count || in.count > BLKSNAP_MAX_DIRTY_RANGES)
+		return -EINVAL;
+	ret = ctrl_tracker(&in.dev, &tr);
+	if (ret)
+		return ret;
+
+	ranges = kvmalloc_array(in.count, sizeof(*ranges), GFP_KERNEL);
+	if (!ranges)
+		return -ENOMEM;
+	if (copy_from_user(ranges, u64_to_user_ptr(in.ranges),
+			   array_size(in.count, sizeof(*ranges)))) {
+		ret = -EFAULT;
+		goto out;
+	}
+	mutex_lock(&tr->cbt_lock);
+	ret = cbt_mark_ranges(tracker_cbt(tr), ranges, in.count);
+	mutex_unlock(&tr->cbt_lock);
+out:
+	kvfree(ranges);
+	return ret;
+}
+
+static long ctrl_dispatch(unsigned int cmd, void __user *arg)
+{
+	switch (cmd) {
+	case BLKSNAP_IOCTL_TRACKER_ATTACH:
+		return ioctl_tracker(arg, true);
+	case BLKSNAP_IOCTL_TRACKER_DETACH:
+		return ioctl_tracker(arg, false);
+	case BLKSNAP_IOCTL_TRACKER_LIST:
+		return ioctl_tracker_list(arg);
+	case BLKSNAP_IOCTL_CBT_INFO:
+		return ioctl_cbt_info(arg);
+	case BLKSNAP_IOCTL_CBT_MAP:
+		return ioctl_cbt_map(arg);
+	case BLKSNAP_IOCTL_CBT_DIRTY:
+		return ioctl_cbt_dirty(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long ctrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	long ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (cmd == BLKSNAP_IOCTL_VERSION)
+		return ioctl_version(uarg);
+
+	mutex_lock(&tracker_mutex);
+	ret = ctrl_dispatch(cmd, uarg);
+	mutex_unlock(&tracker_mutex);
+	return ret;
+}
+
+static int ctrl_open(struct inode *inode, struct file *file)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	return nonseekable_open(inode, file);
+}
+
+static const struct file_operations ctrl_fops = {
+	.owner = THIS_MODULE,
+	.open = ctrl_open,
+	.unlocked_ioctl = ctrl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice ctrl_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = BLKSNAP_CTL_NAME,
+	.fops = &ctrl_fops,
+	.mode = 0600,
+};
+
+int ctrl_register(void)
+{
+	return misc_register(&ctrl_misc);
+}
+
+void ctrl_unregister(void)
+{
+	misc_deregister(&ctrl_misc);
+}

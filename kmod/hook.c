@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Bio interception: an ftrace hook on submit_bio_noacct() redirects every
+ * call to blksnap_submit_bio_noacct(), the way live patching redirects a
+ * function. The redirected function records the change and then calls the
+ * original submit_bio_noacct(); that nested call comes from inside this
+ * module, so the hook lets it through unchanged.
+ *
+ * Every bio is seen when it enters submit_bio_noacct(), including those a
+ * stacking driver (device-mapper, md) submits while current->bio_list is
+ * set: they are queued there but already marked, so both a dm device and
+ * the disks below it can be tracked.
+ *
+ * Bios the module issues itself bypass the filter: they have an end_io
+ * callback inside this module.
+ */
+#include "blksnap.h"
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/ftrace.h>
+#include <linux/module.h>
+#include <linux/srcu.h>
+#include "compat.h"
+#include "tracker.h"
+#include "hook.h"
+
+/* Counts threads inside blksnap_submit_bio_noacct(), for unloading. */
+DEFINE_STATIC_SRCU(hook_srcu);
+
+static bool bio_is_own(struct bio *bio)
+{
+	return bio->bi_end_io &&
+	       within_module((unsigned long)bio->bi_end_io, THIS_MODULE);
+}
+
+/*
+ * The replacement of submit_bio_noacct(). It must not be inlined into a
+ * caller and must not reach submit_bio_noacct() through a tail call: the
+ * hook recognises the nested call by its return address inside this
+ * module. srcu_read_unlock() after the call keeps it a real call, and the
+ * empty asm keeps the compiler from moving or merging it.
+ */
+static noinline void blksnap_submit_bio_noacct(struct bio *bio)
+{
+	int idx = srcu_read_lock(&hook_srcu);
+
+	if (!bio_is_own(bio))
+		tracker_filter_bio(bio);
+	submit_bio_noacct(bio);
+	asm volatile("" ::: "memory");
+	srcu_read_unlock(&hook_srcu, idx);
+}
+
+static void notrace hook_callback(unsigned long ip, unsigned long parent_ip,
+				  struct ftrace_ops *ops,
+				  struct ftrace_regs *fregs)
+{
+	if (within_module(parent_ip, THIS_MODULE))
+		return;
+	blksnap_set_ip(fregs, (unsigned long)blksnap_submit_bio_noacct);
+}
+
+static struct ftrace_ops hook_ops = {
+	.func = hook_callback,
+	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+};
+
+/**
+ * hook_register() - start intercepting submit_bio_noacct()
+ *
+ * Context: process context (module init).
+ * Return: 0 or a negative errno.
+ */
+int hook_register(void)
+{
+	unsigned long ip = (unsigned long)submit_bio_noacct;
+	int ret;
+
+	ret = ftrace_set_filter_ip(&hook_ops, ip, 0, 0);
+	if (ret) {
+		pr_err("cannot set the ftrace filter on submit_bio_noacct: %d\n",
+		       ret);
+		return ret;
+	}
+	ret = register_ftrace_function(&hook_ops);
+	if (ret) {
+		pr_err("cannot register the ftrace hook: %d\n", ret);
+		goto fail_filter;
+	}
+	return 0;
+
+fail_filter:
+	ftrace_set_filter_ip(&hook_ops, ip, 1, 0);
+	return ret;
+}
+
+/**
+ * hook_unregister() - stop intercepting and wait for intercepted calls
+ *
+ * On return no thread runs in blksnap_submit_bio_noacct() any more.
+ * Context: process context (module exit).
+ */
+void hook_unregister(void)
+{
+	unregister_ftrace_function(&hook_ops);
+	ftrace_set_filter_ip(&hook_ops, (unsigned long)submit_bio_noacct, 1, 0);
+	/* Threads that entered before the hook went away, even if sleeping. */
+	synchronize_srcu(&hook_srcu);
+	/*
+	 * The few instructions after srcu_read_unlock() may still be running
+	 * in a preempted task; a tasks-RCU grace period waits for those.
+	 */
+	synchronize_rcu_tasks();
+}

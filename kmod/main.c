@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * blksnap: change tracking for block devices of stock kernels.
+ */
+#include "blksnap.h"
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include "hook.h"
+#include "ctrl.h"
+#include "tracker.h"
+
+unsigned int tracking_block_minimum_shift = 16;
+module_param(tracking_block_minimum_shift, uint, 0644);
+MODULE_PARM_DESC(tracking_block_minimum_shift,
+		 "log2 of the smallest tracking block size in bytes (12..30, default 16)");
+
+unsigned int tracking_block_maximum_shift = 26;
+module_param(tracking_block_maximum_shift, uint, 0644);
+MODULE_PARM_DESC(tracking_block_maximum_shift,
+		 "log2 of the largest tracking block size in bytes (12..30, default 26)");
+
+unsigned int tracking_block_maximum_count = 2097152;
+module_param(tracking_block_maximum_count, uint, 0644);
+MODULE_PARM_DESC(tracking_block_maximum_count,
+		 "largest number of tracking blocks per device (default 2097152)");
+
+static int __init blksnap_init(void)
+{
+	int ret;
+
+	ret = hook_register();
+	if (ret)
+		return ret;
+	ret = ctrl_register();
+	if (ret)
+		goto fail_hook;
+	pr_info("loaded\n");
+	return 0;
+
+fail_hook:
+	hook_unregister();
+	return ret;
+}
+
+static void __exit blksnap_exit(void)
+{
+	/* No new ioctls, then no new bios in module code, then no trackers. */
+	ctrl_unregister();
+	hook_unregister();
+	tracker_detach_all();
+	pr_info("unloaded\n");
+}
+
+module_init(blksnap_init);
+module_exit(blksnap_exit);
+MODULE_DESCRIPTION("Block device change tracking for stock kernels");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Trackers: the set of tracked devices and the bio filter that marks
+ * their change maps.
+ *
+ * Locking: readers (the bio filter) find trackers under rcu_read_lock();
+ * tracker_lock (a spinlock) serialises changes of the hash table;
+ * tracker_mutex serialises attach, detach and the control ioctls, so a
+ * tracker found under it stays alive until it is released. tr->cbt_lock
+ * serialises replacing a tracker's map (resize). Lock order:
+ * tracker_mutex, then tr->cbt_lock.
+ */
+#include "blksnap.h"
+#include <linux/blkdev.h>
+#include <linux/bio.h>
+#include <linux/hashtable.h>
+#include <linux/slab.h>
+#include "compat.h"
+#include "cbt.h"
+#include "tracker.h"
+
+#define TRACKER_HASH_BITS 6
+
+static DEFINE_HASHTABLE(tracker_table, TRACKER_HASH_BITS);
+static DEFINE_SPINLOCK(tracker_lock);
+static unsigned int tracker_count;	/* read locklessly by the filter */
+DEFINE_MUTEX(tracker_mutex);
+
+static struct tracker *tracker_lookup_rcu(dev_t dev)
+{
+	struct tracker *tr;
+
+	hash_for_each_possible_rcu(tracker_table, tr, link, dev) {
+		if (tr->dev == dev)
+			return tr;
+	}
+	return NULL;
+}
+
+/**
+ * tracker_find() - find the tracker of a device
+ * @dev: device number
+ *
+ * Context: tracker_mutex held; the tracker stays valid while it is held.
+ * Return: the tracker or NULL.
+ */
+struct tracker *tracker_find(dev_t dev)
+{
+	struct tracker *tr;
+
+	lockdep_assert_held(&tracker_mutex);
+	rcu_read_lock();
+	tr = tracker_lookup_rcu(dev);
+	rcu_read_unlock();
+	return tr;
+}
+
+/* Replace the map of @tr with an empty one for @capacity: a new generation. */
+static int tracker_new_map(struct tracker *tr, u64 capacity)
+{
+	struct cbt_map *cbt, *old;
+
+	lockdep_assert_held(&tr->cbt_lock);
+	cbt = cbt_map_create(capacity);
+	if (IS_ERR(cbt))
+		return PTR_ERR(cbt);
+	old = tracker_cbt(tr);
+	rcu_assign_pointer(tr->cbt, cbt);
+	if (old) {
+		synchronize_rcu();
+		cbt_map_destroy(old);
+		pr_info("device %u:%u resized to %llu sectors: new generation\n",
+			MAJOR(tr->dev), MINOR(tr->dev), capacity);
+	}
+	return 0;
+}
+
+static void tracker_resize_work(struct work_struct *work)
+{
+	struct tracker *tr = container_of(work, struct tracker, resize_work);
+	u64 capacity = atomic64_read(&tr->new_capacity);
+	int ret = 0;
+
+	mutex_lock(&tr->cbt_lock);
+	if (tracker_cbt(tr)->capacity != capacity)
+		ret = tracker_new_map(tr, capacity);
+	mutex_unlock(&tr->cbt_lock);
+	if (ret)
+		pr_err("device %u:%u: cannot resize the change map: %d\n",
+		       MAJOR(tr->dev), MINOR(tr->dev), ret);
+}
+
+/**
+ * tracker_refresh() - start a new generation if the device was resized
+ * @tr: the tracker
+ *
+ * Context: tracker_mutex held, may sleep.
+ * Return: 0 or a negative errno.
+ */
+int tracker_refresh(struct tracker *tr)
+{
+	u64 capacity;
+	int ret;
+
+	lockdep_assert_held(&tracker_mutex);
+	ret = blksnap_dev_capacity(tr->dev, &capacity);
+	if (ret)
+		return ret;
+	flush_work(&tr->resize_work);
+	mutex_lock(&tr->cbt_lock);
+	if (tracker_cbt(tr)->capacity != capacity)
+		ret = tracker_new_map(tr, capacity);
+	mutex_unlock(&tr->cbt_lock);
+	return ret;
+}
+
+static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
+{
+	struct tracker *tr;
+	int ret;
+
+	tr = kzalloc(sizeof(*tr), GFP_KERNEL);
+	if (!tr)
+		return ERR_PTR(-ENOMEM);
+	tr->dev = dev;
+	mutex_init(&tr->cbt_lock);
+	atomic64_set(&tr->new_capacity, capacity);
+	INIT_WORK(&tr->resize_work, tracker_resize_work);
+
+	mutex_lock(&tr->cbt_lock);
+	ret = tracker_new_map(tr, capacity);
+	mutex_unlock(&tr->cbt_lock);
+	if (ret) {
+		kfree(tr);
+		return ERR_PTR(ret);
+	}
+	return tr;
+}
+
+/**
+ * tracker_attach() - start tracking a device
+ * @dev: device number
+ *
+ * Context: tracker_mutex held, may sleep.
+ * Return: 0, -EALREADY if tracked, or another negative errno.
+ */
+int tracker_attach(dev_t dev)
+{
+	struct tracker *tr;
+	u64 capacity;
+	int ret;
+
+	lockdep_assert_held(&tracker_mutex);
+	if (tracker_find(dev))
+		return -EALREADY;
+	ret = blksnap_dev_capacity(dev, &capacity);
+	if (ret)
+		return ret;
+	tr = tracker_alloc(dev, capacity);
+	if (IS_ERR(tr))
+		return PTR_ERR(tr);
+
+	spin_lock(&tracker_lock);
+	hash_add_rcu(tracker_table, &tr->link, dev);
+	WRITE_ONCE(tracker_count, tracker_count + 1);
+	spin_unlock(&tracker_lock);
+	pr_info("tracking device %u:%u\n", MAJOR(dev), MINOR(dev));
+	return 0;
+}
+
+static void tracker_release(struct tracker *tr)
+{
+	spin_lock(&tracker_lock);
+	hash_del_rcu(&tr->link);
+	WRITE_ONCE(tracker_count, tracker_count - 1);
+	spin_unlock(&tracker_lock);
+
+	/* No filter can find @tr after this, so none can queue the work. */
+	synchronize_rcu();
+	cancel_work_sync(&tr->resize_work);
+	cbt_map_destroy(rcu_dereference_protected(tr->cbt, 1));
+	pr_info("stopped tracking device %u:%u\n",
+		MAJOR(tr->dev), MINOR(tr->dev));
+	kfree(tr);
+}
+
+/**
+ * tracker_detach() - stop tracking a device and drop its history
+ * @dev: device number
+ *
+ * Context: tracker_mutex held, may sleep.
+ * Return: 0 or -ENOENT if the device is not tracked.
+ */
+int tracker_detach(dev_t dev)
+{
+	struct tracker *tr;
+
+	lockdep_assert_held(&tracker_mutex);
+	tr = tracker_find(dev);
+	if (!tr)
+		return -ENOENT;
+	tracker_release(tr);
+	return 0;
+}
+
+/* Context: process context, takes tracker_mutex. */
+void tracker_detach_all(void)
+{
+	struct hlist_node *tmp;
+	struct tracker *tr;
+	int bkt;
+
+	mutex_lock(&tracker_mutex);
+	hash_for_each_safe(tracker_table, bkt, tmp, tr, link)
+		tracker_release(tr);
+	mutex_unlock(&tracker_mutex);
+}
+
+/**
+ * tracker_list() - list the tracked devices
+ * @devs: array to fill
+ * @max: capacity of @devs
+ * @total: out: number of tracked devices
+ *
+ * Context: tracker_mutex held.
+ * Return: 0.
+ */
+int tracker_list(dev_t *devs, unsigned int max, unsigned int *total)
+{
+	struct tracker *tr;
+	unsigned int n = 0;
+	int bkt;
+
+	lockdep_assert_held(&tracker_mutex);
+	rcu_read_lock();
+	hash_for_each_rcu(tracker_table, bkt, tr, link) {
+		if (n < max)
+			devs[n] = tr->dev;
+		n++;
+	}
+	rcu_read_unlock();
+	*total = n;
+	return 0;
+}
+
+static bool bio_changes_data(struct bio *bio)
+{
+	switch (bio_op(bio)) {
+	case REQ_OP_WRITE:
+	case REQ_OP_WRITE_ZEROES:
+	case REQ_OP_DISCARD:
+	case REQ_OP_SECURE_ERASE:
+		return bio_sectors(bio) != 0;
+	default:
+		return false;
+	}
+}
+
+/* Mark @count sectors at @sector in @tr's map. Context: rcu_read_lock. */
+static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
+			     u64 sector, u64 count)
+{
+	struct cbt_map *cbt = rcu_dereference(tr->cbt);
+
+	if (unlikely(cbt->capacity != capacity)) {
+		/* Resized: history is lost, rebuild the map in process context. */
+		atomic64_set(&tr->new_capacity, capacity);
+		schedule_work(&tr->resize_work);
+	}
+	cbt_map_mark(cbt, sector, count);
+}
+
+/**
+ * tracker_filter_bio() - record the change a bio is about to make
+ * @bio: a bio entering submit_bio_noacct()
+ *
+ * A bio on a partition is also recorded in the map of its whole disk.
+ * Untracked devices cost one hash lookup under RCU.
+ * Context: any context submit_bio_noacct() may be called in; does not sleep.
+ */
+void tracker_filter_bio(struct bio *bio)
+{
+	struct block_device *bdev = bio->bi_bdev;
+	u64 sector = bio->bi_iter.bi_sector;
+	struct tracker *tr;
+
+	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio))
+		return;
+
+	rcu_read_lock();
+	tr = tracker_lookup_rcu(bdev->bd_dev);
+	if (tr)
+		tracker_mark_rcu(tr, bdev_nr_sectors(bdev), sector,
+				 bio_sectors(bio));
+	if (bdev_is_partition(bdev)) {
+		tr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
+		if (tr)
+			tracker_mark_rcu(tr, get_capacity(bdev->bd_disk),
+					 sector + bdev->bd_start_sect,
+					 bio_sectors(bio));
+	}
+	rcu_read_unlock();
+}

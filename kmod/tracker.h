@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef __BLKSNAP_TRACKER_H
+#define __BLKSNAP_TRACKER_H
+
+#include <linux/types.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <linux/rcupdate.h>
+
+struct bio;
+struct cbt_map;
+
+/**
+ * struct tracker - change tracker of one block device
+ * @link: in the tracker hash table; RCU for readers, tracker_lock for writers
+ * @dev: device number the tracker is keyed by
+ * @cbt: the change map; replaced (RCU) when the device is resized
+ * @cbt_lock: serialises replacing @cbt and readers that may sleep on it
+ * @new_capacity: size seen by the bio filter that differs from @cbt's
+ * @resize_work: rebuilds @cbt for @new_capacity
+ * @rcu: for freeing
+ */
+struct tracker {
+	struct hlist_node link;
+	dev_t dev;
+	struct cbt_map __rcu *cbt;
+	struct mutex cbt_lock;
+	atomic64_t new_capacity;
+	struct work_struct resize_work;
+	struct rcu_head rcu;
+};
+
+/* Serialises attach, detach and the control ioctls on trackers. */
+extern struct mutex tracker_mutex;
+
+int tracker_attach(dev_t dev);
+int tracker_detach(dev_t dev);
+void tracker_detach_all(void);
+struct tracker *tracker_find(dev_t dev);
+int tracker_list(dev_t *devs, unsigned int max, unsigned int *total);
+int tracker_refresh(struct tracker *tr);
+void tracker_filter_bio(struct bio *bio);
+
+static inline struct cbt_map *tracker_cbt(struct tracker *tr)
+{
+	return rcu_dereference_protected(tr->cbt,
+					 lockdep_is_held(&tr->cbt_lock));
+}
+
+#endif /* __BLKSNAP_TRACKER_H */

@@ -1,0 +1,685 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Archive writer and reader over libarchive's pax tar (blksnap-archive(5)).
+ *
+ * libarchive drops malformed sparse maps silently and pads a short
+ * entry with zeros, so both are checked here before they reach it.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "internal.h"
+#include "xxh.h"
+
+/* Archive I/O block: large writes, and reads that need no copying. */
+#define ARCHIVE_BLOCK	(1u << 20)
+/* Largest small entry (manifest, hash index of a 2^48-byte image). */
+#define SMALL_ENTRY_MAX	(1ull << 36)
+
+int blksnap_compress_parse(const char *method, struct blksnap_compress *c)
+{
+	static const char *const known[] = { "zstd", "gzip", "xz", "lz4", "none" };
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->level = -1;
+	for (i = 0; i < BS_ARRAY_SIZE(known); i++) {
+		if (!strcmp(method, known[i])) {
+			strcpy(c->method, known[i]);
+			return 0;
+		}
+	}
+	return bs_fail("unknown compression '%s' (choose zstd, gzip, xz, lz4 or none)",
+		       method);
+}
+
+/* ----------------------------------------------------------------------- */
+
+struct blksnap_writer {
+	struct archive *a;
+	int fd;
+	char *name;
+	uint64_t out_bytes;
+	uint64_t image_size;	/* logical bytes the image entry needs */
+	uint64_t image_fed;	/* logical bytes given so far */
+	bool in_image;
+};
+
+static la_ssize_t writer_cb(struct archive *a, void *ctx, const void *buf,
+			    size_t len)
+{
+	struct blksnap_writer *w = ctx;
+
+	if (bs_write_all(w->fd, buf, len) < 0) {
+		archive_set_error(a, errno, "%s", strerror(errno));
+		return -1;
+	}
+	w->out_bytes += len;
+	return (la_ssize_t)len;
+}
+
+static int writer_fail(struct blksnap_writer *w, const char *what)
+{
+	int err = archive_errno(w->a);
+	const char *msg = archive_error_string(w->a);
+
+	if (err > 0 && (!msg || !strcmp(msg, strerror(err))))
+		return bs_fail_errno(err, "%s: %s", w->name, what);
+	return bs_fail("%s: %s: %s", w->name, what, msg ? msg : "unknown error");
+}
+
+static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c)
+{
+	char num[16];
+	int r;
+
+	if (!strcmp(c->method, "zstd"))
+		r = archive_write_add_filter_zstd(w->a);
+	else if (!strcmp(c->method, "gzip"))
+		r = archive_write_add_filter_gzip(w->a);
+	else if (!strcmp(c->method, "xz"))
+		r = archive_write_add_filter_xz(w->a);
+	else if (!strcmp(c->method, "lz4"))
+		r = archive_write_add_filter_lz4(w->a);
+	else
+		r = archive_write_add_filter_none(w->a);
+	if (r != ARCHIVE_OK)
+		return writer_fail(w, "cannot set up compression");
+	if (c->level >= 0) {
+		snprintf(num, sizeof(num), "%d", c->level);
+		if (archive_write_set_filter_option(w->a, NULL,
+						    "compression-level",
+						    num) != ARCHIVE_OK)
+			return writer_fail(w, "bad compression level");
+	}
+	if (c->threads > 0) {
+		snprintf(num, sizeof(num), "%d", c->threads);
+		if (archive_write_set_filter_option(w->a, NULL, "threads",
+						    num) != ARCHIVE_OK)
+			return writer_fail(w, "compression threads not supported");
+	}
+	return 0;
+}
+
+int blksnap_writer_open(int fd, const char *name,
+			const struct blksnap_compress *c,
+			struct blksnap_writer **wp)
+{
+	struct blksnap_writer *w = bs_calloc(1, sizeof(*w));
+
+	if (!w)
+		return -1;
+	w->fd = fd;
+	w->name = bs_strdup(name);
+	w->a = archive_write_new();
+	if (!w->name || !w->a) {
+		bs_fail_errno(ENOMEM, "%s", name);
+		goto fail;
+	}
+	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, ARCHIVE_BLOCK) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK) {
+		writer_fail(w, "cannot set up the archive");
+		goto fail;
+	}
+	if (set_filter(w, c))
+		goto fail;
+	if (archive_write_open2(w->a, w, NULL, writer_cb, NULL, NULL) !=
+	    ARCHIVE_OK) {
+		writer_fail(w, "cannot start the archive");
+		goto fail;
+	}
+	*wp = w;
+	return 0;
+fail:
+	blksnap_writer_free(w);
+	return -1;
+}
+
+static struct archive_entry *new_entry(const char *name, uint64_t size)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	if (!e)
+		return NULL;
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_mtime(e, time(NULL), 0);
+	archive_entry_set_size(e, (la_int64_t)size);
+	return e;
+}
+
+static int end_image(struct blksnap_writer *w);
+
+int blksnap_writer_add_file(struct blksnap_writer *w, const char *entry,
+			    const void *data, size_t len)
+{
+	struct archive_entry *e;
+	int ret = 0;
+
+	if (end_image(w))
+		return -1;
+	e = new_entry(entry, len);
+	if (!e)
+		return bs_fail_errno(ENOMEM, "%s", w->name);
+	if (archive_write_header(w->a, e) != ARCHIVE_OK ||
+	    archive_write_data(w->a, data, len) != (la_ssize_t)len ||
+	    archive_write_finish_entry(w->a) != ARCHIVE_OK)
+		ret = writer_fail(w, "write error");
+	archive_entry_free(e);
+	return ret;
+}
+
+static int check_map(const struct blksnap_writer *w,
+		     const struct blksnap_ranges *regions, uint64_t size)
+{
+	uint64_t end = 0;
+	size_t i;
+
+	for (i = 0; i < regions->count; i++) {
+		const struct blksnap_range *r = &regions->v[i];
+
+		if (!r->length || r->offset < end || r->offset + r->length > size ||
+		    r->offset + r->length < r->offset)
+			return bs_fail("%s: internal error: bad sparse map at %llu+%llu",
+				       w->name, (unsigned long long)r->offset,
+				       (unsigned long long)r->length);
+		end = r->offset + r->length;
+	}
+	return 0;
+}
+
+int blksnap_writer_begin_image(struct blksnap_writer *w, const char *entry,
+			       uint64_t size,
+			       const struct blksnap_ranges *regions)
+{
+	struct archive_entry *e;
+	size_t i;
+	int ret = 0;
+
+	if (check_map(w, regions, size))
+		return -1;
+	e = new_entry(entry, size);
+	if (!e)
+		return bs_fail_errno(ENOMEM, "%s", w->name);
+	for (i = 0; i < regions->count; i++)
+		archive_entry_sparse_add_entry(e, (la_int64_t)regions->v[i].offset,
+					       (la_int64_t)regions->v[i].length);
+	/* With no data at all, an empty extent at the end keeps it sparse. */
+	if (!regions->count)
+		archive_entry_sparse_add_entry(e, (la_int64_t)size, 0);
+	if (archive_write_header(w->a, e) != ARCHIVE_OK)
+		ret = writer_fail(w, "write error");
+	archive_entry_free(e);
+	w->image_size = size;
+	w->image_fed = 0;
+	w->in_image = true;
+	return ret;
+}
+
+int blksnap_writer_image_data(struct blksnap_writer *w, const void *buf,
+			      size_t len)
+{
+	const char *p = buf;
+
+	if (w->image_fed + len > w->image_size)
+		return bs_fail("%s: internal error: image data past its size",
+			       w->name);
+	while (len) {
+		la_ssize_t n = archive_write_data(w->a, p, len);
+
+		if (n <= 0)
+			return writer_fail(w, "write error");
+		p += n;
+		len -= (size_t)n;
+		w->image_fed += (uint64_t)n;
+	}
+	return 0;
+}
+
+int blksnap_writer_image_hole(struct blksnap_writer *w, uint64_t len)
+{
+	while (len) {
+		size_t n = (size_t)BS_MIN(len, (uint64_t)BS_IO_CHUNK);
+
+		if (blksnap_writer_image_data(w, bs_zeroes(), n))
+			return -1;
+		len -= n;
+	}
+	return 0;
+}
+
+static int end_image(struct blksnap_writer *w)
+{
+	if (!w->in_image)
+		return 0;
+	w->in_image = false;
+	/* libarchive would pad a short entry with zeros without a word. */
+	if (w->image_fed != w->image_size)
+		return bs_fail("%s: internal error: image entry got %llu of %llu bytes",
+			       w->name, (unsigned long long)w->image_fed,
+			       (unsigned long long)w->image_size);
+	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
+		return writer_fail(w, "write error");
+	return 0;
+}
+
+int blksnap_writer_finish(struct blksnap_writer *w)
+{
+	if (end_image(w))
+		return -1;
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return writer_fail(w, "write error");
+	return 0;
+}
+
+uint64_t blksnap_writer_bytes(const struct blksnap_writer *w)
+{
+	return w->out_bytes;
+}
+
+void blksnap_writer_free(struct blksnap_writer *w)
+{
+	if (!w)
+		return;
+	if (w->a)
+		archive_write_free(w->a);
+	free(w->name);
+	free(w);
+}
+
+/* ----------------------------------------------------------------------- */
+
+struct blksnap_archive {
+	struct archive *a;
+	int fd;
+	bool own_fd;
+	char *name;
+	struct blksnap_manifest manifest;
+	struct archive_entry *entry;	/* the entry after the manifest */
+	bool has_image;
+};
+
+static int reader_fail(struct blksnap_archive *r, const char *what)
+{
+	const char *msg = archive_error_string(r->a);
+	int err = archive_errno(r->a);
+
+	if (err > 0 && msg && !strcmp(msg, strerror(err)))
+		return bs_fail_errno(err, "%s: %s at byte %llu", r->name, what,
+				     (unsigned long long)blksnap_archive_position(r));
+	return bs_fail("%s: %s at byte %llu: %s", r->name, what,
+		       (unsigned long long)blksnap_archive_position(r),
+		       msg ? msg : "unexpected end of data");
+}
+
+/* Reads the current entry, at most @max bytes, into a malloc'ed buffer. */
+static int read_small_entry(struct blksnap_archive *r, struct archive_entry *e,
+			    uint64_t max, void **buf, size_t *len)
+{
+	la_int64_t size = archive_entry_size(e);
+	la_ssize_t n;
+	char *p;
+
+	if (size < 0 || (uint64_t)size > max)
+		return bs_fail("%s: entry %s has an implausible size", r->name,
+			       archive_entry_pathname(e));
+	p = bs_malloc((size_t)size + 1);
+	if (!p)
+		return -1;
+	n = archive_read_data(r->a, p, (size_t)size);
+	if (n != size) {
+		free(p);
+		return reader_fail(r, n < 0 ? "read error" : "truncated archive");
+	}
+	p[size] = '\0';
+	*buf = p;
+	*len = (size_t)size;
+	return 0;
+}
+
+static int next_entry(struct blksnap_archive *r, struct archive_entry **e,
+		      const char *expect)
+{
+	int ret = archive_read_next_header(r->a, e);
+
+	if (ret == ARCHIVE_EOF)
+		return bs_fail("%s: truncated archive: it ends before its %s at byte %llu",
+			       r->name, expect,
+			       (unsigned long long)blksnap_archive_position(r));
+	if (ret < ARCHIVE_WARN)
+		return reader_fail(r, "damaged archive");
+	return 0;
+}
+
+static int read_manifest(struct blksnap_archive *r)
+{
+	struct archive_entry *e;
+	void *text;
+	size_t len;
+	int ret = archive_read_next_header(r->a, &e);
+
+	if (ret == ARCHIVE_EOF)
+		return bs_fail("%s: not a blksnap archive (empty)", r->name);
+	if (ret < ARCHIVE_WARN)
+		return bs_fail("%s: not a blksnap archive (%s)", r->name,
+			       archive_error_string(r->a));
+	if (strcmp(archive_entry_pathname(e), BLKSNAP_ENTRY_MANIFEST))
+		return bs_fail("%s: not a blksnap archive (its first entry is '%.60s', not %s)",
+			       r->name, archive_entry_pathname(e),
+			       BLKSNAP_ENTRY_MANIFEST);
+	if (read_small_entry(r, e, 65536, &text, &len))
+		return -1;
+	ret = blksnap_manifest_parse(text, len, r->name, &r->manifest);
+	free(text);
+	return ret;
+}
+
+/* The entry after the manifest: the image, or the index of a manifest file. */
+static int read_second_header(struct blksnap_archive *r)
+{
+	const struct blksnap_manifest *m = &r->manifest;
+	const char *path;
+
+	if (next_entry(r, &r->entry, "image"))
+		return -1;
+	path = archive_entry_pathname(r->entry);
+	if (!strcmp(path, BLKSNAP_ENTRY_HASHES))
+		return 0;
+	if (strcmp(path, m->image_name))
+		return bs_fail("%s: damaged archive: expected the image entry '%s', found '%.60s'",
+			       r->name, m->image_name, path);
+	if (archive_entry_filetype(r->entry) != AE_IFREG ||
+	    (uint64_t)archive_entry_size(r->entry) != m->size)
+		return bs_fail("%s: damaged archive: the image entry is not a file of %llu bytes",
+			       r->name, (unsigned long long)m->size);
+	r->has_image = true;
+	return 0;
+}
+
+int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
+{
+	struct blksnap_archive *r = bs_calloc(1, sizeof(*r));
+
+	if (!r)
+		return -1;
+	r->fd = -1;
+	r->name = bs_strdup(strcmp(name, "-") ? name : "(standard input)");
+	if (!r->name)
+		goto fail;
+	if (!strcmp(name, "-")) {
+		r->fd = STDIN_FILENO;
+	} else {
+		r->fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (r->fd < 0) {
+			bs_fail_errno(errno, "%s: cannot open", name);
+			goto fail;
+		}
+		r->own_fd = true;
+		posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	r->a = archive_read_new();
+	if (!r->a) {
+		bs_fail_errno(ENOMEM, "%s", r->name);
+		goto fail;
+	}
+	archive_read_support_filter_all(r->a);
+	archive_read_support_format_tar(r->a);
+	if (archive_read_open_fd(r->a, r->fd, ARCHIVE_BLOCK) != ARCHIVE_OK) {
+		bs_fail("%s: not a blksnap archive (%s)", r->name,
+			archive_error_string(r->a));
+		goto fail;
+	}
+	if (read_manifest(r) || read_second_header(r))
+		goto fail;
+	*ap = r;
+	return 0;
+fail:
+	blksnap_archive_close(r);
+	return -1;
+}
+
+const struct blksnap_manifest *
+blksnap_archive_manifest(const struct blksnap_archive *a)
+{
+	return &a->manifest;
+}
+
+const char *blksnap_archive_name(const struct blksnap_archive *a)
+{
+	return a->name;
+}
+
+bool blksnap_archive_has_image(const struct blksnap_archive *a)
+{
+	return a->has_image;
+}
+
+uint64_t blksnap_archive_position(const struct blksnap_archive *a)
+{
+	return (uint64_t)archive_filter_bytes(a->a, -1);
+}
+
+void blksnap_archive_close(struct blksnap_archive *a)
+{
+	if (!a)
+		return;
+	if (a->a)
+		archive_read_free(a->a);
+	if (a->own_fd && a->fd >= 0)
+		close(a->fd);
+	free(a->name);
+	free(a);
+}
+
+/* Hashes the image's data stream block by block as it arrives. */
+struct block_hasher {
+	struct blksnap_hash_index ix;
+	XXH3_state_t *st;
+	uint64_t block_start;	/* offset of the block being hashed */
+	uint64_t filled;	/* its bytes seen so far */
+};
+
+static uint64_t block_len(const struct block_hasher *h, uint64_t start)
+{
+	return BS_MIN((uint64_t)h->ix.block_size, h->ix.image_size - start);
+}
+
+static int hasher_feed(struct block_hasher *h, const char *name, uint64_t off,
+		       const char *buf, size_t len)
+{
+	if (h->filled && off != h->block_start + h->filled)
+		return bs_fail("%s: damaged archive: image data region ends inside the hash block at %llu",
+			       name, (unsigned long long)h->block_start);
+	while (len) {
+		uint64_t want, n;
+
+		if (!h->filled) {
+			if (off % h->ix.block_size)
+				return bs_fail("%s: damaged archive: image data at %llu does not start a hash block",
+					       name, (unsigned long long)off);
+			h->block_start = off;
+			XXH3_64bits_reset(h->st);
+		}
+		want = block_len(h, h->block_start) - h->filled;
+		n = BS_MIN(want, (uint64_t)len);
+		XXH3_64bits_update(h->st, buf, (size_t)n);
+		h->filled += n;
+		off += n;
+		buf += n;
+		len -= (size_t)n;
+		if (h->filled == block_len(h, h->block_start)) {
+			if (blksnap_hash_index_add(&h->ix, h->block_start,
+						   XXH3_64bits_digest(h->st)))
+				return -1;
+			h->filled = 0;
+		}
+	}
+	return 0;
+}
+
+static int stream_image(struct blksnap_archive *r, blksnap_sink_fn sink,
+			void *ctx, struct block_hasher *h)
+{
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int ret = archive_read_data_block(r->a, &buf, &len, &off);
+
+		if (ret == ARCHIVE_EOF)
+			break;
+		if (ret < ARCHIVE_WARN)
+			return reader_fail(r, "damaged or truncated archive");
+		if (!len)
+			continue;
+		if (off < 0 || (uint64_t)off + len > r->manifest.size)
+			return bs_fail("%s: damaged archive: image data past its size",
+				       r->name);
+		if (hasher_feed(h, r->name, (uint64_t)off, buf, len))
+			return -1;
+		if (sink && sink(ctx, (uint64_t)off, buf, len))
+			return -1;
+	}
+	if (h->filled)
+		return bs_fail("%s: truncated archive: image data ends inside the hash block at %llu",
+			       r->name, (unsigned long long)h->block_start);
+	return 0;
+}
+
+static int read_index_entry(struct blksnap_archive *r,
+			    struct blksnap_hash_index *ix)
+{
+	const struct blksnap_manifest *m = &r->manifest;
+	struct archive_entry *e;
+	uint64_t blocks = blksnap_block_count(m->size, m->hash_block_size);
+	void *buf;
+	size_t len;
+	int ret;
+
+	if (r->has_image) {
+		if (next_entry(r, &e, "hash index"))
+			return -1;
+	} else {
+		e = r->entry;
+	}
+	if (strcmp(archive_entry_pathname(e), BLKSNAP_ENTRY_HASHES))
+		return bs_fail("%s: damaged archive: expected the hash index, found '%.60s'",
+			       r->name, archive_entry_pathname(e));
+	if (read_small_entry(r, e, BS_MIN(SMALL_ENTRY_MAX, 64 + blocks * 24),
+			     &buf, &len))
+		return -1;
+	ret = blksnap_hash_index_decode(buf, len, r->name, ix);
+	free(buf);
+	if (ret)
+		return -1;
+	if (ix->block_size != m->hash_block_size || ix->image_size != m->size) {
+		blksnap_hash_index_free(ix);
+		return bs_fail("%s: hash index does not match the manifest",
+			       r->name);
+	}
+	ret = archive_read_next_header(r->a, &e);
+	if (ret != ARCHIVE_EOF) {
+		blksnap_hash_index_free(ix);
+		if (ret < ARCHIVE_WARN)
+			return reader_fail(r, "damaged archive");
+		return bs_fail("%s: unexpected entry '%.60s' after the hash index",
+			       r->name, archive_entry_pathname(e));
+	}
+	return 0;
+}
+
+/* The first block where what was read and what the index says differ. */
+static int compare_index(const char *name, const struct blksnap_hash_index *got,
+			 const struct blksnap_hash_index *want)
+{
+	size_t ri = 0, hi = 0;
+
+	for (ri = 0; ri < want->regions.count || ri < got->regions.count; ri++) {
+		const struct blksnap_range *w = ri < want->regions.count ?
+						&want->regions.v[ri] : NULL;
+		const struct blksnap_range *g = ri < got->regions.count ?
+						&got->regions.v[ri] : NULL;
+		uint64_t off, end;
+
+		if (!w || !g || w->offset != g->offset || w->length != g->length)
+			return bs_fail("%s: damaged archive: image data regions differ from the hash index near byte %llu of the image",
+				       name, (unsigned long long)(w ? w->offset : g->offset));
+		end = w->offset + w->length;
+		for (off = w->offset; off < end; off += want->block_size, hi++) {
+			if (got->hash[hi] != want->hash[hi])
+				return bs_fail("%s: corrupted archive: image data at offset %llu (hash block of %u bytes) does not match its hash",
+					       name, (unsigned long long)off,
+					       want->block_size);
+		}
+	}
+	return 0;
+}
+
+int blksnap_archive_read_image(struct blksnap_archive *r, blksnap_sink_fn sink,
+			       void *ctx, struct blksnap_hash_index *ix)
+{
+	struct block_hasher h = { .block_start = 0 };
+	int ret = -1;
+
+	if (!r->has_image)
+		return bs_fail("%s: this is a manifest file: it holds no image data",
+			       r->name);
+	blksnap_hash_index_init(&h.ix, r->manifest.hash_block_size,
+				r->manifest.size);
+	h.st = XXH3_createState();
+	if (!h.st) {
+		bs_fail_errno(ENOMEM, "%s", r->name);
+		goto out;
+	}
+	if (stream_image(r, sink, ctx, &h) || read_index_entry(r, ix))
+		goto out;
+	ret = compare_index(r->name, &h.ix, ix);
+	if (ret)
+		blksnap_hash_index_free(ix);
+out:
+	if (h.st)
+		XXH3_freeState(h.st);
+	blksnap_hash_index_free(&h.ix);
+	return ret;
+}
+
+int blksnap_archive_read_index(struct blksnap_archive *r,
+			       struct blksnap_hash_index *ix)
+{
+	return read_index_entry(r, ix);
+}
+
+int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
+{
+	struct blksnap_archive *a;
+
+	if (blksnap_archive_open(name, &a))
+		return -1;
+	*m = a->manifest;
+	blksnap_archive_close(a);
+	return 0;
+}
+
+int blksnap_chain_read_manifests(const char *const *chain, size_t count,
+				 struct blksnap_manifest *ms)
+{
+	size_t i;
+
+	if (!count)
+		return bs_fail("no archive given");
+	for (i = 0; i < count; i++)
+		if (blksnap_archive_read_manifest(chain[i], &ms[i]) ||
+		    blksnap_manifest_check_chain(i ? &ms[i - 1] : NULL,
+						 i ? chain[i - 1] : NULL,
+						 &ms[i], chain[i]))
+			return -1;
+	return 0;
+}

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Command-line conventions shared by the blksnap tools. */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "blksnap/error.h"
+
+int cli_verbose;
+bool cli_quiet;
+bool cli_progress_wanted;
+
+static void vmessage(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", program_invocation_short_name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * Like util-linux's close_stdout: data written through stdio is only
+ * known to have arrived once the final flush and close succeeded.
+ */
+static void close_stdout(void)
+{
+	bool failed = ferror(stdout) != 0;
+	int err = errno;
+
+	if (fflush(stdout) != 0) {
+		failed = true;
+		err = errno;
+	}
+	if (fclose(stdout) != 0 && errno != EBADF) {
+		failed = true;
+		err = errno;
+	}
+	if (failed) {
+		fprintf(stderr, "%s: write error on standard output: %s\n",
+			program_invocation_short_name, strerror(err));
+		_exit(EXIT_FAILURE);
+	}
+}
+
+void cli_init(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	atexit(close_stdout);
+}
+
+noreturn void cli_version(void)
+{
+	printf("%s (blksnap) %s\n", program_invocation_short_name,
+	       PACKAGE_VERSION);
+	exit(EXIT_SUCCESS);
+}
+
+noreturn void cli_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	exit(EXIT_FAILURE);
+}
+
+noreturn void cli_die_lib(void)
+{
+	cli_die("%s", blksnap_error());
+}
+
+noreturn void cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n",
+		program_invocation_short_name);
+	exit(EXIT_USAGE);
+}
+
+void cli_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!cli_verbose)
+		return;
+	va_start(ap, fmt);
+	vmessage(fmt, ap);
+	va_end(ap);
+}
+
+uint64_t cli_parse_size(const char *arg, const char *option)
+{
+	static const char units[] = "KMGTPE";
+	const char *u;
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	if (arg[0] < '0' || arg[0] > '9')
+		goto bad;
+	v = strtoull(arg, &end, 10);
+	if (errno)
+		goto bad;
+	if (*end) {
+		u = strchr(units, *end >= 'a' ? *end - 32 : *end);
+		if (!u || !*u)
+			goto bad;
+		shift = 10 * (int)(u - units + 1);
+		end++;
+		if (!strcmp(end, "iB") || !strcmp(end, "B"))
+			end += strlen(end);
+		if (*end || (v && v > (~0ULL >> shift)))
+			goto bad;
+	}
+	return (uint64_t)v << shift;
+bad:
+	cli_usage_error("invalid size for %s: '%s'", option, arg);
+}
+
+long cli_parse_long(const char *arg, const char *option, long min, long max)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		cli_usage_error("invalid value for %s: '%s' (expected %ld to %ld)",
+				option, arg, min, max);
+	return v;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+const char *cli_human_size(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	unsigned int i = 0;
+
+	while (v >= 1024 && i + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		i++;
+	}
+	if (i == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, size, "%.2f %s", v, unit[i]);
+	return buf;
+}
+
+void cli_progress_start(struct cli_progress *p, const char *label)
+{
+	memset(p, 0, sizeof(*p));
+	p->label = label;
+	p->shown = !cli_quiet && (cli_progress_wanted || isatty(STDERR_FILENO));
+	p->start = cli_now();
+}
+
+void cli_progress_update(void *ctx, uint64_t done, uint64_t total)
+{
+	struct cli_progress *p = ctx;
+	char a[32], b[32], r[32];
+	double now, secs;
+
+	p->done = done;
+	if (!p->shown)
+		return;
+	now = cli_now();
+	if (now - p->last < 0.2 && done != total)
+		return;
+	p->last = now;
+	secs = now - p->start;
+	fprintf(stderr, "\r%s: %s / %s (%3.0f%%), %s/s   ", p->label,
+		cli_human_size(done, a, sizeof(a)),
+		cli_human_size(total, b, sizeof(b)),
+		total ? 100.0 * (double)done / (double)total : 100.0,
+		cli_human_size(secs > 0 ? (uint64_t)((double)done / secs) : 0,
+			       r, sizeof(r)));
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (p->shown && p->last > 0)
+		fputc('\n', stderr);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Helpers shared inside libblksnap; not installed. */
+#ifndef BLKSNAP_INTERNAL_H
+#define BLKSNAP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "blksnap/blksnap.h"
+
+#define BS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define BS_MIN(a, b) ((a) < (b) ? (a) : (b))
+
+/* Size of the buffers data moves through; a multiple of any hash block. */
+#define BS_IO_CHUNK (4u << 20)
+
+/*
+ * Record a failure message for blksnap_error() and return -1.  The
+ * _errno variant appends ": strerror(err)".
+ */
+int bs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int bs_fail_errno(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Allocation that records a message on failure. */
+void *bs_malloc(size_t size);
+void *bs_calloc(size_t n, size_t size);
+/* Grows *v (of *alloc elements of @size) to hold @need; -1 on failure. */
+int bs_grow(void **v, size_t *alloc, size_t need, size_t size);
+char *bs_strdup(const char *s);
+
+/* Copies @src into @dst of @size bytes, truncating, always terminated. */
+void bs_strlcpy(char *dst, const char *src, size_t size);
+
+/*
+ * pread/write until done.  pread: a short count means end of file and
+ * is returned as is; -1 with errno on error.  bs_write_all: 0 or -1.
+ */
+ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t offset);
+int bs_write_all(int fd, const void *buf, size_t len);
+int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
+
+/* A zero-filled buffer of BS_IO_CHUNK bytes, shared, never written. */
+const void *bs_zeroes(void);
+
+/* Random UUID in text form. */
+void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1]);
+bool bs_uuid_valid(const char *s);
+
+/* Size of an open block device or file. */
+int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev);
+
+/*
+ * A file written under a temporary name beside its final one and renamed
+ * into place by bs_output_commit() after fsync; bs_output_abort() removes
+ * it.  Nothing is left under either name on failure.
+ */
+struct bs_output {
+	int fd;
+	char *path;
+	char *tmp_path;
+};
+int bs_output_create(struct bs_output *o, const char *path);
+int bs_output_commit(struct bs_output *o);
+void bs_output_abort(struct bs_output *o);
+
+/* Manifests and hash indexes of a whole chain, full first. */
+struct bs_chain_state {
+	uint32_t block_size;
+	uint64_t size;
+	uint64_t *hash;		/* one per block of the image */
+	uint64_t blocks;
+};
+int bs_chain_load(const char *const *chain, size_t count,
+		  struct bs_chain_state *st, struct blksnap_manifest *last);
+void bs_chain_free(struct bs_chain_state *st);
+
+#endif

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Finding changed blocks by hashing, against a chain's hash indexes. */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Folds one archive's index into the chain's block hashes. */
+static void apply_index(struct bs_chain_state *st,
+			const struct blksnap_hash_index *ix)
+{
+	size_t r, k = 0;
+
+	for (r = 0; r < ix->regions.count; r++) {
+		uint64_t off = ix->regions.v[r].offset;
+		uint64_t end = off + ix->regions.v[r].length;
+
+		for (; off < end; off += st->block_size)
+			st->hash[off / st->block_size] = ix->hash[k++];
+	}
+}
+
+/* A full archive's holes are zeros: start from the hash of zero blocks. */
+static int chain_start(struct bs_chain_state *st,
+		       const struct blksnap_manifest *m)
+{
+	uint64_t b;
+
+	st->block_size = m->hash_block_size;
+	st->size = m->size;
+	st->blocks = blksnap_block_count(m->size, m->hash_block_size);
+	if (st->blocks > SIZE_MAX / sizeof(*st->hash))
+		return bs_fail("image too large to scan");
+	st->hash = bs_malloc((size_t)st->blocks * sizeof(*st->hash));
+	if (!st->hash)
+		return -1;
+	for (b = 0; b < st->blocks; b++)
+		st->hash[b] = blksnap_hash_zero((size_t)BS_MIN(
+			(uint64_t)st->block_size, st->size - b * st->block_size));
+	return 0;
+}
+
+int bs_chain_load(const char *const *chain, size_t count,
+		  struct bs_chain_state *st, struct blksnap_manifest *last)
+{
+	struct blksnap_manifest prev;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	if (!count)
+		return bs_fail("no base archive given");
+	for (i = 0; i < count; i++) {
+		struct blksnap_archive *a;
+		struct blksnap_hash_index ix;
+		const struct blksnap_manifest *m;
+		int ret;
+
+		if (blksnap_archive_open(chain[i], &a))
+			goto fail;
+		m = blksnap_archive_manifest(a);
+		ret = blksnap_manifest_check_chain(i ? &prev : NULL,
+						   i ? chain[i - 1] : NULL,
+						   m, chain[i]);
+		if (!ret && !i)
+			ret = chain_start(st, m);
+		if (!ret)
+			ret = blksnap_archive_read_index(a, &ix);
+		if (!ret) {
+			apply_index(st, &ix);
+			blksnap_hash_index_free(&ix);
+		}
+		prev = *m;
+		blksnap_archive_close(a);
+		if (ret)
+			goto fail;
+	}
+	if (last)
+		*last = prev;
+	return 0;
+fail:
+	bs_chain_free(st);
+	return -1;
+}
+
+void bs_chain_free(struct bs_chain_state *st)
+{
+	free(st->hash);
+	st->hash = NULL;
+}
+
+static int scan_source(struct blksnap_source *src, const struct bs_chain_state *st,
+		       struct blksnap_ranges *changed,
+		       blksnap_progress_fn progress, void *ctx)
+{
+	size_t chunk = BS_IO_CHUNK > st->block_size ? BS_IO_CHUNK : st->block_size;
+	char *buf = bs_malloc(chunk);
+	uint64_t off = 0;
+	int ret = -1;
+
+	if (!buf)
+		return -1;
+	while (off < st->size) {
+		size_t want = (size_t)BS_MIN((uint64_t)chunk, st->size - off);
+		ssize_t got = bs_pread_all(src->fd, buf, want, off);
+		size_t b;
+
+		if (got < 0) {
+			bs_fail_errno(errno, "%s: read error at offset %llu",
+				      src->path, (unsigned long long)off);
+			goto out;
+		}
+		if ((size_t)got != want) {
+			bs_fail("%s: ends at %llu, before its size: did it shrink?",
+				src->path, (unsigned long long)(off + (uint64_t)got));
+			goto out;
+		}
+		for (b = 0; b < want; b += st->block_size) {
+			size_t len = BS_MIN((size_t)st->block_size, want - b);
+
+			if (blksnap_hash(buf + b, len) !=
+			    st->hash[(off + b) / st->block_size] &&
+			    blksnap_ranges_append(changed, off + b, len))
+				goto out;
+		}
+		off += want;
+		if (progress)
+			progress(ctx, off, st->size);
+	}
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
+int blksnap_scan(const char *source, const char *const *chain, size_t count,
+		 struct blksnap_ranges *changed, blksnap_progress_fn progress,
+		 void *progress_ctx)
+{
+	struct blksnap_source src;
+	struct bs_chain_state st;
+	int ret = -1;
+
+	if (blksnap_source_open(source, &src))
+		return -1;
+	if (bs_chain_load(chain, count, &st, NULL))
+		goto out;
+	if (st.size != src.size) {
+		bs_fail("%s has %llu bytes but the chain's image has %llu: the device changed size, so take a full backup",
+			src.path, (unsigned long long)src.size,
+			(unsigned long long)st.size);
+	} else {
+		changed->device_size = src.size;
+		ret = scan_source(&src, &st, changed, progress, progress_ctx);
+	}
+	bs_chain_free(&st);
+out:
+	blksnap_source_close(&src);
+	return ret;
+}

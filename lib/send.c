@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Sending a source into a full or incremental archive. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct send_state {
+	const struct blksnap_send_opts *o;
+	struct blksnap_source src;
+	struct blksnap_manifest m;
+	struct blksnap_ranges regions;	/* aligned to hash blocks */
+	struct blksnap_hash_index ix;
+	struct blksnap_writer *w;
+	char *buf;
+	size_t chunk;
+};
+
+/* "vdb.img" for /dev/vdb: what tar users see when they extract it. */
+static void image_name(const char *path, char *out, size_t size)
+{
+	const char *base = strrchr(path, '/');
+	size_t i, n;
+
+	base = base ? base + 1 : path;
+	if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+		base = "disk";
+	for (i = 0; base[i] && i + 5 < size; i++) {
+		char c = base[i];
+
+		out[i] = (c == '.' || c == '-' || c == '_' ||
+			  (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			  (c >= 'A' && c <= 'Z')) ? c : '_';
+	}
+	out[i] = '\0';
+	n = strlen(out);
+	if (n < 4 || strcmp(out + n - 4, ".img"))
+		strcat(out, ".img");
+	if (!strcmp(out, BLKSNAP_ENTRY_MANIFEST) || !strcmp(out, BLKSNAP_ENTRY_HASHES))
+		bs_strlcpy(out, "disk.img", size);
+}
+
+static int plan_full(struct send_state *s)
+{
+	struct blksnap_ranges data;
+	int ret;
+
+	uint32_t hbs = s->o->hash_block_size ? s->o->hash_block_size :
+					       BLKSNAP_DEFAULT_HASH_BLOCK;
+
+	if (hbs < BLKSNAP_MIN_HASH_BLOCK || hbs > BLKSNAP_MAX_HASH_BLOCK ||
+	    (hbs & (hbs - 1)))
+		return bs_fail("hash block size %u is not a power of two from %u to %u",
+			       hbs, BLKSNAP_MIN_HASH_BLOCK, BLKSNAP_MAX_HASH_BLOCK);
+	s->m.hash_block_size = hbs;
+	blksnap_ranges_init(&data);
+	ret = blksnap_source_map(&s->src, &data);
+	if (!ret)
+		ret = blksnap_ranges_align(&data, s->m.hash_block_size,
+					   s->src.size, &s->regions);
+	blksnap_ranges_free(&data);
+	return ret;
+}
+
+static int plan_incremental(struct send_state *s)
+{
+	const struct blksnap_send_opts *o = s->o;
+	struct blksnap_manifest base;
+
+	if (!o->changed)
+		return bs_fail("an incremental archive needs the list of changed ranges");
+	if (blksnap_archive_read_manifest(o->base, &base))
+		return -1;
+	if (base.size != s->src.size)
+		return bs_fail("%s has %llu bytes but the base %s was of %llu: the device changed size, so take a full backup",
+			       s->src.path, (unsigned long long)s->src.size,
+			       o->base, (unsigned long long)base.size);
+	if (base.sequence == UINT32_MAX)
+		return bs_fail("%s: the chain is too long; take a full backup",
+			       o->base);
+	if (o->hash_block_size && o->hash_block_size != base.hash_block_size)
+		return bs_fail("the hash block size of an incremental is its base's (%u)",
+			       base.hash_block_size);
+	if (blksnap_ranges_check_size(o->changed, "range list", s->src.size))
+		return -1;
+	s->m.incremental = true;
+	memcpy(s->m.parent_uuid, base.uuid, sizeof(base.uuid));
+	s->m.sequence = base.sequence + 1;
+	s->m.hash_block_size = base.hash_block_size;
+	return blksnap_ranges_align(o->changed, base.hash_block_size, s->src.size,
+				    &s->regions);
+}
+
+static void fill_manifest(struct send_state *s)
+{
+	const struct blksnap_send_opts *o = s->o;
+	struct blksnap_manifest *m = &s->m;
+
+	m->size = s->src.size;
+	m->logical_block_size = s->src.logical_block_size;
+	m->id = s->src.id;
+	bs_strlcpy(m->source, o->source, sizeof(m->source));
+	image_name(s->src.path, m->image_name, sizeof(m->image_name));
+	bs_strlcpy(m->compression, o->compress.method, sizeof(m->compression));
+	if (o->cbt_generation)
+		bs_strlcpy(m->cbt_generation, o->cbt_generation,
+			   sizeof(m->cbt_generation));
+	m->cbt_snapshot = o->cbt_snapshot;
+	m->data_bytes = blksnap_ranges_bytes(&s->regions);
+	m->range_count = s->regions.count;
+}
+
+static int send_region(struct send_state *s, const struct blksnap_range *r,
+		       uint64_t *done)
+{
+	uint32_t hbs = s->m.hash_block_size;
+	uint64_t off = r->offset, end = r->offset + r->length;
+
+	while (off < end) {
+		size_t want = (size_t)BS_MIN((uint64_t)s->chunk, end - off);
+		ssize_t got = bs_pread_all(s->src.fd, s->buf, want, off);
+		size_t b;
+
+		if (got < 0)
+			return bs_fail_errno(errno, "%s: read error at offset %llu",
+					     s->src.path, (unsigned long long)off);
+		if ((size_t)got != want)
+			return bs_fail("%s: ends at %llu, before its size of %llu bytes: did it shrink?",
+				       s->src.path,
+				       (unsigned long long)(off + (uint64_t)got),
+				       (unsigned long long)s->src.size);
+		for (b = 0; b < want; b += hbs)
+			if (blksnap_hash_index_add(&s->ix, off + b,
+						   blksnap_hash(s->buf + b,
+								BS_MIN((size_t)hbs, want - b))))
+				return -1;
+		if (blksnap_writer_image_data(s->w, s->buf, want))
+			return -1;
+		off += want;
+		*done += want;
+		if (s->o->progress)
+			s->o->progress(s->o->progress_ctx, *done, s->m.data_bytes);
+	}
+	return 0;
+}
+
+static int send_image(struct send_state *s)
+{
+	uint64_t pos = 0, done = 0;
+	size_t i;
+
+	if (blksnap_writer_begin_image(s->w, s->m.image_name, s->m.size,
+				       &s->regions))
+		return -1;
+	for (i = 0; i < s->regions.count; i++) {
+		const struct blksnap_range *r = &s->regions.v[i];
+
+		if (blksnap_writer_image_hole(s->w, r->offset - pos) ||
+		    send_region(s, r, &done))
+			return -1;
+		pos = r->offset + r->length;
+	}
+	return blksnap_writer_image_hole(s->w, s->m.size - pos);
+}
+
+/* Writes manifest and index again as a manifest file (no image). */
+static int write_manifest_file(struct send_state *s, const char *manifest,
+			       size_t mlen, const void *index, size_t ilen)
+{
+	struct blksnap_compress none;
+	struct blksnap_writer *w = NULL;
+	struct bs_output out;
+
+	blksnap_compress_parse("none", &none);
+	if (bs_output_create(&out, s->o->manifest_out))
+		return -1;
+	if (blksnap_writer_open(out.fd, s->o->manifest_out, &none, &w) ||
+	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_MANIFEST, manifest, mlen) ||
+	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
+	    blksnap_writer_finish(w)) {
+		blksnap_writer_free(w);
+		bs_output_abort(&out);
+		return -1;
+	}
+	blksnap_writer_free(w);
+	return bs_output_commit(&out);
+}
+
+static int write_archive(struct send_state *s)
+{
+	char *manifest = NULL;
+	void *index = NULL;
+	size_t mlen, ilen;
+	int ret = -1;
+
+	if (blksnap_manifest_format(&s->m, &manifest, &mlen))
+		return -1;
+	if (blksnap_writer_open(s->o->out_fd, s->o->out_name, &s->o->compress,
+				&s->w) ||
+	    blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_MANIFEST, manifest,
+				    mlen) ||
+	    send_image(s) ||
+	    blksnap_hash_index_encode(&s->ix, &index, &ilen) ||
+	    blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
+	    blksnap_writer_finish(s->w))
+		goto out;
+	ret = 0;
+	if (s->o->manifest_out)
+		ret = write_manifest_file(s, manifest, mlen, index, ilen);
+out:
+	free(manifest);
+	free(index);
+	return ret;
+}
+
+int blksnap_send(const struct blksnap_send_opts *o,
+		 struct blksnap_manifest *manifest)
+{
+	struct send_state s = { .o = o };
+	int ret = -1;
+
+	blksnap_ranges_init(&s.regions);
+	blksnap_manifest_init(&s.m);
+	if (blksnap_source_open(o->source, &s.src))
+		return -1;
+	if (!s.src.size) {
+		bs_fail("%s: the source is empty (0 bytes): there is nothing to back up",
+			s.src.path);
+		goto out;
+	}
+	if (o->base ? plan_incremental(&s) : plan_full(&s))
+		goto out;
+	fill_manifest(&s);
+	blksnap_hash_index_init(&s.ix, s.m.hash_block_size, s.m.size);
+	s.chunk = BS_IO_CHUNK > s.m.hash_block_size ? BS_IO_CHUNK :
+						      s.m.hash_block_size;
+	s.buf = bs_malloc(s.chunk);
+	if (!s.buf)
+		goto out;
+	ret = write_archive(&s);
+	if (!ret && manifest)
+		*manifest = s.m;
+out:
+	blksnap_writer_free(s.w);
+	blksnap_hash_index_free(&s.ix);
+	blksnap_ranges_free(&s.regions);
+	free(s.buf);
+	blksnap_source_close(&s.src);
+	return ret;
+}

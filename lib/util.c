@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Error messages, allocation, I/O loops and atomic output files. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <linux/fs.h>
+
+#include "internal.h"
+
+static __thread char last_error[1024];
+static __thread int last_errno;
+
+const char *blksnap_error(void)
+{
+	return last_error;
+}
+
+int blksnap_error_errno(void)
+{
+	return last_errno;
+}
+
+const char *blksnap_version(void)
+{
+	return PACKAGE_VERSION;
+}
+
+int bs_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	last_errno = 0;
+	return -1;
+}
+
+int bs_fail_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	n = strlen(last_error);
+	snprintf(last_error + n, sizeof(last_error) - n, ": %s", strerror(err));
+	last_errno = err;
+	return -1;
+}
+
+void *bs_malloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (!p)
+		bs_fail_errno(ENOMEM, "cannot allocate %zu bytes", size);
+	return p;
+}
+
+void *bs_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		bs_fail_errno(ENOMEM, "cannot allocate %zu x %zu bytes", n, size);
+	return p;
+}
+
+int bs_grow(void **v, size_t *alloc, size_t need, size_t size)
+{
+	size_t n = *alloc ? *alloc : 16;
+	void *p;
+
+	if (need <= *alloc)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2 / size)
+			return bs_fail_errno(ENOMEM, "list too long");
+		n *= 2;
+	}
+	p = realloc(*v, n * size);
+	if (!p)
+		return bs_fail_errno(ENOMEM, "cannot allocate %zu x %zu bytes",
+				     n, size);
+	*v = p;
+	*alloc = n;
+	return 0;
+}
+
+char *bs_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		bs_fail_errno(ENOMEM, "cannot allocate a string");
+	return p;
+}
+
+void bs_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t offset)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done,
+				  (off_t)(offset + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+int bs_write_all(int fd, const void *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf = (const char *)buf + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, (off_t)offset);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0) {
+			errno = ENOSPC;
+			return -1;
+		}
+		buf = (const char *)buf + n;
+		len -= (size_t)n;
+		offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+const void *bs_zeroes(void)
+{
+	static const char zeroes[BS_IO_CHUNK];
+
+	return zeroes;
+}
+
+void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1])
+{
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t n = getrandom(b + got, sizeof(b) - got, 0);
+
+		if (n > 0)
+			got += (size_t)n;
+		else if (errno != EINTR)
+			abort();	/* the kernel always has randomness */
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(out, BLKSNAP_UUID_LEN + 1,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+bool bs_uuid_valid(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != BLKSNAP_UUID_LEN)
+		return false;
+	for (i = 0; i < BLKSNAP_UUID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+			return false;
+	}
+	return true;
+}
+
+int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return bs_fail_errno(errno, "%s", name);
+	*is_blockdev = S_ISBLK(st.st_mode);
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size) < 0)
+			return bs_fail_errno(errno, "%s: cannot get the device size",
+					     name);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return bs_fail("%s: not a block device or a regular file", name);
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int fsync_parent(const char *path)
+{
+	char *copy = bs_strdup(path);
+	int fd, ret = 0;
+
+	if (!copy)
+		return -1;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) < 0 && errno != EINVAL)
+			ret = bs_fail_errno(errno, "%s: cannot sync its directory",
+					    path);
+		close(fd);
+	}
+	free(copy);
+	return ret;
+}
+
+int bs_output_create(struct bs_output *o, const char *path)
+{
+	char *copy, *dir, *base;
+	size_t n;
+
+	o->fd = -1;
+	o->tmp_path = NULL;
+	o->path = bs_strdup(path);
+	copy = bs_strdup(path);
+	if (!o->path || !copy)
+		goto fail;
+	base = strrchr(copy, '/');
+	if (base) {
+		*base++ = '\0';
+		dir = copy[0] ? copy : "/";
+	} else {
+		base = copy;
+		dir = ".";
+	}
+	n = strlen(dir) + strlen(base) + 32;
+	o->tmp_path = bs_malloc(n);
+	if (!o->tmp_path)
+		goto fail;
+	snprintf(o->tmp_path, n, "%s/.%s.XXXXXX", dir, base);
+	o->fd = mkostemp(o->tmp_path, O_CLOEXEC);
+	if (o->fd < 0) {
+		bs_fail_errno(errno, "%s: cannot create a temporary file in %s",
+			      path, dir);
+		goto fail;
+	}
+	/* mkostemp makes 0600; an image or archive gets the usual mode. */
+	{
+		mode_t mask = umask(0);
+
+		umask(mask);
+		if (fchmod(o->fd, 0666 & ~mask) < 0) {
+			bs_fail_errno(errno, "%s", o->tmp_path);
+			goto fail;
+		}
+	}
+	free(copy);
+	return 0;
+fail:
+	free(copy);
+	bs_output_abort(o);
+	return -1;
+}
+
+int bs_output_commit(struct bs_output *o)
+{
+	int ret = -1;
+
+	if (fsync(o->fd) < 0) {
+		bs_fail_errno(errno, "%s: cannot write", o->path);
+		goto out;
+	}
+	if (close(o->fd) < 0) {
+		o->fd = -1;
+		bs_fail_errno(errno, "%s: cannot write", o->path);
+		goto out;
+	}
+	o->fd = -1;
+	if (rename(o->tmp_path, o->path) < 0) {
+		bs_fail_errno(errno, "%s: cannot rename %s into place", o->path,
+			      o->tmp_path);
+		goto out;
+	}
+	free(o->tmp_path);
+	o->tmp_path = NULL;
+	ret = fsync_parent(o->path);
+out:
+	bs_output_abort(o);
+	return ret;
+}
+
+void bs_output_abort(struct bs_output *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	if (o->tmp_path)
+		unlink(o->tmp_path);
+	free(o->tmp_path);
+	free(o->path);
+	o->tmp_path = NULL;
+	o->path = NULL;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap-diff: the range list of what changed since a backup, from a
+ * CBT dump or by hashing the source (--scan).
+ */
+
+#include <fcntl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blksnap/blksnap.h"
+#include "cli.h"
+
+static noreturn void usage(void)
+{
+	printf("Usage:\n"
+	       " %1$s [options] ARCHIVE... < CBT-DUMP\n"
+	       " %1$s [options] --scan SOURCE ARCHIVE...\n"
+	       "\n"
+	       "Write the range list of what changed since the last of a chain of\n"
+	       "archives (full first; manifest files do as well): from a CBT dump\n"
+	       "made by blksnap-cbt, or by comparing every block of SOURCE with\n"
+	       "the chain's hash indexes.\n"
+	       "\n"
+	       "Options:\n"
+	       " -s, --scan SOURCE          hash SOURCE and compare it with the chain\n"
+	       " -c, --cbt FILE             read the CBT dump from FILE, not stdin\n"
+	       " -F, --fallback MODE        when the dump cannot tell what changed:\n"
+	       "                              'full' (default) lists the whole device,\n"
+	       "                              'scan' hashes --source, 'fail' exits 1\n"
+	       " -S, --source SOURCE        the source to hash for --fallback=scan\n"
+	       " -p, --progress             show progress even when stderr is no terminal\n"
+	       " -q, --quiet                only errors\n"
+	       " -v, --verbose              say how much changed\n"
+	       " -h, --help                 display this help\n"
+	       " -V, --version              display version\n"
+	       "\n"
+	       "See blksnap-diff(8) and blksnap-ranges(5).\n",
+	       program_invocation_short_name);
+	exit(EXIT_SUCCESS);
+}
+
+enum fallback { FALLBACK_FULL, FALLBACK_SCAN, FALLBACK_FAIL };
+
+struct args {
+	const char *scan;
+	const char *cbt_file;
+	const char *source;
+	enum fallback fallback;
+	const char *const *chain;
+	size_t count;
+};
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "scan", required_argument, NULL, 's' },
+		{ "cbt", required_argument, NULL, 'c' },
+		{ "fallback", required_argument, NULL, 'F' },
+		{ "source", required_argument, NULL, 'S' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "s:c:F:S:pqvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': a->scan = optarg; break;
+		case 'c': a->cbt_file = optarg; break;
+		case 'S': a->source = optarg; break;
+		case 'F':
+			if (!strcmp(optarg, "full"))
+				a->fallback = FALLBACK_FULL;
+			else if (!strcmp(optarg, "scan"))
+				a->fallback = FALLBACK_SCAN;
+			else if (!strcmp(optarg, "fail"))
+				a->fallback = FALLBACK_FAIL;
+			else
+				cli_usage_error("--fallback: expected full, scan or fail, got '%s'",
+						optarg);
+			break;
+		case 'p': cli_progress_wanted = true; break;
+		case 'q': cli_quiet = true; break;
+		case 'v': cli_verbose++; break;
+		case 'h': usage();
+		case 'V': cli_version();
+		default:
+			cli_usage_error("unknown option");
+		}
+	}
+	if (optind == argc)
+		cli_usage_error("no base archive given");
+	if (a->scan && (a->cbt_file || a->source || a->fallback != FALLBACK_FULL))
+		cli_usage_error("--scan does not go with --cbt, --fallback or --source");
+	if (a->fallback == FALLBACK_SCAN && !a->source)
+		cli_usage_error("--fallback=scan needs --source SOURCE");
+	a->chain = (const char *const *)argv + optind;
+	a->count = (size_t)(argc - optind);
+}
+
+static void scan(const char *source, const struct args *a,
+		 struct blksnap_ranges *out)
+{
+	struct cli_progress p;
+
+	cli_progress_start(&p, source);
+	if (blksnap_scan(source, a->chain, a->count, out, cli_progress_update, &p)) {
+		cli_progress_end(&p);
+		cli_die_lib();
+	}
+	cli_progress_end(&p);
+}
+
+/* The chain's order is checked from the manifests; the last is the base. */
+static void read_base(const struct args *a, struct blksnap_manifest *base)
+{
+	struct blksnap_manifest *ms = calloc(a->count, sizeof(*ms));
+
+	if (!ms)
+		cli_die("out of memory");
+	if (blksnap_chain_read_manifests(a->chain, a->count, ms))
+		cli_die_lib();
+	*base = ms[a->count - 1];
+	free(ms);
+}
+
+static void from_cbt(const struct args *a, struct blksnap_ranges *out)
+{
+	struct blksnap_manifest base;
+	struct blksnap_cbt cbt;
+	const char *name = "standard input";
+	char why[512];
+	int fd = STDIN_FILENO, ret;
+
+	read_base(a, &base);
+	if (a->cbt_file && strcmp(a->cbt_file, "-")) {
+		fd = open(a->cbt_file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			cli_die("%s: cannot open: %m", a->cbt_file);
+		name = a->cbt_file;
+	} else if (isatty(STDIN_FILENO)) {
+		cli_usage_error("the CBT dump would be read from a terminal: pipe it in, use --cbt FILE or --scan");
+	}
+	if (blksnap_cbt_read(fd, name, &cbt))
+		cli_die_lib();
+	ret = blksnap_cbt_diff(&cbt, &base, out, why, sizeof(why));
+	free(cbt.map);
+	if (ret < 0)
+		cli_die_lib();
+	if (ret == 0)
+		return;
+	if (a->fallback == FALLBACK_FAIL)
+		cli_die("%s: %s", name, why);
+	if (!cli_quiet)
+		fprintf(stderr, "%s: %s: %s; %s\n", program_invocation_short_name,
+			name, why, a->fallback == FALLBACK_SCAN ?
+			"scanning the source instead" : "listing the whole device");
+	if (a->fallback == FALLBACK_SCAN) {
+		scan(a->source, a, out);
+		return;
+	}
+	out->device_size = base.size;
+	if (blksnap_ranges_append(out, 0, base.size))
+		cli_die_lib();
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .fallback = FALLBACK_FULL };
+	struct blksnap_ranges out;
+	char size[32];
+
+	cli_init();
+	parse_args(argc, argv, &a);
+	blksnap_ranges_init(&out);
+	if (a.scan)
+		scan(a.scan, &a, &out);
+	else
+		from_cbt(&a, &out);
+	if (blksnap_ranges_write(stdout, &out))
+		cli_die_lib();
+	cli_info("%s changed in %zu ranges",
+		 cli_human_size(blksnap_ranges_bytes(&out), size, sizeof(size)),
+		 out.count);
+	blksnap_ranges_free(&out);
+	return EXIT_SUCCESS;
+}

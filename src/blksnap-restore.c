@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap-restore: restore a chain of archives into a device or an image
+ * file, verify it, or list what the archives hold.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blksnap/blksnap.h"
+#include "cli.h"
+
+static noreturn void usage(void)
+{
+	printf("Usage:\n"
+	       " %1$s [options] --output TARGET ARCHIVE...\n"
+	       " %1$s [options] --verify ARCHIVE...\n"
+	       " %1$s --list ARCHIVE...\n"
+	       "\n"
+	       "Restore a full archive and its incrementals, in order, into a block\n"
+	       "device or an image file, checking every byte against the archives'\n"
+	       "hashes; or only verify the chain; or list what each archive holds.\n"
+	       "\n"
+	       "Options:\n"
+	       " -o, --output TARGET    the device or image file to restore into\n"
+	       "                          (also UUID=, LABEL=, PARTUUID=)\n"
+	       " -t, --verify           read and check the whole chain, write nothing\n"
+	       " -l, --list             describe each archive from its manifest\n"
+	       " -p, --progress         show progress even when stderr is no terminal\n"
+	       " -q, --quiet            only errors\n"
+	       " -v, --verbose          say what is done\n"
+	       " -h, --help             display this help\n"
+	       " -V, --version          display version\n"
+	       "\n"
+	       "See blksnap-restore(8).\n", program_invocation_short_name);
+	exit(EXIT_SUCCESS);
+}
+
+enum mode { MODE_NONE, MODE_RESTORE, MODE_VERIFY, MODE_LIST };
+
+struct args {
+	enum mode mode;
+	const char *target;
+	const char *const *chain;
+	size_t count;
+};
+
+static void set_mode(struct args *a, enum mode m)
+{
+	if (a->mode != MODE_NONE && a->mode != m)
+		cli_usage_error("--output, --verify and --list exclude each other");
+	a->mode = m;
+}
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "verify", no_argument, NULL, 't' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "o:tlpqvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': set_mode(a, MODE_RESTORE); a->target = optarg; break;
+		case 't': set_mode(a, MODE_VERIFY); break;
+		case 'l': set_mode(a, MODE_LIST); break;
+		case 'p': cli_progress_wanted = true; break;
+		case 'q': cli_quiet = true; break;
+		case 'v': cli_verbose++; break;
+		case 'h': usage();
+		case 'V': cli_version();
+		default:
+			cli_usage_error("unknown option");
+		}
+	}
+	if (a->mode == MODE_NONE)
+		cli_usage_error("give --output TARGET, --verify or --list");
+	if (optind == argc)
+		cli_usage_error("no archive given");
+	for (c = optind; c < argc; c++)
+		if (!strcmp(argv[c], "-"))
+			cli_usage_error("archives are read twice (order check, then data): give files, not standard input");
+	a->chain = (const char *const *)argv + optind;
+	a->count = (size_t)(argc - optind);
+}
+
+static void list_one(const char *name, const struct blksnap_manifest *m)
+{
+	char when[32], size[32], data[32];
+	time_t t = (time_t)m->created;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("%s:\n", name);
+	if (m->incremental)
+		printf("  kind:        incremental, number %" PRIu32 " of its chain\n"
+		       "  parent:      %s\n", m->sequence, m->parent_uuid);
+	else
+		printf("  kind:        full\n");
+	printf("  uuid:        %s\n", m->uuid);
+	printf("  created:     %s by %s\n", when, m->tool_version);
+	printf("  source:      %s", m->source);
+	if (m->id.fstype[0])
+		printf(" (%s%s%s%s%s)", m->id.fstype,
+		       m->id.uuid[0] ? ", UUID " : "", m->id.uuid,
+		       m->id.label[0] ? ", label " : "", m->id.label);
+	printf("\n  size:        %" PRIu64 " bytes (%s)\n", m->size,
+	       cli_human_size(m->size, size, sizeof(size)));
+	printf("  data:        %s in %" PRIu64 " ranges\n",
+	       cli_human_size(m->data_bytes, data, sizeof(data)), m->range_count);
+	printf("  image entry: %s\n", m->image_name);
+	printf("  hash block:  %" PRIu32 " bytes, xxh3-64\n", m->hash_block_size);
+	printf("  compression: %s\n", m->compression);
+	if (m->cbt_generation[0])
+		printf("  cbt:         generation %s, snapshot %" PRIu32 "\n",
+		       m->cbt_generation, m->cbt_snapshot);
+}
+
+static int list(const struct args *a)
+{
+	int status = EXIT_SUCCESS;
+	size_t i;
+
+	for (i = 0; i < a->count; i++) {
+		struct blksnap_manifest m;
+
+		if (blksnap_archive_read_manifest(a->chain[i], &m)) {
+			fprintf(stderr, "%s: %s\n", program_invocation_short_name,
+				blksnap_error());
+			status = EXIT_FAILURE;
+			continue;
+		}
+		list_one(a->chain[i], &m);
+	}
+	return status;
+}
+
+static void message(void *ctx, const char *text)
+{
+	(void)ctx;
+	cli_info("%s", text);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .mode = MODE_NONE };
+	struct blksnap_restore_opts o = { .message = message };
+	struct cli_progress p;
+
+	cli_init();
+	parse_args(argc, argv, &a);
+	if (a.mode == MODE_LIST)
+		return list(&a);
+	o.chain = a.chain;
+	o.count = a.count;
+	o.target = a.target;
+	cli_progress_start(&p, a.mode == MODE_VERIFY ? "verify" : a.target);
+	o.progress = cli_progress_update;
+	o.progress_ctx = &p;
+	if (blksnap_restore(&o)) {
+		cli_progress_end(&p);
+		cli_die_lib();
+	}
+	cli_progress_end(&p);
+	if (a.mode == MODE_VERIFY)
+		cli_info("%zu archive(s) verified", a.count);
+	else
+		cli_info("%zu archive(s) restored into %s", a.count, a.target);
+	return EXIT_SUCCESS;
+}

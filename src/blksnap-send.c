@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * blksnap-send: write a full or incremental image archive of a device or
+ * file to standard output or a file.
+ */
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "blksnap/blksnap.h"
+#include "cli.h"
+#include "internal.h"
+
+static noreturn void usage(void)
+{
+	printf("Usage:\n"
+	       " %1$s [options] --full SOURCE\n"
+	       " %1$s [options] --base ARCHIVE SOURCE < RANGES\n"
+	       "\n"
+	       "Write an image archive of SOURCE (a block device, an image file,\n"
+	       "or UUID=, LABEL=, PARTUUID=) to standard output or a file: all of\n"
+	       "it, or the ranges listed on standard input as an incremental over\n"
+	       "ARCHIVE.\n"
+	       "\n"
+	       "Options:\n"
+	       " -f, --full                 send the whole source\n"
+	       " -b, --base ARCHIVE         send an incremental whose parent is ARCHIVE\n"
+	       "                              (an archive or its manifest file)\n"
+	       " -r, --ranges FILE          read the range list from FILE, not stdin\n"
+	       " -o, --output FILE          write the archive to FILE, not stdout\n"
+	       " -m, --manifest-out FILE    also write a manifest file (no image)\n"
+	       " -c, --compress METHOD      zstd (default), gzip, xz, lz4 or none\n"
+	       " -l, --level N              compression level of METHOD\n"
+	       " -T, --threads N            compression threads (default: all CPUs)\n"
+	       " -B, --hash-block-size SIZE hash block of a full archive (default 64K)\n"
+	       "     --cbt-generation UUID  record the CBT generation of the source\n"
+	       "     --cbt-snapshot N       record the CBT snapshot number\n"
+	       " -p, --progress             show progress even when stderr is no terminal\n"
+	       " -q, --quiet                no progress, only errors\n"
+	       " -v, --verbose              say what is sent\n"
+	       " -h, --help                 display this help\n"
+	       " -V, --version              display version\n"
+	       "\n"
+	       "See blksnap-send(8).\n", program_invocation_short_name);
+	exit(EXIT_SUCCESS);
+}
+
+enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT };
+
+struct args {
+	struct blksnap_send_opts o;
+	bool full;
+	const char *ranges_file;
+	const char *output;
+};
+
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{ "full", no_argument, NULL, 'f' },
+		{ "base", required_argument, NULL, 'b' },
+		{ "ranges", required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "manifest-out", required_argument, NULL, 'm' },
+		{ "compress", required_argument, NULL, 'c' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "threads", required_argument, NULL, 'T' },
+		{ "hash-block-size", required_argument, NULL, 'B' },
+		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
+		{ "cbt-snapshot", required_argument, NULL, OPT_CBT_SNAPSHOT },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t hbs;
+
+	blksnap_compress_parse("zstd", &a->o.compress);
+	while ((c = getopt_long(argc, argv, "fb:r:o:m:c:l:T:B:pqvhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'f': a->full = true; break;
+		case 'b': a->o.base = optarg; break;
+		case 'r': a->ranges_file = optarg; break;
+		case 'o': a->output = optarg; break;
+		case 'm': a->o.manifest_out = optarg; break;
+		case 'c': {
+			int level = a->o.compress.level;
+
+			if (blksnap_compress_parse(optarg, &a->o.compress))
+				cli_usage_error("%s", blksnap_error());
+			a->o.compress.level = level;
+			break;
+		}
+		case 'l':
+			a->o.compress.level = (int)cli_parse_long(optarg, "--level", 0, 22);
+			break;
+		case 'T':
+			threads = (int)cli_parse_long(optarg, "--threads", 1, 256);
+			break;
+		case 'B':
+			hbs = cli_parse_size(optarg, "--hash-block-size");
+			if (hbs < BLKSNAP_MIN_HASH_BLOCK || hbs > BLKSNAP_MAX_HASH_BLOCK ||
+			    (hbs & (hbs - 1)))
+				cli_usage_error("--hash-block-size must be a power of two from 4K to 16M");
+			a->o.hash_block_size = (uint32_t)hbs;
+			break;
+		case OPT_CBT_GENERATION:
+			if (!bs_uuid_valid(optarg))
+				cli_usage_error("--cbt-generation: not a UUID: '%s'", optarg);
+			a->o.cbt_generation = optarg;
+			break;
+		case OPT_CBT_SNAPSHOT:
+			a->o.cbt_snapshot = (uint32_t)cli_parse_long(optarg,
+					"--cbt-snapshot", 0, UINT32_MAX);
+			break;
+		case 'p': cli_progress_wanted = true; break;
+		case 'q': cli_quiet = true; break;
+		case 'v': cli_verbose++; break;
+		case 'h': usage();
+		case 'V': cli_version();
+		default:
+			cli_usage_error("unknown option");
+		}
+	}
+	if (optind + 1 != argc)
+		cli_usage_error(optind == argc ? "no source given" :
+				"only one source can be given");
+	if (a->full == !!a->o.base)
+		cli_usage_error("give either --full or --base ARCHIVE");
+	if (a->ranges_file && !a->o.base)
+		cli_usage_error("--ranges goes with --base");
+	if (a->o.base && a->o.hash_block_size)
+		cli_usage_error("an incremental uses its base's hash block size");
+	if (!strcmp(a->o.compress.method, "zstd") || !strcmp(a->o.compress.method, "xz"))
+		a->o.compress.threads = threads > 0 ? threads : 1;
+	a->o.source = argv[optind];
+}
+
+static void read_ranges(const char *file, struct blksnap_ranges *r)
+{
+	FILE *in = stdin;
+	const char *name = "standard input";
+
+	if (file && strcmp(file, "-")) {
+		in = fopen(file, "r");
+		if (!in)
+			cli_die("%s: cannot open: %m", file);
+		name = file;
+	} else if (isatty(STDIN_FILENO)) {
+		cli_usage_error("the range list would be read from a terminal: pipe it in or use --ranges FILE");
+	}
+	if (blksnap_ranges_read(in, name, r))
+		cli_die_lib();
+	if (in != stdin)
+		fclose(in);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { .o.out_fd = STDOUT_FILENO };
+	struct blksnap_ranges changed;
+	struct blksnap_manifest m;
+	struct cli_progress progress;
+	struct bs_output out = { .fd = -1 };
+	char size[32];
+
+	cli_init();
+	parse_args(argc, argv, &a);
+	blksnap_ranges_init(&changed);
+	if (a.o.base) {
+		read_ranges(a.ranges_file, &changed);
+		a.o.changed = &changed;
+	}
+	if (a.output && strcmp(a.output, "-")) {
+		if (bs_output_create(&out, a.output))
+			cli_die_lib();
+		a.o.out_fd = out.fd;
+		a.o.out_name = a.output;
+	} else {
+		if (isatty(STDOUT_FILENO))
+			cli_die("refusing to write an archive to a terminal: redirect standard output or use --output");
+		a.o.out_name = "standard output";
+	}
+	cli_progress_start(&progress, a.o.source);
+	a.o.progress = cli_progress_update;
+	a.o.progress_ctx = &progress;
+	if (blksnap_send(&a.o, &m)) {
+		cli_progress_end(&progress);
+		bs_output_abort(&out);
+		cli_die_lib();
+	}
+	cli_progress_end(&progress);
+	if (out.path && bs_output_commit(&out))
+		cli_die_lib();
+	if (out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
+		cli_die("write error on standard output: %m");
+	cli_info("%s archive %s of %s: %s of data in %llu ranges",
+		 m.incremental ? "incremental" : "full", m.uuid, a.o.source,
+		 cli_human_size(m.data_bytes, size, sizeof(size)),
+		 (unsigned long long)m.range_count);
+	blksnap_ranges_free(&changed);
+	return EXIT_SUCCESS;
+}

@@ -1,0 +1,57 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs inside the VM (chrooted into the host's root): every kernel test in
+# tests/vm/kt/, each in its own shell, with the kernel log checked after
+# each. Writes TAP lines without numbers to OUT/tap.out ("ok - NAME",
+# "not ok - NAME", "# diagnostics"); the host numbers them.
+# Usage: guest.sh SRCDIR OUT   (OUT holds blksnap.ko and ktest)
+srcdir=$1
+out=$2
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export KO="$out/blksnap.ko" KTEST="$out/ktest" KTDIR="$srcdir/tests/vm"
+export DISK=/dev/vda DISK2=/dev/vdb TMPDIR=/tmp
+
+tap="$out/tap.out"
+: > "$tap"
+mkdir -p "$out/logs"
+
+sysctl -qw kernel.hung_task_timeout_secs=30 2>/dev/null
+sysctl -qw kernel.printk="4 4 1 7" 2>/dev/null
+
+# Lines of the kernel log that fail a test. The taint notice of an unsigned
+# out-of-tree module is expected and matches none of them.
+bad='BUG:|WARNING:|Oops|general protection|Kernel panic|blocked for more than|hung_task|KASAN|UBSAN|RCU stall|rcu_sched detected|soft lockup|hard LOCKUP|Call Trace'
+
+echo "# kernel $(uname -r)" >> "$tap"
+for t in "$KTDIR"/kt/[0-9]*.sh; do
+	name=$(basename "$t" .sh)
+	log="$out/logs/$name.log"
+	dmesg -C
+	timeout -k 10 300 sh -c '. "$KTDIR/kt/lib.sh"; . "$1"' sh "$t" \
+		> "$log" 2>&1
+	rc=$?
+	dmesg > "$out/logs/$name.dmesg"
+	if grep -Eq "$bad" "$out/logs/$name.dmesg"; then
+		echo "# $name: kernel log:" >> "$tap"
+		grep -E -A3 "$bad" "$out/logs/$name.dmesg" | head -n 40 |
+			sed 's/^/#   /' >> "$tap"
+		rc=99
+	fi
+	case $rc in
+	0) echo "ok - $name" >> "$tap" ;;
+	77) echo "ok - $name # SKIP $(tail -n1 "$log")" >> "$tap" ;;
+	*)
+		[ $rc = 124 ] && echo "# $name: timed out" >> "$tap"
+		tail -n 30 "$log" | sed 's/^/#   /' >> "$tap"
+		echo "not ok - $name" >> "$tap"
+		;;
+	esac
+	# Leave no module, tracker or mapping behind for the next test.
+	umount /mnt 2>/dev/null
+	dmsetup remove_all 2>/dev/null
+	losetup -D 2>/dev/null
+	rmmod blksnap 2>/dev/null
+done
+echo "# done" >> "$tap"
+sync

@@ -1,0 +1,43 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# /init of the test initramfs: load virtio and 9p, mount the host root
+# read-only, the build directory read-write at the same path, and run the
+# guest test script in a chroot. Parameters come from the kernel command
+# line: bsrc=SRCDIR bout=OUTDIR.
+/bin/busybox --install -s /bin
+mount -t devtmpfs dev /dev
+exec </dev/null >/dev/console 2>&1
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+
+for m in $(cat /modules.order); do
+	insmod /lib/mod/$m.ko || echo "init: insmod $m failed"
+done
+
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	bsrc=*) bsrc=${arg#bsrc=} ;;
+	bout=*) bout=${arg#bout=} ;;
+	bbuild=*) bbuild=${arg#bbuild=} ;;
+	esac
+done
+
+opts=trans=virtio,version=9p2000.L,msize=262144
+if ! mount -t 9p -o ro,$opts host /host; then
+	echo "init: cannot mount the host root"
+	poweroff -f
+fi
+mount -t proc proc /host/proc
+mount -t sysfs sys /host/sys
+mount -t devtmpfs dev /host/dev
+for d in tmp run root; do
+	mount -t tmpfs tmpfs /host/$d
+done
+mkdir -p /host/$bbuild
+mount -t 9p -o $opts build /host/$bbuild
+
+chroot /host /bin/sh "$bsrc/tests/vm/guest.sh" "$bsrc" "$bout"
+echo "init: guest.sh exited with $?"
+sync
+poweroff -f
