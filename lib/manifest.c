@@ -256,32 +256,52 @@ static int check_fields(const struct parse_ctx *c,
 	return 0;
 }
 
+/* The checksum line, last: "checksum=" and 16 hex digits, newline-ended. */
+static int check_sum(const char *text, size_t len, const char *archive,
+		     size_t *body_len)
+{
+	const size_t line_len = sizeof(CHECKSUM_KEY "=") - 1 + 16 + 1;
+	const char *line = text + len - line_len;
+	uint64_t want = 0;
+	size_t i;
+
+	if (len < line_len || text[len - 1] != '\n' ||
+	    (line > text && line[-1] != '\n') ||
+	    strncmp(line, CHECKSUM_KEY "=", sizeof(CHECKSUM_KEY)))
+		return bs_fail("%s: manifest has no checksum line", archive);
+	for (i = sizeof(CHECKSUM_KEY); i < line_len - 1; i++) {
+		char c = line[i];
+		int digit = c >= '0' && c <= '9' ? c - '0' :
+			    c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+
+		if (digit < 0)
+			return bs_fail("%s: manifest has no checksum line", archive);
+		want = want << 4 | (uint64_t)digit;
+	}
+	*body_len = (size_t)(line - text);
+	if (blksnap_hash(text, *body_len) != want)
+		return bs_fail("%s: manifest is corrupted (checksum mismatch)",
+			       archive);
+	return 0;
+}
+
 int blksnap_manifest_parse(const char *text, size_t len, const char *archive,
 			   struct blksnap_manifest *m)
 {
 	struct parse_ctx c = { .archive = archive };
-	const char *sum_line;
 	char *copy, *line, *save = NULL;
-	uint64_t want;
+	size_t body_len = 0;
 	int ret = -1;
 
 	if (len > MANIFEST_MAX || memchr(text, '\0', len))
 		return bs_fail("%s: not a blksnap archive (bad manifest)", archive);
-	/* The checksum line is the last; it covers all before it. */
-	sum_line = len > 1 ? memrchr(text, '\n', len - 1) : NULL;
-	sum_line = sum_line ? sum_line + 1 : text;
-	if (len < sizeof(CHECKSUM_KEY "=") + 16 ||
-	    strncmp(sum_line, CHECKSUM_KEY "=", sizeof(CHECKSUM_KEY)) ||
-	    sscanf(sum_line + sizeof(CHECKSUM_KEY), "%16" SCNx64, &want) != 1)
-		return bs_fail("%s: manifest has no checksum line", archive);
-	if (blksnap_hash(text, (size_t)(sum_line - text)) != want)
-		return bs_fail("%s: manifest is corrupted (checksum mismatch)",
-			       archive);
-	copy = bs_malloc((size_t)(sum_line - text) + 1);
+	if (check_sum(text, len, archive, &body_len))
+		return -1;
+	copy = bs_malloc(body_len + 1);
 	if (!copy)
 		return -1;
-	memcpy(copy, text, (size_t)(sum_line - text));
-	copy[sum_line - text] = '\0';
+	memcpy(copy, text, body_len);
+	copy[body_len] = '\0';
 	memset(m, 0, sizeof(*m));
 	for (line = strtok_r(copy, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {

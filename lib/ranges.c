@@ -8,7 +8,7 @@
 
 #include "internal.h"
 
-/* Longest line accepted: two 20-digit numbers and generous spacing. */
+/* Longest range line accepted: two 20-digit numbers and generous spacing. */
 #define RANGE_LINE_MAX 256
 
 void blksnap_ranges_init(struct blksnap_ranges *r)
@@ -111,24 +111,22 @@ static int parse_range_line(const char *line, uint64_t *off, uint64_t *len)
 	return *p == '\0' ? 0 : -1;
 }
 
-static int read_line(FILE *in, char *buf, size_t size, const char *name,
+/* Reads a line into *buf (getline), newline and CR removed. */
+static int read_line(FILE *in, char **buf, size_t *size, const char *name,
 		     unsigned long lineno)
 {
-	size_t n;
+	ssize_t n = getline(buf, size, in);
 
-	if (!fgets(buf, (int)size, in)) {
+	if (n < 0) {
 		if (ferror(in))
 			return bs_fail_errno(errno, "%s: read error", name);
 		return 0;
 	}
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	else if (!feof(in))
-		return bs_fail("%s:%lu: line too long", name, lineno);
-	if (n && buf[n - 1] == '\r')
-		buf[--n] = '\0';
-	if (strlen(buf) != n)
+	if (n && (*buf)[n - 1] == '\n')
+		(*buf)[--n] = '\0';
+	if (n && (*buf)[n - 1] == '\r')
+		(*buf)[--n] = '\0';
+	if (strlen(*buf) != (size_t)n)
 		return bs_fail("%s:%lu: NUL byte in the line", name, lineno);
 	return 1;
 }
@@ -161,43 +159,53 @@ static int add_parsed(struct blksnap_ranges *r, const char *name,
 	return blksnap_ranges_append(r, off, len);
 }
 
+static int parse_line(struct blksnap_ranges *r, const char *name,
+		      unsigned long lineno, const char *line)
+{
+	const char *p = skip_blanks(line);
+	uint64_t off, len;
+	int err;
+
+	if (*p == '\0')
+		return 0;
+	if (*p == '#') {
+		err = parse_size_comment(p, &off);
+		if (err < 0)
+			return bs_fail("%s:%lu: malformed size line (expected '# size BYTES')",
+				       name, lineno);
+		if (err && (r->count || r->device_size))
+			return bs_fail("%s:%lu: the size line must come before any range",
+				       name, lineno);
+		if (err && !off)
+			return bs_fail("%s:%lu: stated size is 0", name, lineno);
+		if (err)
+			r->device_size = off;
+		return 0;
+	}
+	if (strlen(p) > RANGE_LINE_MAX)
+		return bs_fail("%s:%lu: line too long", name, lineno);
+	err = parse_range_line(p, &off, &len);
+	if (err == -2)
+		return bs_fail("%s:%lu: number too large", name, lineno);
+	if (err)
+		return bs_fail("%s:%lu: expected 'OFFSET LENGTH' (two unsigned decimal numbers), got '%.40s'",
+			       name, lineno, line);
+	return add_parsed(r, name, lineno, off, len);
+}
+
 int blksnap_ranges_read(FILE *in, const char *name, struct blksnap_ranges *r)
 {
-	char line[RANGE_LINE_MAX];
+	char *line = NULL;
+	size_t size = 0;
 	unsigned long lineno = 0;
 	int ret;
 
-	while ((ret = read_line(in, line, sizeof(line), name, ++lineno)) > 0) {
-		const char *p = skip_blanks(line);
-		uint64_t off, len;
-		int err;
-
-		if (*p == '\0')
-			continue;
-		if (*p == '#') {
-			err = parse_size_comment(p, &off);
-			if (err < 0)
-				return bs_fail("%s:%lu: malformed size line (expected '# size BYTES')",
-					       name, lineno);
-			if (err && (r->count || r->device_size))
-				return bs_fail("%s:%lu: the size line must come before any range",
-					       name, lineno);
-			if (err && !off)
-				return bs_fail("%s:%lu: stated size is 0", name,
-					       lineno);
-			if (err)
-				r->device_size = off;
-			continue;
+	while ((ret = read_line(in, &line, &size, name, ++lineno)) > 0)
+		if (parse_line(r, name, lineno, line)) {
+			ret = -1;
+			break;
 		}
-		err = parse_range_line(p, &off, &len);
-		if (err == -2)
-			return bs_fail("%s:%lu: number too large", name, lineno);
-		if (err)
-			return bs_fail("%s:%lu: expected 'OFFSET LENGTH' (two unsigned decimal numbers), got '%.40s'",
-				       name, lineno, line);
-		if (add_parsed(r, name, lineno, off, len))
-			return -1;
-	}
+	free(line);
 	return ret;
 }
 

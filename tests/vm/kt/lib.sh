@@ -46,8 +46,10 @@ blocks() {
 same_set() {
 	if ! cmp -s "$2" "$3"; then
 		echo "$1: expected $(wc -l < "$2") blocks, got $(wc -l < "$3")"
-		echo "missing: $(comm -23 "$2" "$3" | head -n 10 | tr '\n' ' ')"
-		echo "extra:   $(comm -13 "$2" "$3" | head -n 10 | tr '\n' ' ')"
+		sort "$2" > /tmp/same.a
+		sort "$3" > /tmp/same.b
+		echo "missing: $(comm -23 /tmp/same.a /tmp/same.b | head -n 10 | tr '\n' ' ')"
+		echo "extra:   $(comm -13 /tmp/same.a /tmp/same.b | head -n 10 | tr '\n' ' ')"
 		die "$1: map differs from the blocks written"
 	fi
 	echo "$1: $(wc -l < "$3") blocks, as expected"

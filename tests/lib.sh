@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Sourced by the shell tests: TAP output, a scratch directory, the tools.
+#
+#   ok DESC / not_ok DESC      one test line
+#   check DESC CMD...          ok if CMD succeeds
+#   expect_error DESC PATTERN CMD...
+#                              ok if CMD exits 1 and its stderr matches the
+#                              extended regex PATTERN (case-sensitive)
+#   skip DESC REASON           a skipped test line
+#   skip_all REASON            the whole test is skipped (exits)
+#   done_testing               prints the plan; exit status 1 if any failed
+
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${BLKSNAP_BIN:=$(pwd)}"
+PATH="$BLKSNAP_BIN/src:$PATH"
+export PATH LC_ALL=C
+
+test_number=0
+test_failed=0
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/blksnap-test.XXXXXX") || exit 1
+cleanup_hooks=
+at_exit() { cleanup_hooks="$1; $cleanup_hooks"; }
+trap 'eval "$cleanup_hooks"; rm -rf "$TMP"' EXIT
+
+ok() {
+	test_number=$((test_number + 1))
+	echo "ok $test_number - $*"
+}
+
+not_ok() {
+	test_number=$((test_number + 1))
+	test_failed=$((test_failed + 1))
+	echo "not ok $test_number - $*"
+}
+
+skip() {
+	test_number=$((test_number + 1))
+	echo "ok $test_number - $1 # SKIP $2"
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# Diagnostics go to stdout as TAP comments so that the log shows them.
+diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+check() {
+	desc=$1
+	shift
+	if "$@" >"$TMP/check.out" 2>&1; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "command failed: $*" "$(tail -n 5 "$TMP/check.out")"
+	fi
+}
+
+expect_error() {
+	desc=$1 pattern=$2
+	shift 2
+	"$@" >"$TMP/err.out" 2>"$TMP/err.msg"
+	status=$?
+	if [ "$status" -eq 1 ] && grep -Eq -- "$pattern" "$TMP/err.msg"; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "command: $*" "exit status: $status (want 1)" \
+		     "stderr: $(head -c 400 "$TMP/err.msg")" "wanted: $pattern"
+	fi
+}
+
+done_testing() {
+	echo "1..$test_number"
+	[ "$test_failed" -eq 0 ]
+	exit
+}
+
+# A file of SIZE bytes of random data (SIZE in bytes, a multiple of 4096
+# or not).
+random_file() {
+	head -c "$2" /dev/urandom >"$1"
+}
+
+# Overwrites COUNT random 4 KiB blocks of FILE (size SIZE) with random data.
+scatter_writes() {
+	file=$1 count=$2
+	blocks=$(( $(stat -c %s "$file") / 4096 ))
+	i=0
+	while [ "$i" -lt "$count" ]; do
+		b=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+		dd if=/dev/urandom of="$file" bs=4096 seek=$((b % blocks)) \
+		   count=1 conv=notrunc status=none
+		i=$((i + 1))
+	done
+}
+
+# Number of 512-byte blocks a file really occupies.
+allocated_blocks() {
+	stat -c %b "$1"
+}
+
+have() {
+	command -v "$1" >/dev/null 2>&1
+}
+
+# A loop device over FILE, detached at exit; empty when none can be made.
+loop_device() {
+	dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
+	at_exit "losetup -d $dev 2>/dev/null"
+	echo "$dev"
+}
