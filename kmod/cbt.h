@@ -27,7 +27,7 @@ struct cbt_map {
 	u8 *snap_map;
 	u8 snap_number;
 	uuid_t generation;
-	spinlock_t lock;
+	spinlock_t lock;		/* see above */
 };
 
 struct cbt_map *cbt_map_create(u64 capacity);

@@ -25,7 +25,7 @@ struct tracker {
 	struct hlist_node link;
 	dev_t dev;
 	struct cbt_map __rcu *cbt;
-	struct mutex cbt_lock;
+	struct mutex cbt_lock;	/* see above */
 	atomic64_t new_capacity;
 	struct work_struct resize_work;
 	struct rcu_head rcu;

@@ -81,13 +81,15 @@ int blksnap_source_open(const char *spec, struct blksnap_source *src)
 	src->fd = -1;
 	if (blksnap_resolve(spec, &src->path))
 		return -1;
-	src->fd = open(src->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must be refused, not waited on. */
+	src->fd = open(src->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (src->fd < 0) {
 		bs_fail_errno(errno, "%s: cannot open", src->path);
 		goto fail;
 	}
 	if (bs_fd_size(src->fd, src->path, &src->size, &src->is_blockdev))
 		goto fail;
+	fcntl(src->fd, F_SETFL, fcntl(src->fd, F_GETFL) & ~O_NONBLOCK);
 	if (src->is_blockdev && ioctl(src->fd, BLKSSZGET, &lbs) < 0) {
 		bs_fail_errno(errno, "%s: cannot get the logical block size",
 			      src->path);

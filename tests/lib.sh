@@ -110,9 +110,10 @@ have() {
 	command -v "$1" >/dev/null 2>&1
 }
 
-# A loop device over FILE, detached at exit; empty when none can be made.
-loop_device() {
-	dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
-	at_exit "losetup -d $dev 2>/dev/null"
-	echo "$dev"
+# attach_loop FILE VAR: a loop device over FILE into VAR, detached at
+# exit (not in a subshell: the exit hook must be this shell's).
+attach_loop() {
+	_dev=$(losetup -f --show "$1" 2>/dev/null) || return 1
+	at_exit "losetup -d $_dev 2>/dev/null"
+	eval "$2=\$_dev"
 }

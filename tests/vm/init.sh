@@ -4,7 +4,8 @@
 # /init of the test initramfs: load virtio and 9p, mount the host root
 # read-only, the build directory read-write at the same path, and run the
 # guest test script in a chroot. Parameters come from the kernel command
-# line: bsrc=SRCDIR bout=OUTDIR.
+# line: bsrc=SRCDIR bout=OUTDIR bbuild=BUILDDIR [bscript=SCRIPT], SCRIPT
+# relative to SRCDIR (default tests/vm/guest.sh).
 /bin/busybox --install -s /bin
 mount -t devtmpfs dev /dev
 exec </dev/null >/dev/console 2>&1
@@ -15,11 +16,13 @@ for m in $(cat /modules.order); do
 	insmod /lib/mod/$m.ko || echo "init: insmod $m failed"
 done
 
+bscript=tests/vm/guest.sh
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	bsrc=*) bsrc=${arg#bsrc=} ;;
 	bout=*) bout=${arg#bout=} ;;
 	bbuild=*) bbuild=${arg#bbuild=} ;;
+	bscript=*) bscript=${arg#bscript=} ;;
 	esac
 done
 
@@ -31,13 +34,23 @@ fi
 mount -t proc proc /host/proc
 mount -t sysfs sys /host/sys
 mount -t devtmpfs dev /host/dev
+# A source tree under a directory that gets a tmpfs stays visible.
+case "$bsrc" in
+/tmp/*|/run/*|/root/*)
+	mkdir -p /srcdir
+	mount --bind "/host$bsrc" /srcdir ;;
+esac
 for d in tmp run root; do
 	mount -t tmpfs tmpfs /host/$d
 done
+if [ -d /srcdir ]; then
+	mkdir -p "/host$bsrc"
+	mount --bind /srcdir "/host$bsrc"
+fi
 mkdir -p /host/$bbuild
 mount -t 9p -o $opts build /host/$bbuild
 
-chroot /host /bin/sh "$bsrc/tests/vm/guest.sh" "$bsrc" "$bout"
-echo "init: guest.sh exited with $?"
+chroot /host /bin/sh "$bsrc/$bscript" "$bsrc" "$bout"
+echo "init: $bscript exited with $?"
 sync
 poweroff -f

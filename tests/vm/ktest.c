@@ -312,8 +312,8 @@ static int cmd_hostile(int fd, dev_t dev)
 	hostile_pointers(fd);
 	hostile_cmds(fd);
 	hostile_devs(fd, dev);
-	hostile_list(fd);
 	check(blksnap_tracker_attach(fd, dev), "attach");
+	hostile_list(fd);
 	if (blksnap_tracker_attach(fd, dev) != -EALREADY)
 		fail("# %s: %ld %ld\n", "attach twice not EALREADY", 0, 0);
 	check(blksnap_cbt_info(fd, dev, &info), "info");

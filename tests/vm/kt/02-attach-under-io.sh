@@ -2,15 +2,30 @@
 # attached and I/O in flight.
 load
 fio --name=rw --filename="$DISK" --rw=randwrite --bs=4k --direct=1 \
-	--ioengine=psync --size=256M --time_based --runtime=12 \
+	--ioengine=psync --size=256M --time_based --runtime=40 \
 	--output=/tmp/fio1.out > /dev/null 2>&1 &
 fio1=$!
 fio --name=seq --filename="$DISK2" --rw=write --bs=64k --direct=0 \
-	--ioengine=psync --size=64M --time_based --runtime=12 \
+	--ioengine=psync --size=64M --time_based --runtime=40 \
 	--output=/tmp/fio2.out > /dev/null 2>&1 &
 fio2=$!
-sleep 1
-for i in $(seq 25); do
+trap 'kill $fio1 $fio2 2> /dev/null; wait' EXIT
+"$KTEST" attach "$DISK" || die "attach"
+# fio takes a while to start under TCG: wait for its first writes.
+i=0
+n=0
+while [ $i -lt 60 ] && [ "$n" = 0 ]; do
+	sleep 0.5
+	i=$((i + 1))
+	n=$(marked "$DISK" | wc -l)
+done
+kill -0 $fio1 || die "fio ended too early: $(cat /tmp/fio1.out)"
+[ "$n" -gt 0 ] || die "nothing marked under random writes"
+echo "$n blocks marked after $i half-seconds of random writes"
+"$KTEST" detach "$DISK" || die "detach"
+i=0
+while kill -0 $fio1 2> /dev/null && [ $i -lt 20 ]; do
+	i=$((i + 1))
 	"$KTEST" attach "$DISK" || die "attach $DISK ($i)"
 	"$KTEST" attach "$DISK2" || die "attach $DISK2 ($i)"
 	sleep 0.1
@@ -18,15 +33,16 @@ for i in $(seq 25); do
 	"$KTEST" detach "$DISK" || die "detach $DISK ($i)"
 	"$KTEST" detach "$DISK2" || die "detach $DISK2 ($i)"
 done
+echo "$i attach/detach cycles under writes"
+[ $i -ge 5 ] || die "fewer than 5 cycles while fio ran"
 "$KTEST" attach "$DISK" || die "attach"
-sleep 0.5
-n=$(marked "$DISK" | wc -l)
-[ "$n" -gt 0 ] || die "nothing marked under random writes"
-echo "$n blocks marked after 0.5 s of random writes"
+"$KTEST" attach "$DISK2" || die "attach"
+kill -0 $fio1 || echo "warning: fio ended before the unload"
 unload
 load
 "$KTEST" attach "$DISK" || die "attach after reload"
 wait $fio1 || die "fio on $DISK failed: $(cat /tmp/fio1.out)"
 wait $fio2 || die "fio on $DISK2 failed: $(cat /tmp/fio2.out)"
+trap - EXIT
 grep -h 'IOPS=' /tmp/fio1.out /tmp/fio2.out
 unload

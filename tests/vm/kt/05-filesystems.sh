@@ -1,5 +1,6 @@
 # Writes through ext4 and xfs on the tracked device are tracked: every
 # block of a freshly written file is marked, and not the whole disk.
+modprobe -a ext4 xfs || die "modprobe ext4 xfs"
 load
 for fs in ext4 xfs; do
 	case $fs in

@@ -13,7 +13,7 @@ lin=/dev/mapper/blksnap-lin
 "$KTEST" attach "$DISK" || die "attach $DISK"
 bs=$(info $lin block_size)
 size=$(dev_bytes $lin)
-awk -v n=100 -v size="$size" -v seed="$RANDOM" 'BEGIN {
+awk -v n=100 -v size="$size" -v seed="$(seed)" 'BEGIN {
 	srand(seed)
 	for (i = 0; i < n; i++) print int(rand() * (size / 4096)) * 4096
 }' > /tmp/offs

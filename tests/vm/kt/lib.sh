@@ -59,3 +59,10 @@ same_set() {
 dev_bytes() {
 	blockdev --getsize64 "$1"
 }
+
+# seed: a random number for awk's srand(), printed for reproduction
+seed() {
+	s=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+	echo "random seed $s" >&2
+	echo "$s"
+}

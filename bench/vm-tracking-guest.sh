@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Guest side of bench/vm-tracking.sh: fio 4k random writes (O_DIRECT,
+# psync, queue depth 1) on /dev/vda with the module not loaded ("bare"),
+# loaded with /dev/vda untracked but another disk tracked ("untracked"),
+# and /dev/vda tracked ("tracked"), in alternating order. Writes the
+# results to OUT/bench.out.
+# Usage: vm-tracking-guest.sh SRCDIR OUT
+out=$2
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+KO="$out/blksnap.ko"
+KTEST="$out/ktest"
+RT=${BENCH_RUNTIME:-15}
+res="$out/bench.raw"
+: > "$res"
+
+mode() {
+	rmmod blksnap 2> /dev/null
+	case $1 in
+	bare) ;;
+	untracked)
+		insmod "$KO" && "$KTEST" attach /dev/vdb ;;
+	tracked)
+		insmod "$KO" && "$KTEST" attach /dev/vda ;;
+	esac
+}
+
+run() {
+	mode "$1" || { echo "$1 setup failed" >> "$res"; return; }
+	fio --name=bench --filename=/dev/vda --rw=randwrite --bs=4k \
+		--direct=1 --ioengine=psync --size=448M --time_based \
+		--runtime="$RT" --ramp_time=2 --output-format=json \
+		--output=/tmp/fio.json > /dev/null 2>&1
+	iops=$(python3 -c 'import json,sys
+print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' \
+		/tmp/fio.json 2> /dev/null)
+	echo "$1 ${iops:-0}" >> "$res"
+}
+
+for round in 1 2; do
+	if [ $round = 1 ]; then
+		order="bare untracked tracked"
+	else
+		order="tracked untracked bare"
+	fi
+	for m in $order; do
+		run $m
+	done
+done
+rmmod blksnap 2> /dev/null
+awk '
+	{ sum[$1] += $2; runs[$1] = runs[$1] " " $2; n[$1]++ }
+	END {
+		bare = sum["bare"] / n["bare"]
+		printf "%-10s %-20s %8s %7s\n", "side", "IOPS per run", "mean", "ratio"
+		split("bare untracked tracked", m, " ")
+		for (i = 1; i <= 3; i++) {
+			k = m[i]; mean = sum[k] / n[k]
+			printf "%-10s %-20s %8.0f %7.3f\n", k, runs[k], mean, mean / bare
+		}
+	}' "$res" > "$out/bench.out"
+echo done >> "$out/bench.out.done"

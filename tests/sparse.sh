@@ -1,0 +1,61 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Sparse images stay sparse; sizes that are not a multiple of the hash
+# block round-trip; an empty source gets a clear answer.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+cd "$TMP" || exit 1
+
+# 1 GiB logical, 3 islands of data.
+truncate -s 1G sparse.img
+for at in 0 300 1023; do
+	dd if=/dev/urandom of=sparse.img bs=1M seek=$at count=1 conv=notrunc status=none
+done
+if [ "$(allocated_blocks sparse.img)" -gt 8192 ]; then
+	skip_all "this filesystem ($TMP) does not keep files sparse"
+fi
+
+check "full backup of a sparse image" blksnap-send --full -c none -o s.tar sparse.img
+size=$(stat -c %s s.tar)
+if [ "$size" -lt $((4 * 1048576)) ]; then ok "archive holds the data only ($size bytes)"; else not_ok "archive holds the data only ($size bytes)"; fi
+check "manifest counts 3 MiB of data" sh -c 'blksnap-restore --list s.tar | grep -q "data: *3.00 MiB in 3 ranges"'
+check "restore" blksnap-restore -o out.img s.tar
+check "restored image identical" cmp sparse.img out.img
+alloc=$(allocated_blocks out.img)
+if [ "$alloc" -le 8192 ]; then ok "restored image is sparse ($alloc blocks)"; else not_ok "restored image is sparse ($alloc blocks)"; fi
+
+# An incremental that writes into a hole.
+dd if=/dev/urandom of=sparse.img bs=4096 seek=50000 count=2 conv=notrunc status=none
+check "scan finds the write in the hole" sh -c 'blksnap-diff --scan sparse.img s.tar > r && test "$(grep -vc "^#" r)" = 1'
+check "incremental" sh -c 'blksnap-send --base s.tar -o s1.tar sparse.img < r'
+rm -f out.img
+check "chain restores identically" sh -c 'blksnap-restore -o out.img s.tar s1.tar && cmp sparse.img out.img'
+
+# A size that is no multiple of the hash block (or even of 512).
+random_file odd.img $((65536 * 10 + 777))
+check "odd-sized full backup" blksnap-send --full -o odd.tar odd.img
+printf 'tail' | dd of=odd.img bs=1 seek=$((65536 * 10 + 770)) conv=notrunc status=none
+check "scan sees the change in the short last block" sh -c \
+	"blksnap-diff --scan odd.img odd.tar > odd.r && grep -qx '655360 777' odd.r"
+check "odd-sized incremental" sh -c 'blksnap-send --base odd.tar -o odd1.tar odd.img < odd.r'
+check "odd-sized chain restores identically" sh -c \
+	'blksnap-restore -o odd.out odd.tar odd1.tar && cmp odd.img odd.out && test "$(stat -c %s odd.out)" = $((65536 * 10 + 777))'
+
+# A small hash block and a source smaller than one block.
+random_file tiny.img 1000
+check "source smaller than a hash block" sh -c \
+	'blksnap-send --full -B 4K -o tiny.tar tiny.img && blksnap-restore -o tiny.out tiny.tar && cmp tiny.img tiny.out'
+
+: > empty.img
+expect_error "an empty source is refused with its name" "empty.img: the source is empty \(0 bytes\)" \
+	blksnap-send --full -o empty.tar empty.img
+check "no archive left behind for the empty source" test ! -e empty.tar
+
+# A file of holes only: an archive without data regions.
+truncate -s 100M holes.img
+check "all-hole image" sh -c 'blksnap-send --full -c none -o holes.tar holes.img && test "$(stat -c %s holes.tar)" -lt 100000'
+check "all-hole image restores" sh -c 'blksnap-restore -o holes.out holes.tar && cmp holes.img holes.out'
+# An incremental with no changes at all.
+check "empty incremental" sh -c 'printf "" | blksnap-send --base holes.tar -o holes1.tar holes.img && blksnap-restore -o holes.out2 holes.tar holes1.tar && cmp holes.img holes.out2'
+
+done_testing
