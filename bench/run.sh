@@ -1,0 +1,115 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Userspace benchmarks: each row times blksnap and a reference tool on the
+# same data in the same run, alternating sides and keeping each side's
+# best of ROUNDS, and prints the ratio with its goal.  Nothing here is
+# asserted: the table is for people.
+#
+#   bench/run.sh [BUILD_DIR]      (default: the current directory)
+#   environment: SIZE_MB (default 2048), ROUNDS (default 3),
+#                BENCH_DIR (default /var/tmp)
+set -eu
+
+build=$(cd "${1:-.}" && pwd)
+PATH="$build/src:$PATH"
+SIZE_MB=${SIZE_MB:-2048}
+ROUNDS=${ROUNDS:-3}
+work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/blksnap-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+for tool in blksnap-send blksnap-diff blksnap-restore zstd rsync python3; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 1; }
+done
+
+now() { date +%s.%N; }
+# best CMD: seconds of the fastest of ROUNDS runs of sh -c CMD
+calc() { awk "BEGIN { print $1 }"; }
+elapsed() { s=$(now); sh -c "$1" >/dev/null 2>&1 || { echo "bench: failed: $1" >&2; exit 1; }; e=$(now); calc "$e - $s"; }
+min() { calc "($1 < $2) ? $1 : $2"; }
+
+# pair A B: times both alternately; sets ta, tb
+pair() {
+	ta=999999 tb=999999
+	r=0
+	while [ "$r" -lt "$ROUNDS" ]; do
+		[ -n "${PREP:-}" ] && sh -c "$PREP"
+		ta=$(min "$ta" "$(elapsed "$1")")
+		[ -n "${PREP:-}" ] && sh -c "$PREP"
+		tb=$(min "$tb" "$(elapsed "$2")")
+		r=$((r + 1))
+	done
+}
+
+rows=
+row() { rows="$rows$(printf '%-58s %8.3f %8.3f %7.2f  %s' "$1" "$2" "$3" "$4" "$5")
+"; }
+
+echo "bench: $SIZE_MB MiB random image in $work, best of $ROUNDS, $(nproc) CPUs" >&2
+head -c "${SIZE_MB}M" /dev/urandom > img
+cat img > /dev/null
+
+# 1. Full backup without compression against cat.
+pair "blksnap-send --full -c none img > /dev/null" "cat img > /dev/null"
+row "full backup, none: throughput / cat" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.90"
+tfull=$ta
+
+# 2. Full backup with zstd -1 against zstd -1 -T0.
+pair "blksnap-send --full -c zstd -l 1 img > /dev/null" "zstd -q -1 -T0 < img > /dev/null"
+row "full backup, zstd -1: throughput / zstd -1 -T0" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.90"
+
+# 3. Incremental of 1% of the image in scattered 64 KiB ranges, from a
+#    range list, against the full backup.
+blksnap-send --full -c none -m base.man -o base.tar img
+python3 - "$SIZE_MB" <<'PY' > r64 
+import random, sys
+size = int(sys.argv[1]) << 20
+blocks = size // 65536
+random.seed(1)
+print("# size", size)
+for b in sorted(random.sample(range(blocks), blocks // 100)):
+    print(b * 65536, 65536)
+PY
+python3 - "$SIZE_MB" <<'PY' > r4k
+import random, sys
+size = int(sys.argv[1]) << 20
+blocks = size // 4096
+random.seed(2)
+print("# size", size)
+for b in sorted(random.sample(range(blocks), blocks // 100)):
+    print(b * 4096, 4096)
+PY
+pair "blksnap-send --base base.man -c none --ranges r64 img > /dev/null" "blksnap-send --full -c none img > /dev/null"
+row "incremental, 1% in 64K ranges: time / full backup" "$ta" "$tb" "$(calc "$ta / $tb")" "<= 0.05"
+tinc=$ta
+pair "blksnap-send --base base.man -c none --ranges r4k img > /dev/null" "blksnap-send --full -c none img > /dev/null"
+row "incremental, 1% in 4K ranges (64K hash blocks): / full" "$ta" "$tb" "$(calc "$ta / $tb")" "(info)"
+
+# 4. Scan against cat.
+pair "blksnap-diff --scan img base.man > /dev/null" "cat img > /dev/null"
+row "scan: throughput / cat" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.80"
+
+# 5. Restore against cat to a file (both made durable).
+PREP="rm -f copy out"
+pair "blksnap-restore -o out base.tar" "cat img > copy && sync copy"
+row "restore: throughput / (cat > copy; sync copy)" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.80"
+PREP=
+
+# 6. The 1% incremental against rsync updating a copy in place.
+cp img old
+python3 - <<'PY'
+import random
+random.seed(1)
+lines = [l.split() for l in open("r64") if not l.startswith("#")]
+with open("img", "r+b") as f:
+    for off, length in lines:
+        f.seek(int(off)); f.write(random.randbytes(int(length)))
+PY
+PREP="cp --reflink=never old copy2 2>/dev/null || cp old copy2"
+pair "blksnap-send --base base.man -c none --ranges r64 img > inc.tar" "rsync --inplace --no-whole-file img copy2"
+row "1% incremental vs rsync --inplace: rsync time / ours" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 5"
+PREP=
+
+printf '\n%-58s %8s %8s %7s  %s\n' "measure" "ours s" "ref s" "ratio" "goal"
+printf '%s' "$rows"
