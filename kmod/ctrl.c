@@ -285,6 +285,14 @@ static struct miscdevice ctrl_misc = {
 
 int ctrl_register(void)
 {
+	/* The same layout for 32- and 64-bit callers: no implicit padding. */
+	BUILD_BUG_ON(sizeof(struct blksnap_version) != 16);
+	BUILD_BUG_ON(sizeof(struct blksnap_tracker_dev) != 16);
+	BUILD_BUG_ON(sizeof(struct blksnap_tracker_list) != 16);
+	BUILD_BUG_ON(sizeof(struct blksnap_cbt_info) != 56);
+	BUILD_BUG_ON(sizeof(struct blksnap_cbt_map) != 56);
+	BUILD_BUG_ON(sizeof(struct blksnap_sectors) != 16);
+	BUILD_BUG_ON(sizeof(struct blksnap_cbt_dirty) != 24);
 	return misc_register(&ctrl_misc);
 }
 

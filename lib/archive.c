@@ -39,6 +39,29 @@ int blksnap_compress_parse(const char *method, struct blksnap_compress *c)
 		       method);
 }
 
+int blksnap_compress_set_level(struct blksnap_compress *c, int level)
+{
+	static const struct {
+		const char *method;
+		int min, max;
+	} levels[] = {
+		{ "zstd", 1, 22 }, { "gzip", 0, 9 }, { "xz", 0, 9 }, { "lz4", 1, 9 },
+	};
+	size_t i;
+
+	for (i = 0; i < BS_ARRAY_SIZE(levels); i++) {
+		if (strcmp(c->method, levels[i].method))
+			continue;
+		if (level < levels[i].min || level > levels[i].max)
+			return bs_fail("%s levels go from %d to %d, not %d",
+				       c->method, levels[i].min, levels[i].max,
+				       level);
+		c->level = level;
+		return 0;
+	}
+	return bs_fail("compression %s has no levels", c->method);
+}
+
 /* ----------------------------------------------------------------------- */
 
 struct blksnap_writer {

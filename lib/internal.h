@@ -48,24 +48,9 @@ const void *bs_zeroes(void);
 
 /* Random UUID in text form. */
 void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1]);
-bool bs_uuid_valid(const char *s);
 
 /* Size of an open block device or file. */
 int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev);
-
-/*
- * A file written under a temporary name beside its final one and renamed
- * into place by bs_output_commit() after fsync; bs_output_abort() removes
- * it.  Nothing is left under either name on failure.
- */
-struct bs_output {
-	int fd;
-	char *path;
-	char *tmp_path;
-};
-int bs_output_create(struct bs_output *o, const char *path);
-int bs_output_commit(struct bs_output *o);
-void bs_output_abort(struct bs_output *o);
 
 /* Manifests and hash indexes of a whole chain, full first. */
 struct bs_chain_state {

@@ -134,7 +134,8 @@ bad:
 
 enum {
 	K_FORMAT, K_UUID, K_KIND, K_PARENT, K_SEQUENCE, K_SIZE, K_LBS,
-	K_HASH, K_HBS, K_CREATED, K_IMAGE, K_DATA, K_RANGES, K_COUNT
+	K_HASH, K_HBS, K_CREATED, K_IMAGE, K_DATA, K_RANGES,
+	K_OPTIONAL	/* not required: keys from here on */
 };
 
 static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
@@ -160,7 +161,7 @@ static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
 		m->format_version = ver;
 		c->seen |= 1ul << K_FORMAT;
 	} else if (!strcmp(key, "uuid")) {
-		if (!bs_uuid_valid(value))
+		if (!blksnap_uuid_valid(value))
 			return bs_fail("%s: manifest: bad uuid", c->archive);
 		strcpy(m->uuid, value);
 		c->seen |= 1ul << K_UUID;
@@ -171,12 +172,12 @@ static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
 		m->incremental = !strcmp(value, "incremental");
 		c->seen |= 1ul << K_KIND;
 	} else if (!strcmp(key, "parent")) {
-		if (value[0] && !bs_uuid_valid(value))
+		if (value[0] && !blksnap_uuid_valid(value))
 			return bs_fail("%s: manifest: bad parent uuid", c->archive);
 		strcpy(m->parent_uuid, value);
 		c->seen |= 1ul << K_PARENT;
 	} else if (!strcmp(key, "cbt_generation")) {
-		if (value[0] && !bs_uuid_valid(value))
+		if (value[0] && !blksnap_uuid_valid(value))
 			return bs_fail("%s: manifest: bad CBT generation",
 				       c->archive);
 		strcpy(m->cbt_generation, value);
@@ -200,7 +201,7 @@ static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
 	} else if (!strcmp(key, "ranges")) {
 		NUM(K_RANGES, INT64_MAX, range_count);
 	} else if (!strcmp(key, "cbt_snapshot")) {
-		NUM(K_COUNT, UINT32_MAX, cbt_snapshot);
+		NUM(K_OPTIONAL, UINT32_MAX, cbt_snapshot);
 	} else if (!strcmp(key, "image")) {
 		bs_strlcpy(m->image_name, value, sizeof(m->image_name));
 		c->seen |= 1ul << K_IMAGE;
@@ -217,7 +218,7 @@ static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
 	} else if (!strcmp(key, "compression")) {
 		bs_strlcpy(m->compression, value, sizeof(m->compression));
 	}
-	/* Other keys come from newer minor versions: ignored. */
+	/* Keys added by later releases of format 1 are ignored. */
 	return 0;
 #undef NUM
 }

@@ -25,7 +25,7 @@ struct target {
 	int fd;
 	const char *name;
 	bool is_blockdev;
-	struct bs_output out;	/* image files: the temporary file */
+	struct blksnap_output out;	/* image files: the temporary file */
 	bool zero_holes;	/* a full archive into a device */
 	uint64_t written_to;	/* end of the last data written */
 };
@@ -220,7 +220,7 @@ static int restore_file(const struct blksnap_restore_opts *o,
 {
 	struct target t = { .name = path };
 
-	if (bs_output_create(&t.out, path))
+	if (blksnap_output_create(&t.out, path))
 		return -1;
 	t.fd = t.out.fd;
 	if (ftruncate(t.fd, (off_t)ms[0].size) < 0) {
@@ -230,9 +230,9 @@ static int restore_file(const struct blksnap_restore_opts *o,
 	}
 	if (run_chain(o, ms, total, &t))
 		goto fail;
-	return bs_output_commit(&t.out);
+	return blksnap_output_commit(&t.out);
 fail:
-	bs_output_abort(&t.out);
+	blksnap_output_abort(&t.out);
 	return -1;
 }
 

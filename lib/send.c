@@ -174,21 +174,21 @@ static int write_manifest_file(struct send_state *s, const char *manifest,
 {
 	struct blksnap_compress none;
 	struct blksnap_writer *w = NULL;
-	struct bs_output out;
+	struct blksnap_output out;
 
 	blksnap_compress_parse("none", &none);
-	if (bs_output_create(&out, s->o->manifest_out))
+	if (blksnap_output_create(&out, s->o->manifest_out))
 		return -1;
 	if (blksnap_writer_open(out.fd, s->o->manifest_out, &none, &w) ||
 	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_MANIFEST, manifest, mlen) ||
 	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(w)) {
 		blksnap_writer_free(w);
-		bs_output_abort(&out);
+		blksnap_output_abort(&out);
 		return -1;
 	}
 	blksnap_writer_free(w);
-	return bs_output_commit(&out);
+	return blksnap_output_commit(&out);
 }
 
 static int write_archive(struct send_state *s)

@@ -198,7 +198,7 @@ void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1])
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-bool bs_uuid_valid(const char *s)
+bool blksnap_uuid_valid(const char *s)
 {
 	size_t i;
 
@@ -250,7 +250,7 @@ static int fsync_parent(const char *path)
 	return ret;
 }
 
-int bs_output_create(struct bs_output *o, const char *path)
+int blksnap_output_create(struct blksnap_output *o, const char *path)
 {
 	char *copy, *dir, *base;
 	size_t n;
@@ -294,11 +294,11 @@ int bs_output_create(struct bs_output *o, const char *path)
 	return 0;
 fail:
 	free(copy);
-	bs_output_abort(o);
+	blksnap_output_abort(o);
 	return -1;
 }
 
-int bs_output_commit(struct bs_output *o)
+int blksnap_output_commit(struct blksnap_output *o)
 {
 	int ret = -1;
 
@@ -321,11 +321,11 @@ int bs_output_commit(struct bs_output *o)
 	o->tmp_path = NULL;
 	ret = fsync_parent(o->path);
 out:
-	bs_output_abort(o);
+	blksnap_output_abort(o);
 	return ret;
 }
 
-void bs_output_abort(struct bs_output *o)
+void blksnap_output_abort(struct blksnap_output *o)
 {
 	if (o->fd >= 0)
 		close(o->fd);

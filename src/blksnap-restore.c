@@ -28,7 +28,7 @@ static noreturn void usage(void)
 	       "\n"
 	       "Options:\n"
 	       " -o, --output TARGET    the device or image file to restore into\n"
-	       "                          (also UUID=, LABEL=, PARTUUID=)\n"
+	       "                          (also UUID=, LABEL=, PARTUUID=, PARTLABEL=)\n"
 	       " -t, --verify           read and check the whole chain, write nothing\n"
 	       " -l, --list             describe each archive from its manifest\n"
 	       " -p, --progress         show progress even when stderr is no terminal\n"

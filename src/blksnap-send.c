@@ -13,7 +13,6 @@
 
 #include "blksnap/blksnap.h"
 #include "cli.h"
-#include "internal.h"
 
 static noreturn void usage(void)
 {
@@ -21,8 +20,8 @@ static noreturn void usage(void)
 	       " %1$s [options] --full SOURCE\n"
 	       " %1$s [options] --base ARCHIVE SOURCE < RANGES\n"
 	       "\n"
-	       "Write an image archive of SOURCE (a block device, an image file,\n"
-	       "or UUID=, LABEL=, PARTUUID=) to standard output or a file: all of\n"
+	       "Write an image archive of SOURCE (a block device, an image file, or\n"
+	       "UUID=, LABEL=, PARTUUID=, PARTLABEL=) to standard output or a file: all of\n"
 	       "it, or the ranges listed on standard input as an incremental over\n"
 	       "ARCHIVE.\n"
 	       "\n"
@@ -34,8 +33,8 @@ static noreturn void usage(void)
 	       " -o, --output FILE          write the archive to FILE, not stdout\n"
 	       " -m, --manifest-out FILE    also write a manifest file (no image)\n"
 	       " -c, --compress METHOD      zstd (default), gzip, xz, lz4 or none\n"
-	       " -l, --level N              compression level of METHOD\n"
-	       " -T, --threads N            compression threads (default: all CPUs)\n"
+	       " -l, --level N              compression level (zstd 1-22, gzip/xz 0-9, lz4 1-9)\n"
+	       " -T, --threads N            zstd and xz threads (default: all CPUs)\n"
 	       " -B, --hash-block-size SIZE hash block of a full archive (default 64K)\n"
 	       "     --cbt-generation UUID  record the CBT generation of the source\n"
 	       "     --cbt-snapshot N       record the CBT snapshot number\n"
@@ -79,7 +78,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int c, level = -1, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t hbs;
 
 	blksnap_compress_parse("zstd", &a->o.compress);
@@ -91,16 +90,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'r': a->ranges_file = optarg; break;
 		case 'o': a->output = optarg; break;
 		case 'm': a->o.manifest_out = optarg; break;
-		case 'c': {
-			int level = a->o.compress.level;
-
+		case 'c':
 			if (blksnap_compress_parse(optarg, &a->o.compress))
 				cli_usage_error("%s", blksnap_error());
-			a->o.compress.level = level;
 			break;
-		}
 		case 'l':
-			a->o.compress.level = (int)cli_parse_long(optarg, "--level", 0, 22);
+			level = (int)cli_parse_long(optarg, "--level", 0, 22);
 			break;
 		case 'T':
 			threads = (int)cli_parse_long(optarg, "--threads", 1, 256);
@@ -113,7 +108,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->o.hash_block_size = (uint32_t)hbs;
 			break;
 		case OPT_CBT_GENERATION:
-			if (!bs_uuid_valid(optarg))
+			if (!blksnap_uuid_valid(optarg))
 				cli_usage_error("--cbt-generation: not a UUID: '%s'", optarg);
 			a->o.cbt_generation = optarg;
 			break;
@@ -139,6 +134,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("--ranges goes with --base");
 	if (a->o.base && a->o.hash_block_size)
 		cli_usage_error("an incremental uses its base's hash block size");
+	if (level >= 0 && blksnap_compress_set_level(&a->o.compress, level))
+		cli_usage_error("--level: %s", blksnap_error());
 	if (!strcmp(a->o.compress.method, "zstd") || !strcmp(a->o.compress.method, "xz"))
 		a->o.compress.threads = threads > 0 ? threads : 1;
 	a->o.source = argv[optind];
@@ -169,7 +166,7 @@ int main(int argc, char **argv)
 	struct blksnap_ranges changed;
 	struct blksnap_manifest m;
 	struct cli_progress progress;
-	struct bs_output out = { .fd = -1 };
+	struct blksnap_output out = { .fd = -1 };
 	char size[32];
 
 	cli_init();
@@ -180,7 +177,7 @@ int main(int argc, char **argv)
 		a.o.changed = &changed;
 	}
 	if (a.output && strcmp(a.output, "-")) {
-		if (bs_output_create(&out, a.output))
+		if (blksnap_output_create(&out, a.output))
 			cli_die_lib();
 		a.o.out_fd = out.fd;
 		a.o.out_name = a.output;
@@ -194,11 +191,11 @@ int main(int argc, char **argv)
 	a.o.progress_ctx = &progress;
 	if (blksnap_send(&a.o, &m)) {
 		cli_progress_end(&progress);
-		bs_output_abort(&out);
+		blksnap_output_abort(&out);
 		cli_die_lib();
 	}
 	cli_progress_end(&progress);
-	if (out.path && bs_output_commit(&out))
+	if (out.path && blksnap_output_commit(&out))
 		cli_die_lib();
 	if (out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
 		cli_die("write error on standard output: %m");

@@ -32,6 +32,9 @@ struct blksnap_compress {
 /* Parses a method name ("zstd", "none", ...) into @c with defaults. */
 int blksnap_compress_parse(const char *method, struct blksnap_compress *c);
 
+/* Sets the level, failing when the method has no such level. */
+int blksnap_compress_set_level(struct blksnap_compress *c, int level);
+
 /* --- writing ----------------------------------------------------------- */
 
 struct blksnap_writer;

@@ -60,7 +60,6 @@ struct blksnap_restore_opts {
 	const char *const *chain;	/* full archive first */
 	size_t count;
 	const char *target;		/* NULL: verify only */
-	bool force;			/* allow a larger target device */
 	blksnap_progress_fn progress;
 	void *progress_ctx;
 	void (*message)(void *ctx, const char *text);	/* notes; may be NULL */

@@ -11,6 +11,7 @@
 #include "archive.h"
 #include "backup.h"
 #include "cbtdump.h"
+#include "output.h"
 
 #ifdef __cplusplus
 extern "C" {

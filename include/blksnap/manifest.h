@@ -38,6 +38,9 @@ struct blksnap_manifest {
 	uint64_t range_count;
 };
 
+/* True for a UUID in lower-case text form (8-4-4-4-12 hex digits). */
+bool blksnap_uuid_valid(const char *s);
+
 /* Fills a new manifest: fresh UUID, creation time, tool version. */
 void blksnap_manifest_init(struct blksnap_manifest *m);
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Output files that appear whole or not at all: written under a
+ * temporary name beside the final one, renamed into place after fsync.
+ */
+#ifndef BLKSNAP_OUTPUT_H
+#define BLKSNAP_OUTPUT_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct blksnap_output {
+	int fd;			/* write here */
+	char *path;		/* the final name */
+	char *tmp_path;		/* the temporary name, NULL once renamed */
+};
+
+/* Creates the temporary file (mode 0666 less the umask) in @path's directory. */
+int blksnap_output_create(struct blksnap_output *o, const char *path);
+
+/*
+ * Flushes the file to stable storage, renames it to its final name and
+ * syncs the directory.  On failure the temporary file is removed.
+ * Either way @o is released.
+ */
+int blksnap_output_commit(struct blksnap_output *o);
+
+/* Removes the temporary file and releases @o; safe after commit. */
+void blksnap_output_abort(struct blksnap_output *o);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
