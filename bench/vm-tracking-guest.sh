@@ -11,14 +11,14 @@ out=$2
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 KO="$out/blksnap.ko"
 KTEST="$out/ktest"
-RT=${BENCH_RUNTIME:-15}
+RT=15
 res="$out/bench.raw"
 : > "$res"
 
 mode() {
 	rmmod blksnap 2> /dev/null
 	case $1 in
-	bare) ;;
+	bare|warmup) ;;
 	untracked)
 		insmod "$KO" && "$KTEST" attach /dev/vdb ;;
 	tracked)
@@ -38,12 +38,13 @@ print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' \
 	echo "$1 ${iops:-0}" >> "$res"
 }
 
-for round in 1 2; do
-	if [ $round = 1 ]; then
-		order="bare untracked tracked"
-	else
-		order="tracked untracked bare"
-	fi
+# Precondition: allocate the whole test region, then warm up (discarded).
+dd if=/dev/zero of=/dev/vda bs=1M count=448 oflag=direct 2> /dev/null
+run warmup
+: > "$res"
+
+for order in "bare untracked tracked" "tracked untracked bare" \
+	"untracked bare tracked"; do
 	for m in $order; do
 		run $m
 	done

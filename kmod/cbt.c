@@ -6,7 +6,6 @@
 #include <linux/blkdev.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
-#include <linux/math64.h>
 #include "cbt.h"
 
 #define CBT_SHIFT_MIN 12	/* 4 KiB */
@@ -100,8 +99,7 @@ void cbt_map_destroy(struct cbt_map *cbt)
  */
 void cbt_map_mark(struct cbt_map *cbt, u64 sector, u64 count)
 {
-	u64 first, last, i;
-	u8 nr;
+	u64 first, last;
 
 	if (!count || sector >= cbt->capacity)
 		return;
@@ -110,9 +108,9 @@ void cbt_map_mark(struct cbt_map *cbt, u64 sector, u64 count)
 
 	first = sector >> cbt->blk_shift;
 	last = (sector + count - 1) >> cbt->blk_shift;
-	nr = READ_ONCE(cbt->snap_number);
-	for (i = first; i <= last; i++)
-		WRITE_ONCE(cbt->map[i], nr);
+	/* Racing writers store the same value; a byte is never torn. */
+	memset(cbt->map + first, READ_ONCE(cbt->snap_number),
+	       last - first + 1);
 }
 
 /**

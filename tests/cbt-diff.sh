@@ -5,8 +5,10 @@
 # holds, and a full list or a scan, said in words, when it does not.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-mkcbt="$BLKSNAP_BIN/tests/helpers/mkcbt"
-[ -x "$mkcbt" ] || skip_all "tests/helpers/mkcbt is not built"
+[ -x "$BLKSNAP_BIN/tests/helpers/mkcbt" ] || skip_all "tests/helpers/mkcbt is not built"
+mkcbt() {
+	"$BLKSNAP_BIN/tests/helpers/mkcbt" "$@" || { not_ok "mkcbt $*"; done_testing; }
+}
 cd "$TMP" || exit 1
 
 gen=0a1b2c3d-0000-4000-8000-123456789abc
@@ -22,7 +24,7 @@ printf '%s\n' "1048576 4096" "5242880 65536" "67104768 4096" > written
 dd if=/dev/urandom of=img bs=4096 seek=256 count=1 conv=notrunc status=none
 dd if=/dev/urandom of=img bs=4096 seek=1280 count=16 conv=notrunc status=none
 dd if=/dev/urandom of=img bs=4096 seek=16383 count=1 conv=notrunc status=none
-"$mkcbt" $gen 2 65536 $size 2 < written > dump2
+mkcbt $gen 2 65536 $size 2 < written > dump2
 check "diff from the dump" sh -c 'blksnap-diff a0.tar < dump2 > r2'
 check "exactly the written tracking blocks" sh -c \
 	'printf "# size %s\n1048576 65536\n5242880 65536\n67043328 65536\n" '$size' | cmp - r2'
@@ -32,7 +34,7 @@ check "chain restores identically" sh -c 'blksnap-restore -o out a0.tar a1.tar &
 check "the scan agrees with the CBT" sh -c 'blksnap-diff --scan img a0.tar > s2 && cmp s2 r2'
 
 # History lost: another generation.  Full list, with the reason said.
-"$mkcbt" $other 3 65536 $size 3 < written > dump3
+mkcbt $other 3 65536 $size 3 < written > dump3
 if blksnap-diff a0.tar a1.tar < dump3 > r3 2> e3 && grep -q "generation changed" e3 &&
    printf '# size %s\n0 %s\n' $size $size | cmp -s - r3; then
 	ok "another generation: the whole device, and why"
@@ -44,7 +46,7 @@ check "--fallback=scan scans the source instead" sh -c \
 expect_error "--fallback=fail fails, naming the reason" "generation changed" \
 	sh -c 'blksnap-diff --fallback=fail a0.tar a1.tar < dump3'
 # A dump not newer than the base.
-"$mkcbt" $gen 2 65536 $size 2 < written > dump2b
+mkcbt $gen 2 65536 $size 2 < written > dump2b
 expect_error "dump of the base's own snapshot is not trusted" "not newer than the base's snapshot 2" \
 	sh -c 'blksnap-diff --fallback=fail a0.tar a1.tar < dump2b'
 # A base made without CBT.

@@ -54,9 +54,12 @@ int main(int argc, char **argv)
 		for (; b <= end; b++)
 			c.map[b] = (uint8_t)mark;
 	}
+	blksnap_ranges_free(&r);
 	if (blksnap_cbt_write(STDOUT_FILENO, "stdout", &c)) {
 		fprintf(stderr, "mkcbt: %s\n", blksnap_error());
+		free(c.map);
 		return 1;
 	}
+	free(c.map);
 	return 0;
 }

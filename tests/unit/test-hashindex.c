@@ -44,8 +44,10 @@ int main(void)
 	fails_with(blksnap_hash_index_decode("BSNAPHI", 7, "a", &back),
 		   "missing", "tiny input refused");
 	free(buf);
-	ok(blksnap_hash_zero(BS) == blksnap_hash(calloc(1, BS), BS),
+	buf = calloc(1, BS);
+	ok(blksnap_hash_zero(BS) == blksnap_hash(buf, BS),
 	   "zero-block hash is the hash of zeros");
+	free(buf);
 	ok(blksnap_block_count(10 * BS + 1, BS) == 11 && blksnap_block_count(BS, BS) == 1,
 	   "block count rounds up");
 	blksnap_hash_index_free(&ix);

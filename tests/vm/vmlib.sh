@@ -66,9 +66,11 @@ vm_boot() {
 	local ver=$1 out=$2 tmo=$3 script=${4:-tests/vm/guest.sh} rc
 	"$srcdir/tests/vm/mkinitramfs.sh" "$ver" "$out/initrd.gz" \
 		> "$out/initrd.log" 2>&1 || return 125
-	rm -f "$out"/disk*.img
-	truncate -s 512M "$out/disk0.img"
-	truncate -s 128M "$out/disk1.img"
+	# Scratch disks: sparse files in OUT, or in BLKSNAP_DISKDIR if set.
+	local dd=${BLKSNAP_DISKDIR:-$out}
+	rm -f "$dd"/disk[01].img
+	truncate -s 512M "$dd/disk0.img"
+	truncate -s 128M "$dd/disk1.img"
 	timeout -k 10 "$tmo" "$qemu" \
 		-accel tcg,thread=multi -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \
@@ -76,10 +78,10 @@ vm_boot() {
 		-append "console=ttyS0 panic=-1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on \
 		-virtfs local,path="$B",mount_tag=build,security_model=none \
-		-drive file="$out/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
-		-drive file="$out/disk1.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
+		-drive file="$dd/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
+		-drive file="$dd/disk1.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
 		< /dev/null > "$out/console.log" 2>&1
 	rc=$?
-	rm -f "$out"/disk*.img
+	rm -f "$dd"/disk[01].img
 	return $rc
 }
