@@ -54,6 +54,28 @@ void cli_init(void)
 	atexit(close_stdout);
 }
 
+void cli_common_option(int c, void (*usage)(void))
+{
+	switch (c) {
+	case 'p':
+		cli_progress_wanted = true;
+		break;
+	case 'q':
+		cli_quiet = true;
+		break;
+	case 'v':
+		cli_verbose++;
+		break;
+	case 'h':
+		usage();
+		break;
+	case 'V':
+		cli_version();
+	default:
+		cli_usage_error("unknown option");
+	}
+}
+
 noreturn void cli_version(void)
 {
 	printf("%s (blksnap) %s\n", program_invocation_short_name,

@@ -24,6 +24,22 @@ extern bool cli_progress_wanted;	/* --progress */
  */
 void cli_init(void);
 
+/* The options every tool has: --progress, --quiet, --verbose, --help, --version. */
+#define CLI_COMMON_SHORTOPTS "pqvhV"
+#define CLI_COMMON_LONGOPTS					\
+	{ "progress", no_argument, NULL, 'p' },			\
+	{ "quiet", no_argument, NULL, 'q' },			\
+	{ "verbose", no_argument, NULL, 'v' },			\
+	{ "help", no_argument, NULL, 'h' },			\
+	{ "version", no_argument, NULL, 'V' }
+
+/*
+ * Handles an option getopt_long returned that the tool does not know
+ * itself: the common ones (-h calls @usage, which exits), else a usage
+ * error.
+ */
+void cli_common_option(int c, void (*usage)(void));
+
 /* "PROG (blksnap) VERSION" and exit 0. */
 noreturn void cli_version(void);
 

@@ -62,16 +62,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "cbt", required_argument, NULL, 'c' },
 		{ "fallback", required_argument, NULL, 'F' },
 		{ "source", required_argument, NULL, 'S' },
-		{ "progress", no_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:c:F:S:pqvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:F:S:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': a->scan = optarg; break;
 		case 'c': a->cbt_file = optarg; break;
@@ -87,13 +83,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 				cli_usage_error("--fallback: expected full, scan or fail, got '%s'",
 						optarg);
 			break;
-		case 'p': cli_progress_wanted = true; break;
-		case 'q': cli_quiet = true; break;
-		case 'v': cli_verbose++; break;
-		case 'h': usage();
-		case 'V': cli_version();
 		default:
-			cli_usage_error("unknown option");
+			cli_common_option(c, usage);
 		}
 	}
 	if (optind == argc)

@@ -63,27 +63,18 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "verify", no_argument, NULL, 't' },
 		{ "list", no_argument, NULL, 'l' },
-		{ "progress", no_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:tlpqvhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:tl" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': set_mode(a, MODE_RESTORE); a->target = optarg; break;
 		case 't': set_mode(a, MODE_VERIFY); break;
 		case 'l': set_mode(a, MODE_LIST); break;
-		case 'p': cli_progress_wanted = true; break;
-		case 'q': cli_quiet = true; break;
-		case 'v': cli_verbose++; break;
-		case 'h': usage();
-		case 'V': cli_version();
 		default:
-			cli_usage_error("unknown option");
+			cli_common_option(c, usage);
 		}
 	}
 	if (a->mode == MODE_NONE)

@@ -71,18 +71,14 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "hash-block-size", required_argument, NULL, 'B' },
 		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
 		{ "cbt-snapshot", required_argument, NULL, OPT_CBT_SNAPSHOT },
-		{ "progress", no_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, level = -1, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t hbs;
 
 	blksnap_compress_parse("zstd", &a->o.compress);
-	while ((c = getopt_long(argc, argv, "fb:r:o:m:c:l:T:B:pqvhV", longopts,
+	while ((c = getopt_long(argc, argv, "fb:r:o:m:c:l:T:B:" CLI_COMMON_SHORTOPTS, longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'f': a->full = true; break;
@@ -116,13 +112,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->o.cbt_snapshot = (uint32_t)cli_parse_long(optarg,
 					"--cbt-snapshot", 0, UINT32_MAX);
 			break;
-		case 'p': cli_progress_wanted = true; break;
-		case 'q': cli_quiet = true; break;
-		case 'v': cli_verbose++; break;
-		case 'h': usage();
-		case 'V': cli_version();
 		default:
-			cli_usage_error("unknown option");
+			cli_common_option(c, usage);
 		}
 	}
 	if (optind + 1 != argc)
