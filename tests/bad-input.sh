@@ -127,6 +127,16 @@ expect_error "fifo as source" "fifo: not a block device or a regular file" \
 expect_error "source size differs from the base" "has 3000001 bytes but the base full.tar was of 3000000" \
 	sh -c 'cp img big && echo >> big && blksnap-send --base full.tar -o x.tar big < r1'
 check "no archive left by any refused send" test ! -e x.tar
+# A source this user may not read (as nobody, when we are root).
+if [ "$(id -u)" = 0 ] && have setpriv &&
+   setpriv --reuid=65534 --regid=65534 --clear-groups blksnap-send --version >/dev/null 2>&1; then
+	chmod 755 "$TMP"
+	cp img secret && chmod 600 secret
+	expect_error "source without read permission" "secret: cannot open: Permission denied" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "blksnap-send --full '$TMP/secret' > /dev/null"
+else
+	skip "source without read permission" "needs root and setpriv to run as another user"
+fi
 
 # --- usage errors exit 2 ----------------------------------------------------
 for args in "" "--full" "--full --base full.tar img" "--bogus img" "--full -c rar img" "--full -B 1000 img"; do
