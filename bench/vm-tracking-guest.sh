@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Guest side of bench/vm-tracking.sh: fio 4k random writes (O_DIRECT,
-# psync, queue depth 1) on /dev/vda with the module not loaded ("bare"),
+# psync, queue depth 1, pinned to CPU 1: unpinned runs under TCG were
+# bimodal) on /dev/vda with the module not loaded ("bare"),
 # loaded with /dev/vda untracked but another disk tracked ("untracked"),
 # and /dev/vda tracked ("tracked"), in alternating order. Writes the
 # results to OUT/bench.out.
@@ -30,6 +31,7 @@ run() {
 	mode "$1" || { echo "$1 setup failed" >> "$res"; return; }
 	fio --name=bench --filename=/dev/vda --rw=randwrite --bs=4k \
 		--direct=1 --ioengine=psync --size=448M --time_based \
+		--cpus_allowed=1 \
 		--runtime="$RT" --ramp_time=2 --output-format=json \
 		--output=/tmp/fio.json > /dev/null 2>&1
 	iops=$(python3 -c 'import json,sys
@@ -61,4 +63,7 @@ awk '
 			printf "%-10s %-20s %8.0f %7.3f\n", k, runs[k], mean, mean / bare
 		}
 	}' "$res" > "$out/bench.out"
+for q in /sys/block/vda/mq/*; do
+	echo "# vda hw queue ${q##*/}: cpus $(cat "$q/cpu_list")"
+done >> "$out/bench.out"
 echo done >> "$out/bench.out.done"

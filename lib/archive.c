@@ -270,7 +270,7 @@ int blksnap_writer_image_data(struct blksnap_writer *w, const void *buf,
 int blksnap_writer_image_hole(struct blksnap_writer *w, uint64_t len)
 {
 	while (len) {
-		size_t n = (size_t)BS_MIN(len, (uint64_t)BS_IO_CHUNK);
+		size_t n = (size_t)BS_MIN(len, (uint64_t)BS_ZERO_CHUNK);
 
 		if (blksnap_writer_image_data(w, bs_zeroes(), n))
 			return -1;

@@ -26,16 +26,16 @@ uint64_t blksnap_hash_zero(size_t len)
 
 	if (len && len == cached_len)
 		return cached;
-	if (len <= BS_IO_CHUNK) {
+	if (len <= BS_ZERO_CHUNK) {
 		cached = XXH3_64bits(bs_zeroes(), len);
 	} else {
 		st = XXH3_createState();
 		if (!st)
 			abort();
 		XXH3_64bits_reset(st);
-		for (done = 0; done < len; done += BS_IO_CHUNK)
+		for (done = 0; done < len; done += BS_ZERO_CHUNK)
 			XXH3_64bits_update(st, bs_zeroes(),
-					   BS_MIN(BS_IO_CHUNK, len - done));
+					   BS_MIN(BS_ZERO_CHUNK, len - done));
 		cached = XXH3_64bits_digest(st);
 		XXH3_freeState(st);
 	}

@@ -72,7 +72,7 @@ static int zero_device(struct target *t, uint64_t from, uint64_t to)
 		}
 	}
 	while (from < to) {
-		size_t n = (size_t)BS_MIN(to - from, (uint64_t)BS_IO_CHUNK);
+		size_t n = (size_t)BS_MIN(to - from, (uint64_t)BS_ZERO_CHUNK);
 
 		if (bs_pwrite_all(t->fd, bs_zeroes(), n, from))
 			return bs_fail_errno(errno, "%s: write error at offset %llu",

@@ -172,7 +172,7 @@ int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset)
 
 const void *bs_zeroes(void)
 {
-	static const char zeroes[BS_IO_CHUNK];
+	static const char zeroes[BS_ZERO_CHUNK];
 
 	return zeroes;
 }
