@@ -17,8 +17,8 @@
 #include "internal.h"
 #include "xxh.h"
 
-/* Archive I/O block: large writes, and reads that need no copying. */
-#define ARCHIVE_BLOCK	(1u << 20)
+/* Reads of an archive: libarchive hands out data in place from them. */
+#define ARCHIVE_READ_BLOCK	(1u << 20)
 /* Largest small entry (manifest, hash index of a 2^48-byte image). */
 #define SMALL_ENTRY_MAX	(1ull << 36)
 
@@ -146,8 +146,11 @@ int blksnap_writer_open(int fd, const char *name,
 		goto fail;
 	}
 	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(w->a, ARCHIVE_BLOCK) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK) {
+	    /*
+	     * Unbuffered: the image data goes from the caller's buffer to
+	     * write(2) (or the compressor) without another copy.
+	     */
+	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK) {
 		writer_fail(w, "cannot set up the archive");
 		goto fail;
 	}
@@ -320,10 +323,19 @@ void blksnap_writer_free(struct blksnap_writer *w)
 
 /* ----------------------------------------------------------------------- */
 
+/* A damaged header may leave an entry without a usable name. */
+static const char *entry_name(struct archive_entry *e)
+{
+	const char *name = archive_entry_pathname(e);
+
+	return name ? name : "";
+}
+
 struct blksnap_archive {
 	struct archive *a;
 	int fd;
 	bool own_fd;
+	struct blksnap_remote *remote;	/* a URL's download, or NULL */
 	char *name;
 	struct blksnap_manifest manifest;
 	struct archive_entry *entry;	/* the entry after the manifest */
@@ -335,6 +347,9 @@ static int reader_fail(struct blksnap_archive *r, const char *what)
 	const char *msg = archive_error_string(r->a);
 	int err = archive_errno(r->a);
 
+	/* A download that failed ends the stream early: say why. */
+	if (blksnap_remote_status(r->remote))
+		return -1;
 	if (err > 0 && msg && !strcmp(msg, strerror(err)))
 		return bs_fail_errno(err, "%s: %s at byte %llu", r->name, what,
 				     (unsigned long long)blksnap_archive_position(r));
@@ -353,7 +368,7 @@ static int read_small_entry(struct blksnap_archive *r, struct archive_entry *e,
 
 	if (size < 0 || (uint64_t)size > max)
 		return bs_fail("%s: entry %s has an implausible size", r->name,
-			       archive_entry_pathname(e));
+			       entry_name(e));
 	p = bs_malloc((size_t)size + 1);
 	if (!p)
 		return -1;
@@ -373,6 +388,8 @@ static int next_entry(struct blksnap_archive *r, struct archive_entry **e,
 {
 	int ret = archive_read_next_header(r->a, e);
 
+	if (ret == ARCHIVE_EOF && blksnap_remote_status(r->remote))
+		return -1;
 	if (ret == ARCHIVE_EOF)
 		return bs_fail("%s: truncated archive: it ends before its %s at byte %llu",
 			       r->name, expect,
@@ -394,9 +411,9 @@ static int read_manifest(struct blksnap_archive *r)
 	if (ret < ARCHIVE_WARN)
 		return bs_fail("%s: not a blksnap archive (%s)", r->name,
 			       archive_error_string(r->a));
-	if (strcmp(archive_entry_pathname(e), BLKSNAP_ENTRY_MANIFEST))
+	if (strcmp(entry_name(e), BLKSNAP_ENTRY_MANIFEST))
 		return bs_fail("%s: not a blksnap archive (its first entry is '%.60s', not %s)",
-			       r->name, archive_entry_pathname(e),
+			       r->name, entry_name(e),
 			       BLKSNAP_ENTRY_MANIFEST);
 	if (read_small_entry(r, e, 65536, &text, &len))
 		return -1;
@@ -413,7 +430,7 @@ static int read_second_header(struct blksnap_archive *r)
 
 	if (next_entry(r, &r->entry, "image"))
 		return -1;
-	path = archive_entry_pathname(r->entry);
+	path = entry_name(r->entry);
 	if (!strcmp(path, BLKSNAP_ENTRY_HASHES))
 		return 0;
 	if (strcmp(path, m->image_name))
@@ -439,6 +456,9 @@ int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
 		goto fail;
 	if (!strcmp(name, "-")) {
 		r->fd = STDIN_FILENO;
+	} else if (blksnap_is_url(name)) {
+		if (blksnap_remote_open(name, NULL, &r->remote, &r->fd))
+			goto fail;
 	} else {
 		r->fd = open(name, O_RDONLY | O_CLOEXEC);
 		if (r->fd < 0) {
@@ -455,13 +475,15 @@ int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
 	}
 	archive_read_support_filter_all(r->a);
 	archive_read_support_format_tar(r->a);
-	if (archive_read_open_fd(r->a, r->fd, ARCHIVE_BLOCK) != ARCHIVE_OK) {
+	if (archive_read_open_fd(r->a, r->fd, ARCHIVE_READ_BLOCK) != ARCHIVE_OK) {
 		bs_fail("%s: not a blksnap archive (%s)", r->name,
 			archive_error_string(r->a));
 		goto fail;
 	}
-	if (read_manifest(r) || read_second_header(r))
+	if (read_manifest(r) || read_second_header(r)) {
+		blksnap_remote_status(r->remote);
 		goto fail;
+	}
 	*ap = r;
 	return 0;
 fail:
@@ -498,6 +520,7 @@ void blksnap_archive_close(struct blksnap_archive *a)
 		archive_read_free(a->a);
 	if (a->own_fd && a->fd >= 0)
 		close(a->fd);
+	blksnap_remote_close(a->remote);
 	free(a->name);
 	free(a);
 }
@@ -593,9 +616,9 @@ static int read_index_entry(struct blksnap_archive *r,
 	} else {
 		e = r->entry;
 	}
-	if (strcmp(archive_entry_pathname(e), BLKSNAP_ENTRY_HASHES))
+	if (strcmp(entry_name(e), BLKSNAP_ENTRY_HASHES))
 		return bs_fail("%s: damaged archive: expected the hash index, found '%.60s'",
-			       r->name, archive_entry_pathname(e));
+			       r->name, entry_name(e));
 	if (read_small_entry(r, e, BS_MIN(SMALL_ENTRY_MAX, 64 + blocks * 24),
 			     &buf, &len))
 		return -1;
@@ -614,7 +637,7 @@ static int read_index_entry(struct blksnap_archive *r,
 		if (ret < ARCHIVE_WARN)
 			return reader_fail(r, "damaged archive");
 		return bs_fail("%s: unexpected entry '%.60s' after the hash index",
-			       r->name, archive_entry_pathname(e));
+			       r->name, entry_name(e));
 	}
 	return 0;
 }

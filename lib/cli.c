@@ -2,6 +2,7 @@
 /* Command-line conventions shared by the blksnap tools. */
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "blksnap/error.h"
+#include "blksnap/remote.h"
 
 int cli_verbose;
 bool cli_quiet;
@@ -223,4 +225,46 @@ void cli_progress_end(struct cli_progress *p)
 {
 	if (p->shown && p->last > 0)
 		fputc('\n', stderr);
+}
+
+static struct blksnap_remote_opts remote = { .retries = -1 };
+
+bool cli_remote_option(int c)
+{
+	switch (c) {
+	case CLI_OPT_S3_ENDPOINT: remote.s3_endpoint = optarg; break;
+	case CLI_OPT_S3_REGION: remote.s3_region = optarg; break;
+	case CLI_OPT_S3_PATH_STYLE: remote.s3_path_style = true; break;
+	case CLI_OPT_CACERT: remote.cacert = optarg; break;
+	case CLI_OPT_INSECURE: remote.insecure = true; break;
+	case CLI_OPT_TIMEOUT:
+		remote.timeout = cli_parse_long(optarg, "--timeout", 1, 86400);
+		break;
+	case CLI_OPT_RETRIES:
+		remote.retries = (int)cli_parse_long(optarg, "--retries", 0, 20);
+		break;
+	case CLI_OPT_SSH_KEY: remote.ssh_key = optarg; break;
+	case CLI_OPT_SSH_KNOWN_HOSTS: remote.ssh_known_hosts = optarg; break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+static void remote_message(void *ctx, const char *text)
+{
+	(void)ctx;
+	cli_info("%s", text);
+}
+
+void cli_remote_setup(void)
+{
+	if (cli_verbose)
+		remote.message = remote_message;
+	blksnap_remote_set_defaults(&remote);
+}
+
+const struct blksnap_remote_opts *cli_remote_opts(void)
+{
+	return &remote;
 }

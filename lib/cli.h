@@ -13,6 +13,8 @@
 
 #define EXIT_USAGE 2
 
+struct blksnap_remote_opts;
+
 extern int cli_verbose;		/* -v: count */
 extern bool cli_quiet;		/* -q */
 extern bool cli_progress_wanted;	/* --progress */
@@ -39,6 +41,50 @@ void cli_init(void);
  * error.
  */
 void cli_common_option(int c, void (*usage)(void));
+
+/*
+ * The remote storage options of the tools that read or write archives
+ * (send, restore, diff): add CLI_REMOTE_LONGOPTS to the tool's options
+ * and CLI_REMOTE_HELP to its --help, pass what getopt_long returns to
+ * cli_remote_option() first, and call cli_remote_setup() after parsing.
+ */
+enum {
+	CLI_OPT_S3_ENDPOINT = 0x1000, CLI_OPT_S3_REGION, CLI_OPT_S3_PATH_STYLE,
+	CLI_OPT_CACERT, CLI_OPT_INSECURE, CLI_OPT_TIMEOUT, CLI_OPT_RETRIES,
+	CLI_OPT_SSH_KEY, CLI_OPT_SSH_KNOWN_HOSTS,
+};
+#define CLI_REMOTE_LONGOPTS						\
+	{ "s3-endpoint", required_argument, NULL, CLI_OPT_S3_ENDPOINT },	\
+	{ "s3-region", required_argument, NULL, CLI_OPT_S3_REGION },	\
+	{ "s3-path-style", no_argument, NULL, CLI_OPT_S3_PATH_STYLE },	\
+	{ "cacert", required_argument, NULL, CLI_OPT_CACERT },		\
+	{ "insecure", no_argument, NULL, CLI_OPT_INSECURE },		\
+	{ "timeout", required_argument, NULL, CLI_OPT_TIMEOUT },		\
+	{ "retries", required_argument, NULL, CLI_OPT_RETRIES },		\
+	{ "ssh-key", required_argument, NULL, CLI_OPT_SSH_KEY },		\
+	{ "ssh-known-hosts", required_argument, NULL, CLI_OPT_SSH_KNOWN_HOSTS }
+#define CLI_REMOTE_HELP							\
+	"\n"								\
+	"Remote storage (archives named by file://, http(s)://, s3:// or sftp:// URLs):\n" \
+	"     --s3-endpoint URL      S3 endpoint (default: $BLKSNAP_S3_ENDPOINT,\n" \
+	"                              $AWS_ENDPOINT_URL or AWS's for the region)\n" \
+	"     --s3-region REGION     S3 region (default: $AWS_REGION or us-east-1)\n" \
+	"     --s3-path-style        address buckets as ENDPOINT/BUCKET/KEY\n"	\
+	"     --cacert FILE          verify TLS servers with the CAs in FILE\n"	\
+	"     --insecure             do not verify TLS certificates\n"	\
+	"     --timeout SECONDS      connect timeout and stall limit (default 30)\n" \
+	"     --retries N            retries of a failed request (default 3)\n" \
+	"     --ssh-key FILE         sftp private key (default ~/.ssh/id_ed25519)\n" \
+	"     --ssh-known-hosts FILE sftp known hosts (default ~/.ssh/known_hosts)\n"
+
+/* True when @c was a remote storage option (and is now recorded). */
+bool cli_remote_option(int c);
+
+/* Makes the remote options the library's defaults (verbose: requests shown). */
+void cli_remote_setup(void);
+
+/* The remote options given, for blksnap_remote_create(). */
+const struct blksnap_remote_opts *cli_remote_opts(void);
 
 /* "PROG (blksnap) VERSION" and exit 0. */
 noreturn void cli_version(void);

@@ -166,8 +166,8 @@ static int check_not_an_archive(const struct blksnap_restore_opts *o,
 	size_t i;
 
 	for (i = 0; i < o->count; i++)
-		if (!stat(o->chain[i], &st) && st.st_dev == tst->st_dev &&
-		    st.st_ino == tst->st_ino)
+		if (!blksnap_is_url(o->chain[i]) && !stat(o->chain[i], &st) &&
+		    st.st_dev == tst->st_dev && st.st_ino == tst->st_ino)
 			return bs_fail("%s: the target is the archive %s itself",
 				       o->target, o->chain[i]);
 	return 0;
@@ -240,7 +240,7 @@ int blksnap_restore(const struct blksnap_restore_opts *o)
 {
 	struct blksnap_manifest *ms;
 	struct stat st;
-	char *path = NULL;
+	char *path = NULL, *real;
 	uint64_t total;
 	int ret = -1;
 
@@ -269,6 +269,14 @@ int blksnap_restore(const struct blksnap_restore_opts *o)
 				path);
 			goto out;
 		}
+		/* Through a symlink, the file it names is replaced, not the link. */
+		real = realpath(path, NULL);
+		if (!real) {
+			bs_fail_errno(errno, "%s", path);
+			goto out;
+		}
+		free(path);
+		path = real;
 	} else if (errno != ENOENT) {
 		bs_fail_errno(errno, "%s", path);
 		goto out;

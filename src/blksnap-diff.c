@@ -38,6 +38,7 @@ static noreturn void usage(void)
 	       " -v, --verbose              say how much changed\n"
 	       " -h, --help                 display this help\n"
 	       " -V, --version              display version\n"
+	       CLI_REMOTE_HELP
 	       "\n"
 	       "See blksnap-diff(8) and blksnap-ranges(5).\n",
 	       program_invocation_short_name);
@@ -63,6 +64,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "fallback", required_argument, NULL, 'F' },
 		{ "source", required_argument, NULL, 'S' },
 		CLI_COMMON_LONGOPTS,
+		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -84,7 +86,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 						optarg);
 			break;
 		default:
-			cli_common_option(c, usage);
+			if (!cli_remote_option(c))
+				cli_common_option(c, usage);
 		}
 	}
 	if (optind == argc)
@@ -171,6 +174,7 @@ int main(int argc, char **argv)
 
 	cli_init();
 	parse_args(argc, argv, &a);
+	cli_remote_setup();
 	blksnap_ranges_init(&out);
 	if (a.scan)
 		scan(a.scan, &a, &out);

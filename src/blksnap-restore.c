@@ -36,6 +36,7 @@ static noreturn void usage(void)
 	       " -v, --verbose          say what is done\n"
 	       " -h, --help             display this help\n"
 	       " -V, --version          display version\n"
+	       CLI_REMOTE_HELP
 	       "\n"
 	       "See blksnap-restore(8).\n", program_invocation_short_name);
 	exit(EXIT_SUCCESS);
@@ -64,6 +65,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "verify", no_argument, NULL, 't' },
 		{ "list", no_argument, NULL, 'l' },
 		CLI_COMMON_LONGOPTS,
+		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c;
@@ -74,7 +76,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 't': set_mode(a, MODE_VERIFY); break;
 		case 'l': set_mode(a, MODE_LIST); break;
 		default:
-			cli_common_option(c, usage);
+			if (!cli_remote_option(c))
+				cli_common_option(c, usage);
 		}
 	}
 	if (a->mode == MODE_NONE)
@@ -154,6 +157,7 @@ int main(int argc, char **argv)
 
 	cli_init();
 	parse_args(argc, argv, &a);
+	cli_remote_setup();
 	if (a.mode == MODE_LIST)
 		return list(&a);
 	o.chain = a.chain;

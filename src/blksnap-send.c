@@ -43,6 +43,7 @@ static noreturn void usage(void)
 	       " -v, --verbose              say what is sent\n"
 	       " -h, --help                 display this help\n"
 	       " -V, --version              display version\n"
+	       CLI_REMOTE_HELP
 	       "\n"
 	       "See blksnap-send(8).\n", program_invocation_short_name);
 	exit(EXIT_SUCCESS);
@@ -72,6 +73,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
 		{ "cbt-snapshot", required_argument, NULL, OPT_CBT_SNAPSHOT },
 		CLI_COMMON_LONGOPTS,
+		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, level = -1, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -113,7 +115,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 					"--cbt-snapshot", 0, UINT32_MAX);
 			break;
 		default:
-			cli_common_option(c, usage);
+			if (!cli_remote_option(c))
+				cli_common_option(c, usage);
 		}
 	}
 	if (optind + 1 != argc)
@@ -123,6 +126,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("give either --full or --base ARCHIVE");
 	if (a->ranges_file && !a->o.base)
 		cli_usage_error("--ranges goes with --base");
+	if (a->o.manifest_out && blksnap_is_url(a->o.manifest_out))
+		cli_usage_error("--manifest-out writes a local file, not a URL");
 	if (a->o.base && a->o.hash_block_size)
 		cli_usage_error("an incremental uses its base's hash block size");
 	if (level >= 0 && blksnap_compress_set_level(&a->o.compress, level))
@@ -158,16 +163,23 @@ int main(int argc, char **argv)
 	struct blksnap_manifest m;
 	struct cli_progress progress;
 	struct blksnap_output out = { .fd = -1 };
+	struct blksnap_remote *remote = NULL;
 	char size[32];
 
 	cli_init();
 	parse_args(argc, argv, &a);
+	cli_remote_setup();
 	blksnap_ranges_init(&changed);
 	if (a.o.base) {
 		read_ranges(a.ranges_file, &changed);
 		a.o.changed = &changed;
 	}
-	if (a.output && strcmp(a.output, "-")) {
+	if (a.output && blksnap_is_url(a.output)) {
+		if (blksnap_remote_create(a.output, cli_remote_opts(), &remote,
+					  &a.o.out_fd))
+			cli_die_lib();
+		a.o.out_name = a.output;
+	} else if (a.output && strcmp(a.output, "-")) {
 		if (blksnap_output_create(&out, a.output))
 			cli_die_lib();
 		a.o.out_fd = out.fd;
@@ -183,12 +195,17 @@ int main(int argc, char **argv)
 	if (blksnap_send(&a.o, &m)) {
 		cli_progress_end(&progress);
 		blksnap_output_abort(&out);
+		/* A failed upload explains a write error better than the error itself. */
+		blksnap_remote_status(remote);
+		blksnap_remote_abort(remote);
 		cli_die_lib();
 	}
 	cli_progress_end(&progress);
 	if (out.path && blksnap_output_commit(&out))
 		cli_die_lib();
-	if (out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
+	if (remote && blksnap_remote_commit(remote))
+		cli_die_lib();
+	if (!remote && out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
 		cli_die("write error on standard output: %m");
 	cli_info("%s archive %s of %s: %s of data in %llu ranges",
 		 m.incremental ? "incremental" : "full", m.uuid, a.o.source,

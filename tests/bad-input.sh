@@ -49,6 +49,10 @@ expect_error "send refuses a text file as base" "text.tar: not a blksnap archive
 	sh -c 'blksnap-send --base text.tar -o x.tar img < r1'
 check "no archive left by the refused send" test ! -e x.tar
 
+# Found by fuzzing: an entry whose header leaves it without a name.
+expect_error "entry without a name" "nameless-entry.tar: damaged archive: expected the image entry" \
+	blksnap-restore --verify "$top_srcdir/tests/data/nameless-entry.tar"
+
 # --- truncated archives ----------------------------------------------------
 size=$(stat -c %s full.tar)
 # (The tar end-of-archive marker is no data: what follows the hash index

@@ -58,7 +58,12 @@ for n in 0 1 2 3; do
 	fi
 done
 
+ln -s out link
+check "restore through a symlink replaces the file it names" sh -c \
+	'blksnap-restore -o link a.0.tar && test -L link && cmp out state.0'
+rm link
 check "chain verifies" blksnap-restore --verify a.0.tar a.1.tar a.2.tar a.3.tar
+blksnap-restore -o out a.0.tar a.1.tar a.2.tar a.3.tar
 check "scan of the restored image finds nothing" sh -c \
 	'blksnap-diff --scan out a.0.tar a.1.tar a.2.tar a.3.tar > none && ! grep -qv "^#" none'
 

@@ -12,6 +12,7 @@
 #include "backup.h"
 #include "cbtdump.h"
 #include "output.h"
+#include "remote.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -14,7 +14,7 @@ done
 "$KTEST" attach "$part" || die "attach $part"
 bs=$(info "$part" block_size)
 [ "$(info "$part" capacity)" = 65536 ] || die "partition capacity"
-offs="0 4096 1048576 $((5 << 20)) $((32 << 20) - 4096)"
+offs="0 4096 1048576 $((5 << 20)) $(((32 << 20) - 4096))"
 "$KTEST" pwrite "$part" 4096 $offs || die "pwrite $part"
 for o in $offs; do echo "$o 4096"; done | blocks "$bs" > /tmp/expected
 marked "$part" > /tmp/got
