@@ -240,7 +240,7 @@ int blksnap_restore(const struct blksnap_restore_opts *o)
 {
 	struct blksnap_manifest *ms;
 	struct stat st;
-	char *path = NULL, *real;
+	char *path = NULL;
 	uint64_t total;
 	int ret = -1;
 
@@ -269,14 +269,6 @@ int blksnap_restore(const struct blksnap_restore_opts *o)
 				path);
 			goto out;
 		}
-		/* Through a symlink, the file it names is replaced, not the link. */
-		real = realpath(path, NULL);
-		if (!real) {
-			bs_fail_errno(errno, "%s", path);
-			goto out;
-		}
-		free(path);
-		path = real;
 	} else if (errno != ENOENT) {
 		bs_fail_errno(errno, "%s", path);
 		goto out;

@@ -250,17 +250,32 @@ static int fsync_parent(const char *path)
 	return ret;
 }
 
-int blksnap_output_create(struct blksnap_output *o, const char *path)
+/* Devices and FIFOs are written in place: they cannot be renamed over. */
+static int open_in_place(struct blksnap_output *o, const char *path,
+			 const struct stat *st)
 {
-	char *copy, *dir, *base;
+	if (S_ISDIR(st->st_mode))
+		return bs_fail("%s: is a directory", path);
+	o->path = bs_strdup(path);
+	if (!o->path)
+		return -1;
+	o->fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (o->fd < 0) {
+		bs_fail_errno(errno, "%s: cannot open for writing", path);
+		blksnap_output_abort(o);
+		return -1;
+	}
+	return 0;
+}
+
+static int create_temporary(struct blksnap_output *o)
+{
+	char *copy = bs_strdup(o->path), *dir, *base;
+	mode_t mask;
 	size_t n;
 
-	o->fd = -1;
-	o->tmp_path = NULL;
-	o->path = bs_strdup(path);
-	copy = bs_strdup(path);
-	if (!o->path || !copy)
-		goto fail;
+	if (!copy)
+		return -1;
 	base = strrchr(copy, '/');
 	if (base) {
 		*base++ = '\0';
@@ -277,32 +292,57 @@ int blksnap_output_create(struct blksnap_output *o, const char *path)
 	o->fd = mkostemp(o->tmp_path, O_CLOEXEC);
 	if (o->fd < 0) {
 		bs_fail_errno(errno, "%s: cannot create a temporary file in %s",
-			      path, dir);
+			      o->path, dir);
+		free(o->tmp_path);
+		o->tmp_path = NULL;
 		goto fail;
 	}
 	/* mkostemp makes 0600; an image or archive gets the usual mode. */
-	{
-		mode_t mask = umask(0);
-
-		umask(mask);
-		if (fchmod(o->fd, 0666 & ~mask) < 0) {
-			bs_fail_errno(errno, "%s", o->tmp_path);
-			goto fail;
-		}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(o->fd, 0666 & ~mask) < 0) {
+		bs_fail_errno(errno, "%s", o->tmp_path);
+		goto fail;
 	}
 	free(copy);
 	return 0;
 fail:
 	free(copy);
-	blksnap_output_abort(o);
 	return -1;
+}
+
+int blksnap_output_create(struct blksnap_output *o, const char *path)
+{
+	struct stat st;
+
+	o->fd = -1;
+	o->tmp_path = NULL;
+	o->path = NULL;
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return open_in_place(o, path, &st);
+		/* Through a symlink, the file it names is replaced. */
+		o->path = realpath(path, NULL);
+		if (!o->path)
+			return bs_fail_errno(errno, "%s", path);
+	} else {
+		o->path = bs_strdup(path);
+		if (!o->path)
+			return -1;
+	}
+	if (create_temporary(o)) {
+		blksnap_output_abort(o);
+		return -1;
+	}
+	return 0;
 }
 
 int blksnap_output_commit(struct blksnap_output *o)
 {
 	int ret = -1;
 
-	if (fsync(o->fd) < 0) {
+	/* A character device or FIFO written in place may not sync. */
+	if (fsync(o->fd) < 0 && (o->tmp_path || errno != EINVAL)) {
 		bs_fail_errno(errno, "%s: cannot write", o->path);
 		goto out;
 	}
@@ -312,6 +352,10 @@ int blksnap_output_commit(struct blksnap_output *o)
 		goto out;
 	}
 	o->fd = -1;
+	if (!o->tmp_path) {
+		ret = 0;
+		goto out;
+	}
 	if (rename(o->tmp_path, o->path) < 0) {
 		bs_fail_errno(errno, "%s: cannot rename %s into place", o->path,
 			      o->tmp_path);

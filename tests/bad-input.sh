@@ -174,6 +174,16 @@ blksnap-diff --scan img full.tar > /dev/full 2> full.err
 st=$?
 if [ $st -eq 1 ] && grep -q "write error" full.err; then ok "range list to /dev/full fails"; else not_ok "range list to /dev/full fails (status $st)"; fi
 
+# Outputs that are not regular files are written in place, never replaced.
+check "--output /dev/null keeps /dev/null a device" sh -c \
+	'blksnap-send --full -c none -o /dev/null img && test -c /dev/null'
+mkfifo out.fifo
+check "--output to a FIFO streams through it" sh -c \
+	'cat out.fifo > fifo.tar & blksnap-send --full -c none -o out.fifo img && wait && blksnap-restore --verify fifo.tar'
+mkdir outdir
+expect_error "--output to a directory is refused" "outdir: is a directory" \
+	blksnap-send --full -o outdir img
+
 mkdir small
 if mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; then
 	at_exit "umount '$TMP/small'"

@@ -16,7 +16,12 @@ struct blksnap_output {
 	char *tmp_path;		/* the temporary name, NULL once renamed */
 };
 
-/* Creates the temporary file (mode 0666 less the umask) in @path's directory. */
+/*
+ * Creates the temporary file (mode 0666 less the umask) in the directory
+ * of @path, or of the file a symlink @path names.  An existing device or
+ * FIFO is opened in place for writing instead (no rename: it keeps what
+ * was written even on failure); a directory is refused.
+ */
 int blksnap_output_create(struct blksnap_output *o, const char *path);
 
 /*
