@@ -53,7 +53,6 @@ cat img > /dev/null
 # 1. Full backup without compression against cat.
 pair "blksnap-send --full -c none img > /dev/null" "cat img > /dev/null"
 row "full backup, none: throughput / cat" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.90"
-tfull=$ta
 
 # 2. Full backup with zstd -1 against zstd -1 -T0.
 pair "blksnap-send --full -c zstd -l 1 img > /dev/null" "zstd -q -1 -T0 < img > /dev/null"
@@ -62,27 +61,22 @@ row "full backup, zstd -1: throughput / zstd -1 -T0" "$ta" "$tb" "$(calc "$tb / 
 # 3. Incremental of 1% of the image in scattered 64 KiB ranges, from a
 #    range list, against the full backup.
 blksnap-send --full -c none -m base.man -o base.tar img
-python3 - "$SIZE_MB" <<'PY' > r64 
+# ranges BLOCK SEED: 1% of the image's BLOCK-sized blocks, at random.
+ranges() {
+	python3 - "$SIZE_MB" "$1" "$2" <<'PY'
 import random, sys
-size = int(sys.argv[1]) << 20
-blocks = size // 65536
-random.seed(1)
+size, block, seed = int(sys.argv[1]) << 20, int(sys.argv[2]), int(sys.argv[3])
+blocks = size // block
+random.seed(seed)
 print("# size", size)
 for b in sorted(random.sample(range(blocks), blocks // 100)):
-    print(b * 65536, 65536)
+    print(b * block, block)
 PY
-python3 - "$SIZE_MB" <<'PY' > r4k
-import random, sys
-size = int(sys.argv[1]) << 20
-blocks = size // 4096
-random.seed(2)
-print("# size", size)
-for b in sorted(random.sample(range(blocks), blocks // 100)):
-    print(b * 4096, 4096)
-PY
+}
+ranges 65536 1 > r64
+ranges 4096 2 > r4k
 pair "blksnap-send --base base.man -c none --ranges r64 img > /dev/null" "blksnap-send --full -c none img > /dev/null"
 row "incremental, 1% in 64K ranges: time / full backup" "$ta" "$tb" "$(calc "$ta / $tb")" "<= 0.05"
-tinc=$ta
 pair "blksnap-send --base base.man -c none --ranges r4k img > /dev/null" "blksnap-send --full -c none img > /dev/null"
 row "incremental, 1% in 4K ranges (64K hash blocks): / full" "$ta" "$tb" "$(calc "$ta / $tb")" "(info)"
 
