@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * libFuzzer target for everything that reads untrusted bytes: the
- * archive reader (manifest, image, hash index, end of archive), and the
- * range list, manifest and hash index parsers on their own.
+ * archive reader (manifest, image, hash index, end of archive), the CBT
+ * dump reader, and the range list, manifest and hash index parsers on
+ * their own.
  * Build and run with tests/fuzz/run.sh.
  */
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/mman.h>
 
@@ -44,6 +46,18 @@ out:
 		close(fd);
 }
 
+static void read_cbt_dump(const uint8_t *data, size_t size)
+{
+	struct blksnap_cbt c;
+	int fd = memfd_create("dump", 0);
+
+	if (fd >= 0 && write(fd, data, size) == (ssize_t)size &&
+	    lseek(fd, 0, SEEK_SET) == 0 && !blksnap_cbt_read(fd, "fuzz", &c))
+		free(c.map);
+	if (fd >= 0)
+		close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f;
 
 	read_archive(data, size);
+	read_cbt_dump(data, size);
 	blksnap_ranges_init(&r);
 	f = fmemopen((void *)data, size ? size : 1, "r");
 	if (f) {
