@@ -8,7 +8,8 @@
 # local file, in one run on the same data.  Each side's best of ROUNDS,
 # alternating sides.  Nothing is asserted: the table is for people.  The
 # server is Python, so the ratio bounds what blksnap's uploader costs
-# from above.
+# from above; where nginx is installed, a row for a WebDAV PUT to it
+# shows the same upload to a server written in C.
 #
 #   bench/remote.sh [BUILD_DIR]      (default: the current directory)
 #   environment: SIZE_MB (default 1024), ROUNDS (default 3),
@@ -22,7 +23,8 @@ SIZE_MB=${SIZE_MB:-1024}
 ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/blksnap-bench.XXXXXX")
 server=
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+nginx_pid=
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; [ -n "$nginx_pid" ] && kill "$nginx_pid" 2>/dev/null; rm -rf "$work"' EXIT
 cd "$work"
 
 for tool in blksnap-send blksnap-restore python3; do
@@ -73,6 +75,33 @@ row "send -c zstd -l 1: s3:// / local file" "$ta" "$tb" "$(calc "$tb / $ta")" "$
 pair "rm -f out1; blksnap-restore --s3-path-style -o out1 s3://bkt/a.tar" \
      "rm -f out2; blksnap-restore -o out2 local.tar"
 row "restore -c none: s3:// / local file" "$ta" "$tb" "$(calc "$tb / $ta")" "$(mibs "$ta")"
+
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+if [ -x "$NGINX" ]; then
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	mkdir -p www ntmp
+	cat >nginx.conf <<NGINX
+daemon off;
+master_process off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $work/ntmp;
+	root $work/www;
+	dav_methods PUT DELETE;
+	client_max_body_size 0;
+	server { listen 127.0.0.1:$port; }
+}
+NGINX
+	"$NGINX" -c "$work/nginx.conf" -p "$work" -e "$work/nginx-error.log" 2>/dev/null &
+	nginx_pid=$!
+	sleep 0.5
+	pair "blksnap-send --full -c none -o http://127.0.0.1:$port/a.tar img" \
+	     "blksnap-send --full -c none -o local.tar img"
+	row "send -c none: http:// (nginx) / local file" "$ta" "$tb" "$(calc "$tb / $ta")" "$(mibs "$ta")"
+fi
 
 printf '%-48s %8s %8s %7s  %9s\n' "measure" "remote s" "local s" "ratio" "remote MiB/s"
 printf '%s' "$rows"

@@ -46,21 +46,31 @@ run warmup
 : > "$res"
 
 for order in "bare untracked tracked" "tracked untracked bare" \
-	"untracked bare tracked"; do
+	"untracked tracked bare" "bare tracked untracked" \
+	"tracked bare untracked"; do
 	for m in $order; do
 		run $m
 	done
 done
 rmmod blksnap 2> /dev/null
 awk '
-	{ sum[$1] += $2; runs[$1] = runs[$1] " " $2; n[$1]++ }
+	function median(k,   a, c, i, j, t) {
+		c = split(vals[k], a, " ")
+		for (i = 1; i <= c; i++)
+			for (j = i + 1; j <= c; j++)
+				if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+	}
+	{ sum[$1] += $2; vals[$1] = vals[$1] " " $2; n[$1]++ }
 	END {
-		bare = sum["bare"] / n["bare"]
-		printf "%-10s %-20s %8s %7s\n", "side", "IOPS per run", "mean", "ratio"
 		split("bare untracked tracked", m, " ")
+		bmean = sum["bare"] / n["bare"]; bmed = median("bare")
+		printf "%-10s %-32s %7s %7s %7s %7s\n", "side", "IOPS per run",
+			"mean", "ratio", "median", "ratio"
 		for (i = 1; i <= 3; i++) {
-			k = m[i]; mean = sum[k] / n[k]
-			printf "%-10s %-20s %8.0f %7.3f\n", k, runs[k], mean, mean / bare
+			k = m[i]; mean = sum[k] / n[k]; med = median(k)
+			printf "%-10s %-32s %7.0f %7.3f %7.0f %7.3f\n", k, vals[k],
+				mean, mean / bmean, med, med / bmed
 		}
 	}' "$res" > "$out/bench.out"
 for q in /sys/block/vda/mq/*; do

@@ -4,7 +4,7 @@
 # Benchmark of the bio hook in a VM: fio 4k random-write IOPS on a virtio
 # disk with blksnap.ko not loaded, loaded with the disk untracked (another
 # disk tracked, so the lookup runs), and with the disk tracked; 15 s per
-# side after a warm-up, three rounds in alternating order. Prints a ratio
+# side after a warm-up, five rounds in alternating order. Prints a ratio
 # table. Goals: untracked >= 0.99 of bare, tracked >= 0.95.
 # Environment: srcdir, BLKSNAP_BUILDDIR, BLKSNAP_KERNELS (default: the
 # newest kernel found), BLKSNAP_DISKDIR (disk images; default a directory
@@ -48,7 +48,7 @@ if [ -z "${BLKSNAP_DISKDIR:-}" ] && [ -w /dev/shm ]; then
 fi
 echo "kernel $ver, qemu TCG -smp 2, fio randwrite 4k O_DIRECT psync QD1" \
 	"on virtio-blk (image in ${BLKSNAP_DISKDIR:-$out}), 15 s per side," \
-	"3 rounds in alternating order"
+	"5 rounds in alternating order"
 vm_boot "$ver" "$out" 900 bench/vm-tracking-guest.sh
 if [ ! -f "$out/bench.out.done" ]; then
 	echo "vm-tracking: the guest did not finish; console tail:" >&2

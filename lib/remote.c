@@ -70,8 +70,8 @@ struct blksnap_remote {
 	char *upload_id;
 	char **etags;
 	size_t parts, parts_alloc;
-	unsigned char *part;
-	size_t part_alloc;
+	unsigned char *part[2];	/* one uploads while the other fills */
+	size_t part_alloc[2];
 	/* download */
 	uint64_t received;
 	bool reader_gone;
@@ -484,8 +484,15 @@ static void perform(struct blksnap_remote *r, struct req *q)
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, q->errbuf);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, timeout);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, timeout);
+	/*
+	 * A stall limit, except for a streamed upload: its data comes as
+	 * fast as the archive is made, which may be slow for a while.
+	 */
+	if (!q->stream) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, timeout);
+	}
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,sftp");
 #else
@@ -843,49 +850,83 @@ static size_t part_size(size_t number)
 	return (size_t)BS_MIN(size, PART_MAX);
 }
 
-static int part_buffer(struct blksnap_remote *r, size_t size)
+static int part_buffer(struct blksnap_remote *r, int i, size_t size)
 {
-	if (r->part_alloc >= size)
+	if (r->part_alloc[i] >= size)
 		return 0;
-	free(r->part);
-	r->part = bs_malloc(size);
-	r->part_alloc = r->part ? size : 0;
-	return r->part ? 0 : -1;
+	free(r->part[i]);
+	r->part[i] = bs_malloc(size);
+	r->part_alloc[i] = r->part[i] ? size : 0;
+	return r->part[i] ? 0 : set_error(r, "%s: out of memory", r->url);
+}
+
+/* Reads the next part from the caller's stream while one is uploaded. */
+struct fill {
+	struct blksnap_remote *r;
+	unsigned char *buf;
+	size_t size;
+	ssize_t got;
+};
+
+static void *fill_thread(void *arg)
+{
+	struct fill *f = arg;
+
+	f->got = read_full(f->r, f->buf, f->size);
+	return NULL;
 }
 
 static int s3_upload(struct blksnap_remote *r)
 {
 	size_t size = part_size(1);
+	struct fill next;
+	pthread_t filler;
+	int cur = 0, err;
+	bool more;
 	ssize_t n;
 
-	if (part_buffer(r, size))
-		return set_error(r, "%s: out of memory", r->url);
-	n = read_full(r, r->part, size);
+	if (part_buffer(r, 0, size))
+		return -1;
+	n = read_full(r, r->part[0], size);
 	if (n < 0 || atomic_load(&r->cancel))
 		return -1;
 	if ((size_t)n < size)
-		return s3_put_object(r, r->part, (size_t)n);
+		return s3_put_object(r, r->part[0], (size_t)n);
 	if (s3_create(r))
 		return -1;
 	for (;;) {
-		if (s3_put_part(r, r->part, (size_t)n))
-			goto fail;
-		if ((size_t)n < size)
-			break;
-		if (r->parts == PARTS_MAX) {
+		/* A full part may be followed by more: read it meanwhile. */
+		more = (size_t)n == size;
+		if (more && r->parts + 1 == PARTS_MAX) {
 			set_error(r, "%s: the stream is larger than 10,000 parts", r->url);
 			goto fail;
 		}
-		size = part_size(r->parts + 1);
-		if (part_buffer(r, size)) {
-			set_error(r, "%s: out of memory", r->url);
-			goto fail;
+		if (more) {
+			next = (struct fill){ r, NULL, part_size(r->parts + 2), -1 };
+			if (part_buffer(r, !cur, next.size))
+				goto fail;
+			next.buf = r->part[!cur];
+			err = pthread_create(&filler, NULL, fill_thread, &next);
+			if (err) {
+				set_error(r, "%s: cannot start a thread: %s", r->url,
+					  strerror(err));
+				goto fail;
+			}
 		}
-		n = read_full(r, r->part, size);
-		if (n < 0 || atomic_load(&r->cancel))
+		err = s3_put_part(r, r->part[cur], (size_t)n);
+		if (more)
+			pthread_join(filler, NULL);
+		if (err)
 			goto fail;
-		if (n == 0)
+		if (!more)
 			break;
+		if (next.got < 0 || atomic_load(&r->cancel))
+			goto fail;
+		if (next.got == 0)
+			break;
+		cur = !cur;
+		n = next.got;
+		size = next.size;
 	}
 	if (s3_complete(r))
 		goto fail;
@@ -1056,7 +1097,8 @@ static void remote_free(struct blksnap_remote *r)
 	for (i = 0; i < r->parts; i++)
 		free(r->etags[i]);
 	free(r->etags);
-	free(r->part);
+	free(r->part[0]);
+	free(r->part[1]);
 	free(r->upload_id);
 	free(r->url);
 	free(r->target);

@@ -115,6 +115,18 @@ rm -f out
 check "the retried upload restores identically" \
 	sh -c "blksnap-restore $S3 -o out s3://bkt/retry.tar && cmp out state.1"
 
+# A part whose answer stalls is given up after --timeout and retried.
+echo 'stall 1 ^PUT .*partNumber=2&' >data/.faults
+blksnap-send $S3 -v --timeout 1 --full -c none -o s3://bkt/stall.tar img 2>stall.log
+status=$?
+# (libcurl measures the speed over a few seconds: the limit fires after ~7 s.)
+if [ "$status" -eq 0 ] && grep -q 'part 2 -> Timeout was reached' stall.log &&
+   grep -q 'part 2 -> 200' stall.log; then
+	ok "a stalled part is timed out and retried"
+else
+	not_ok "a stalled part is timed out and retried (exit $status)"; diag "$(cat stall.log)"
+fi
+
 # Every try of part 2 has its connection reset: the upload is aborted.
 echo 'reset ^PUT .*partNumber=2&' >data/.faults
 expect_error "a part that always fails ends the send with exit 1" \

@@ -5,9 +5,8 @@
  * multipart upload) and sftp:// (key authentication).
  *
  * The seam is a file descriptor: an upload hands out the write end of a
- * socket pair that a thread streams to the server as it fills, and a
- * download hands out the read end of one that a thread fills from the
- * server.  Nothing is copied to local disk.  Credentials never appear in
+ * pipe that a thread streams to the server as it fills, and a download
+ * hands out the read end of one that a thread fills from the server.  Nothing is copied to local disk.  Credentials never appear in
  * a message, verbose ones included.
  */
 #ifndef BLKSNAP_REMOTE_H
@@ -35,7 +34,8 @@ struct blksnap_remote_opts {
 	bool insecure;
 	/*
 	 * Seconds allowed to connect, and for a transfer to stay below
-	 * 1 KiB/s before it is given up (and retried); 0: 30.
+	 * 1 KiB/s before it is given up (and retried); 0: 30.  A streamed
+	 * http(s) or sftp upload has no stall limit: it waits for its data.
 	 */
 	long timeout;
 	/*
@@ -78,8 +78,8 @@ struct blksnap_remote;
  * Starts an upload to @url (NULL @o: the defaults) and gives in @fd the
  * descriptor to write the object's bytes to; do not close it.  Nothing
  * is visible under @url before blksnap_remote_commit() succeeds, except
- * over plain http(s), where a server may show a partial object until
- * blksnap_remote_abort() deletes it.
+ * over http(s), where a server may store what it received of a failed
+ * PUT: the object is then deleted, if there was none before the upload.
  *   s3://    objects below 8 MiB in one PUT; larger ones by multipart
  *            upload, parts of 8 MiB doubling every 1,000 parts.
  *   http(s)  one streamed (chunked) PUT; not retried once data went out.
@@ -115,8 +115,9 @@ int blksnap_remote_open(const char *url, const struct blksnap_remote_opts *o,
 
 /*
  * 0 while the transfer has not failed, else -1 with the reason in
- * blksnap_error(), e.g. "URL: not found (HTTP 404)".  Waits for the
- * transfer to end when the stream already ended.
+ * blksnap_error(), e.g. "URL: not found (HTTP 404)".  The reason is
+ * recorded before the stream ends, so a reader that met an early end
+ * of the stream learns here whether the transfer failed.
  */
 int blksnap_remote_status(struct blksnap_remote *r);
 

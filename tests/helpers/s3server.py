@@ -20,6 +20,7 @@ whose extended regex matches "METHOD PATH?QUERY":
     reset REGEX        close the connection without an answer
     die REGEX          exit at once, as if killed, before answering
     truncate REGEX     send only half of a GET's body, then close
+    stall REGEX        read the request, wait 20 s, close without an answer
 A fault followed by a count N applies to the next N matches only: its
 line is rewritten with N-1 (removed at 0).
 
@@ -35,6 +36,7 @@ import re
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 import uuid
 
@@ -166,6 +168,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.error(501, "NotImplemented", "chunked transfer encoding")
         if fault == "fail":
             return self.error(500, "InternalError", "injected")
+        if fault == "stall":
+            time.sleep(20)
+            self.close_connection = True
+            return
         bad = self.check_signature(body)
         if bad:
             return self.error(403, bad)

@@ -11,14 +11,14 @@
 # location), BLKSNAP_BUILDDIR (build products; default a temporary
 # directory, removed afterwards), BLKSNAP_KERNELS (space-separated kernel
 # versions to restrict the run to), BLKSNAP_VM_TIMEOUT (seconds per
-# kernel, default 600), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
+# kernel, default 900), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
 # for a second run under make distcheck).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
-timeout_s=${BLKSNAP_VM_TIMEOUT:-600}
+timeout_s=${BLKSNAP_VM_TIMEOUT:-900}
 . "$srcdir/tests/vm/vmlib.sh"
 
 skip_all() {

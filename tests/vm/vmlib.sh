@@ -64,7 +64,7 @@ vm_build_module() {
 # SCRIPT (relative to srcdir) in the guest; console in OUT/console.log.
 vm_boot() {
 	local ver=$1 out=$2 tmo=$3 script=${4:-tests/vm/guest.sh} rc
-	"$srcdir/tests/vm/mkinitramfs.sh" "$ver" "$out/initrd.gz" \
+	bash "$srcdir/tests/vm/mkinitramfs.sh" "$ver" "$out/initrd.gz" \
 		> "$out/initrd.log" 2>&1 || return 125
 	# Scratch disks: sparse files in OUT, or in BLKSNAP_DISKDIR if set.
 	local dd=${BLKSNAP_DISKDIR:-$out}
