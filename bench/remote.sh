@@ -42,19 +42,7 @@ while [ ! -s port ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export BLKSNAP_S3_ENDPOINT=http://127.0.0.1:$(cat port)
 
-now() { date +%s.%N; }
-calc() { awk "BEGIN { print $1 }"; }
-elapsed() { s=$(now); sh -c "$1" >/dev/null 2>&1 || { echo "bench: failed: $1" >&2; exit 1; }; e=$(now); calc "$e - $s"; }
-min() { calc "($1 < $2) ? $1 : $2"; }
-pair() {
-	ta=999999 tb=999999
-	r=0
-	while [ "$r" -lt "$ROUNDS" ]; do
-		ta=$(min "$ta" "$(elapsed "$1")")
-		tb=$(min "$tb" "$(elapsed "$2")")
-		r=$((r + 1))
-	done
-}
+. "$src/bench/lib.sh"
 rows=
 row() { rows="$rows$(printf '%-48s %8.3f %8.3f %7.2f  %9.0f' "$1" "$2" "$3" "$4" "$5")
 "; }

@@ -11,6 +11,8 @@
 #                BENCH_DIR (default /var/tmp)
 set -eu
 
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
 build=$(cd "${1:-.}" && pwd)
 PATH="$build/src:$PATH"
 SIZE_MB=${SIZE_MB:-2048}
@@ -22,25 +24,6 @@ cd "$work"
 for tool in blksnap-send blksnap-diff blksnap-restore zstd rsync python3; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 1; }
 done
-
-now() { date +%s.%N; }
-# best CMD: seconds of the fastest of ROUNDS runs of sh -c CMD
-calc() { awk "BEGIN { print $1 }"; }
-elapsed() { s=$(now); sh -c "$1" >/dev/null 2>&1 || { echo "bench: failed: $1" >&2; exit 1; }; e=$(now); calc "$e - $s"; }
-min() { calc "($1 < $2) ? $1 : $2"; }
-
-# pair A B: times both alternately; sets ta, tb
-pair() {
-	ta=999999 tb=999999
-	r=0
-	while [ "$r" -lt "$ROUNDS" ]; do
-		[ -n "${PREP:-}" ] && sh -c "$PREP"
-		ta=$(min "$ta" "$(elapsed "$1")")
-		[ -n "${PREP:-}" ] && sh -c "$PREP"
-		tb=$(min "$tb" "$(elapsed "$2")")
-		r=$((r + 1))
-	done
-}
 
 rows=
 row() { rows="$rows$(printf '%-58s %8.3f %8.3f %7.2f  %s' "$1" "$2" "$3" "$4" "$5")
