@@ -12,7 +12,9 @@
 
 set -u
 
-: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_srcdir:=$(dirname "$0")/..}"
+# Absolute: the tests change directory.
+top_srcdir=$(cd "$top_srcdir" && pwd)
 : "${BLKSNAP_BIN:=$(pwd)}"
 PATH="$BLKSNAP_BIN/src:$PATH"
 export PATH LC_ALL=C
