@@ -49,7 +49,7 @@ fi
 echo "kernel $ver, qemu TCG -smp 2, fio randwrite 4k O_DIRECT psync QD1" \
 	"on virtio-blk (image in ${BLKSNAP_DISKDIR:-$out}), 15 s per side," \
 	"5 rounds in alternating order"
-vm_boot "$ver" "$out" 900 bench/vm-tracking-guest.sh
+vm_boot "$ver" "$out" 1800 bench/vm-tracking-guest.sh
 if [ ! -f "$out/bench.out.done" ]; then
 	echo "vm-tracking: the guest did not finish; console tail:" >&2
 	tail -n 30 "$out/console.log" >&2

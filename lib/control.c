@@ -24,28 +24,28 @@ static void to_blksnap_dev(dev_t dev, struct blksnap_dev *out)
 	out->mn = minor(dev);
 }
 
-int blksnap_open(void)
+int blksnap_ctl_open(void)
 {
 	int fd = open(BLKSNAP_CTL_PATH, O_RDWR | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
 }
 
-int blksnap_close(int fd)
+int blksnap_ctl_close(int fd)
 {
 	return close(fd) < 0 ? -errno : 0;
 }
 
-int blksnap_get_version(int fd, struct blksnap_version *ver)
+int blksnap_ctl_version(int fd, struct blksnap_version *ver)
 {
 	memset(ver, 0, sizeof(*ver));
 	return ctl_ioctl(fd, BLKSNAP_IOCTL_VERSION, ver);
 }
 
-int blksnap_check_version(int fd)
+int blksnap_ctl_check_version(int fd)
 {
 	struct blksnap_version ver;
-	int ret = blksnap_get_version(fd, &ver);
+	int ret = blksnap_ctl_version(fd, &ver);
 
 	if (ret)
 		return ret;
@@ -61,17 +61,17 @@ static int tracker_cmd(int fd, unsigned long cmd, dev_t dev)
 	return ctl_ioctl(fd, cmd, &arg);
 }
 
-int blksnap_tracker_attach(int fd, dev_t dev)
+int blksnap_ctl_tracker_attach(int fd, dev_t dev)
 {
 	return tracker_cmd(fd, BLKSNAP_IOCTL_TRACKER_ATTACH, dev);
 }
 
-int blksnap_tracker_detach(int fd, dev_t dev)
+int blksnap_ctl_tracker_detach(int fd, dev_t dev)
 {
 	return tracker_cmd(fd, BLKSNAP_IOCTL_TRACKER_DETACH, dev);
 }
 
-int blksnap_tracker_list(int fd, dev_t *devs, unsigned int max,
+int blksnap_ctl_tracker_list(int fd, dev_t *devs, unsigned int max,
 			 unsigned int *total)
 {
 	struct blksnap_dev raw[256];
@@ -102,14 +102,14 @@ int blksnap_tracker_list(int fd, dev_t *devs, unsigned int max,
 	return ret;
 }
 
-int blksnap_cbt_info(int fd, dev_t dev, struct blksnap_cbt_info *info)
+int blksnap_ctl_cbt_info(int fd, dev_t dev, struct blksnap_cbt_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	to_blksnap_dev(dev, &info->dev);
 	return ctl_ioctl(fd, BLKSNAP_IOCTL_CBT_INFO, info);
 }
 
-int blksnap_cbt_read(int fd, dev_t dev, unsigned int flags, uint64_t offset,
+int blksnap_ctl_cbt_read_map(int fd, dev_t dev, unsigned int flags, uint64_t offset,
 		     void *buf, size_t len, uint8_t *generation)
 {
 	struct blksnap_cbt_map arg;
@@ -143,7 +143,7 @@ int blksnap_cbt_read(int fd, dev_t dev, unsigned int flags, uint64_t offset,
 	return 0;
 }
 
-int blksnap_cbt_mark_dirty(int fd, dev_t dev,
+int blksnap_ctl_cbt_mark_dirty(int fd, dev_t dev,
 			   const struct blksnap_sectors *ranges, size_t count)
 {
 	struct blksnap_cbt_dirty arg;

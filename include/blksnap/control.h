@@ -6,7 +6,7 @@
  * success and a negative errno value on failure; errno itself is left as
  * the failing system call set it. None of them prints anything. All of
  * them need CAP_SYS_ADMIN (the module refuses others with -EPERM) and a
- * loaded blksnap module (-ENOENT from blksnap_open() otherwise).
+ * loaded blksnap module (-ENOENT from blksnap_ctl_open() otherwise).
  */
 #ifndef BLKSNAP_CONTROL_H
 #define BLKSNAP_CONTROL_H
@@ -24,23 +24,23 @@ extern "C" {
  * Open the control device (BLKSNAP_CTL_PATH) read-write, close-on-exec.
  * Returns the file descriptor (>= 0) or -errno.
  */
-int blksnap_open(void);
+int blksnap_ctl_open(void);
 
-/* Close a descriptor from blksnap_open(). Returns 0 or -errno. */
-int blksnap_close(int fd);
+/* Close a descriptor from blksnap_ctl_open(). Returns 0 or -errno. */
+int blksnap_ctl_close(int fd);
 
 /*
  * Fetch the module's interface version into *ver. Returns 0 or -errno.
  * A caller built against another major version should refuse to go on:
- * see blksnap_check_version().
+ * see blksnap_ctl_check_version().
  */
-int blksnap_get_version(int fd, struct blksnap_version *ver);
+int blksnap_ctl_version(int fd, struct blksnap_version *ver);
 
 /*
  * Returns 0 if the module speaks BLKSNAP_VERSION_MAJOR of this header,
  * -EPROTO if it speaks another one, or -errno if it cannot be asked.
  */
-int blksnap_check_version(int fd);
+int blksnap_ctl_check_version(int fd);
 
 /*
  * Start tracking the block device dev (a whole disk, a partition or a
@@ -49,13 +49,13 @@ int blksnap_check_version(int fd);
  * -ENODEV if there is no such device, -EFBIG if the device is too large
  * for the module's tracking_block_* parameters, or another -errno.
  */
-int blksnap_tracker_attach(int fd, dev_t dev);
+int blksnap_ctl_tracker_attach(int fd, dev_t dev);
 
 /*
  * Stop tracking dev and drop its history. Returns 0, -ENOENT if dev is
  * not tracked, or another -errno.
  */
-int blksnap_tracker_detach(int fd, dev_t dev);
+int blksnap_ctl_tracker_detach(int fd, dev_t dev);
 
 /*
  * List the tracked devices: fills devs[0 .. min(max, *total) - 1] and sets
@@ -63,7 +63,7 @@ int blksnap_tracker_detach(int fd, dev_t dev);
  * again with a larger array then). max may be 0 (devs may then be NULL);
  * max must not exceed BLKSNAP_MAX_TRACKERS (-EINVAL). Returns 0 or -errno.
  */
-int blksnap_tracker_list(int fd, dev_t *devs, unsigned int max,
+int blksnap_ctl_tracker_list(int fd, dev_t *devs, unsigned int max,
 			 unsigned int *total);
 
 /*
@@ -71,7 +71,7 @@ int blksnap_tracker_list(int fd, dev_t *devs, unsigned int max,
  * function). If the device was resized, a new generation starts first.
  * Returns 0, -ENOENT if dev is not tracked, or another -errno.
  */
-int blksnap_cbt_info(int fd, dev_t dev, struct blksnap_cbt_info *info);
+int blksnap_ctl_cbt_info(int fd, dev_t dev, struct blksnap_cbt_info *info);
 
 /*
  * Read len bytes of the change map of dev, starting at tracking block
@@ -83,7 +83,7 @@ int blksnap_cbt_info(int fd, dev_t dev, struct blksnap_cbt_info *info);
  * -ERANGE if the range passes the end of the map, -ENOENT if dev is not
  * tracked, or another -errno.
  */
-int blksnap_cbt_read(int fd, dev_t dev, unsigned int flags, uint64_t offset,
+int blksnap_ctl_cbt_read_map(int fd, dev_t dev, unsigned int flags, uint64_t offset,
 		     void *buf, size_t len, uint8_t *generation);
 
 /*
@@ -93,7 +93,7 @@ int blksnap_cbt_read(int fd, dev_t dev, unsigned int flags, uint64_t offset,
  * ranges are sent in several ioctls. count 0 is a no-op. Returns 0 or
  * -errno.
  */
-int blksnap_cbt_mark_dirty(int fd, dev_t dev,
+int blksnap_ctl_cbt_mark_dirty(int fd, dev_t dev,
 			   const struct blksnap_sectors *ranges, size_t count);
 
 #ifdef __cplusplus

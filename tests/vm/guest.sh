@@ -11,6 +11,11 @@ out=$2
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export KO="$out/blksnap.ko" KTEST="$out/ktest" KTDIR="$srcdir/tests/vm"
 export DISK=/dev/vda DISK2=/dev/vdb TMPDIR=/tmp
+# The userspace tools staged by run.sh, if any.
+if [ -d "$(dirname "$out")/tools" ]; then
+	export BLKSNAP_TOOLS="$(dirname "$out")/tools"
+	export LD_LIBRARY_PATH="$BLKSNAP_TOOLS"
+fi
 
 tap="$out/tap.out"
 : > "$tap"

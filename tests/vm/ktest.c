@@ -48,7 +48,7 @@ static dev_t dev_of(const char *path)
 
 static int ctl(void)
 {
-	int fd = blksnap_open();
+	int fd = blksnap_ctl_open();
 
 	if (fd < 0) {
 		fprintf(stderr, "# open %s: %s\n", BLKSNAP_CTL_PATH,
@@ -72,7 +72,7 @@ static int cmd_info(int fd, dev_t dev)
 	struct blksnap_cbt_info info;
 	int i;
 
-	check(blksnap_cbt_info(fd, dev, &info), "cbt info");
+	check(blksnap_ctl_cbt_info(fd, dev, &info), "cbt info");
 	printf("block_size=%u block_count=%" PRIu64 " capacity=%" PRIu64
 	       " snap=%u gen=", info.block_size, (uint64_t)info.block_count,
 	       (uint64_t)info.device_capacity, info.snap_number);
@@ -88,11 +88,11 @@ static int cmd_map(int fd, dev_t dev)
 	uint8_t *map;
 	uint64_t i;
 
-	check(blksnap_cbt_info(fd, dev, &info), "cbt info");
+	check(blksnap_ctl_cbt_info(fd, dev, &info), "cbt info");
 	map = malloc(info.block_count);
 	if (!map)
 		return 1;
-	check(blksnap_cbt_read(fd, dev, BLKSNAP_CBT_MAP_CURRENT, 0, map,
+	check(blksnap_ctl_cbt_read_map(fd, dev, BLKSNAP_CBT_MAP_CURRENT, 0, map,
 			       info.block_count, NULL), "cbt read");
 	for (i = 0; i < info.block_count; i++)
 		if (map[i])
@@ -106,7 +106,7 @@ static int cmd_list(int fd)
 	dev_t devs[BLKSNAP_MAX_TRACKERS];
 	unsigned int total, i;
 
-	check(blksnap_tracker_list(fd, devs, BLKSNAP_MAX_TRACKERS, &total),
+	check(blksnap_ctl_tracker_list(fd, devs, BLKSNAP_MAX_TRACKERS, &total),
 	      "list");
 	for (i = 0; i < total && i < BLKSNAP_MAX_TRACKERS; i++)
 		printf("%u:%u\n", major(devs[i]), minor(devs[i]));
@@ -312,15 +312,15 @@ static int cmd_hostile(int fd, dev_t dev)
 	hostile_pointers(fd);
 	hostile_cmds(fd);
 	hostile_devs(fd, dev);
-	check(blksnap_tracker_attach(fd, dev), "attach");
+	check(blksnap_ctl_tracker_attach(fd, dev), "attach");
 	hostile_list(fd);
-	if (blksnap_tracker_attach(fd, dev) != -EALREADY)
+	if (blksnap_ctl_tracker_attach(fd, dev) != -EALREADY)
 		fail("# %s: %ld %ld\n", "attach twice not EALREADY", 0, 0);
-	check(blksnap_cbt_info(fd, dev, &info), "info");
+	check(blksnap_ctl_cbt_info(fd, dev, &info), "info");
 	hostile_map(fd, dev, info.block_count);
 	hostile_dirty(fd, dev, info.device_capacity);
 	hostile_fuzz(fd, dev);
-	check(blksnap_tracker_detach(fd, dev), "detach");
+	check(blksnap_ctl_tracker_detach(fd, dev), "detach");
 	fprintf(stderr, "# hostile: %d failures\n", failures);
 	return failures ? 1 : 0;
 }
@@ -349,11 +349,11 @@ static int cmd_nocap(void)
 		perror("# capset");
 		return 1;
 	}
-	fd2 = blksnap_open();
+	fd2 = blksnap_ctl_open();
 	if (fd2 != -EPERM)
 		fail("# %s: got %ld want %ld\n", "open without CAP_SYS_ADMIN",
 		     fd2, -EPERM);
-	if (blksnap_get_version(fd, &ver) != -EPERM)
+	if (blksnap_ctl_version(fd, &ver) != -EPERM)
 		fail("# %s: %ld %ld\n", "ioctl without CAP_SYS_ADMIN", 0, 0);
 	expect(fd, BLKSNAP_IOCTL_TRACKER_LIST, NULL, EPERM, "list no cap");
 	return failures ? 1 : 0;
@@ -371,9 +371,9 @@ int main(int argc, char **argv)
 		return cmd_nocap();
 	fd = ctl();
 	if (!strcmp(cmd, "version")) {
-		check(blksnap_get_version(fd, &ver), "version");
+		check(blksnap_ctl_version(fd, &ver), "version");
 		printf("%u.%u.%u\n", ver.major, ver.minor, ver.revision);
-		return blksnap_check_version(fd) ? 1 : 0;
+		return blksnap_ctl_check_version(fd) ? 1 : 0;
 	}
 	if (!strcmp(cmd, "list"))
 		return cmd_list(fd);
@@ -382,9 +382,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "attach"))
-		return check(blksnap_tracker_attach(fd, dev_of(argv[2])), cmd);
+		return check(blksnap_ctl_tracker_attach(fd, dev_of(argv[2])), cmd);
 	if (!strcmp(cmd, "detach"))
-		return check(blksnap_tracker_detach(fd, dev_of(argv[2])), cmd);
+		return check(blksnap_ctl_tracker_detach(fd, dev_of(argv[2])), cmd);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(fd, dev_of(argv[2]));
 	if (!strcmp(cmd, "map"))
@@ -396,7 +396,7 @@ int main(int argc, char **argv)
 			strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0)
 		};
 
-		return check(blksnap_cbt_mark_dirty(fd, dev_of(argv[2]), &r, 1),
+		return check(blksnap_ctl_cbt_mark_dirty(fd, dev_of(argv[2]), &r, 1),
 			     cmd);
 	}
 	fprintf(stderr, "# unknown command %s\n", cmd);

@@ -76,7 +76,7 @@ vm_boot() {
 		-nographic -no-reboot \
 		-kernel "/boot/vmlinuz-$ver" -initrd "$out/initrd.gz" \
 		-append "console=ttyS0 panic=-1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script" \
-		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on \
+		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$B",mount_tag=build,security_model=none \
 		-drive file="$dd/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
 		-drive file="$dd/disk1.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
