@@ -55,6 +55,9 @@ vm_build_ktest() {
 vm_build_module() {
 	local ver=$1 out=$2
 	rm -f "$out/blksnap.ko"
+	# Under make check the parent's jobserver is not ours: a clean make
+	# (its "jobserver unavailable" warning would fail the build check).
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	make -s -C "$srcdir/kmod" KDIR="/lib/modules/$ver/build" \
 		BUILD_DIR="$out/kmod" > "$out/kmod.log" 2>&1 || return 1
 	cp "$out/kmod/blksnap.ko" "$out/blksnap.ko"
