@@ -51,6 +51,13 @@ ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t offset);
 int bs_write_all(int fd, const void *buf, size_t len);
 int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
 
+/*
+ * Reads exactly @len bytes of @src at @offset; a read error or an early
+ * end (the source shrank) fails with a message naming the offset.
+ */
+int bs_source_read(const struct blksnap_source *src, void *buf, size_t len,
+		   uint64_t offset);
+
 /* A zero-filled buffer of BS_ZERO_CHUNK bytes, shared, never written. */
 const void *bs_zeroes(void);
 

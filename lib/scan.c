@@ -103,19 +103,10 @@ static int scan_source(struct blksnap_source *src, const struct bs_chain_state *
 		return -1;
 	while (off < st->size) {
 		size_t want = (size_t)BS_MIN((uint64_t)chunk, st->size - off);
-		ssize_t got = bs_pread_all(src->fd, buf, want, off);
 		size_t b;
 
-		if (got < 0) {
-			bs_fail_errno(errno, "%s: read error at offset %llu",
-				      src->path, (unsigned long long)off);
+		if (bs_source_read(src, buf, want, off))
 			goto out;
-		}
-		if ((size_t)got != want) {
-			bs_fail("%s: ends at %llu, before its size: did it shrink?",
-				src->path, (unsigned long long)(off + (uint64_t)got));
-			goto out;
-		}
 		for (b = 0; b < want; b += st->block_size) {
 			size_t len = BS_MIN((size_t)st->block_size, want - b);
 

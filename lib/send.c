@@ -123,17 +123,10 @@ static int send_region(struct send_state *s, const struct blksnap_range *r,
 
 	while (off < end) {
 		size_t want = (size_t)BS_MIN((uint64_t)s->chunk, end - off);
-		ssize_t got = bs_pread_all(s->src.fd, s->buf, want, off);
 		size_t b;
 
-		if (got < 0)
-			return bs_fail_errno(errno, "%s: read error at offset %llu",
-					     s->src.path, (unsigned long long)off);
-		if ((size_t)got != want)
-			return bs_fail("%s: ends at %llu, before its size of %llu bytes: did it shrink?",
-				       s->src.path,
-				       (unsigned long long)(off + (uint64_t)got),
-				       (unsigned long long)s->src.size);
+		if (bs_source_read(&s->src, s->buf, want, off))
+			return -1;
 		for (b = 0; b < want; b += hbs)
 			if (blksnap_hash_index_add(&s->ix, off + b,
 						   blksnap_hash(s->buf + b,

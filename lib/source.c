@@ -148,3 +148,18 @@ int blksnap_source_map(const struct blksnap_source *src,
 	}
 	return 0;
 }
+
+int bs_source_read(const struct blksnap_source *src, void *buf, size_t len,
+		   uint64_t offset)
+{
+	ssize_t got = bs_pread_all(src->fd, buf, len, offset);
+
+	if (got < 0)
+		return bs_fail_errno(errno, "%s: read error at offset %llu",
+				     src->path, (unsigned long long)offset);
+	if ((size_t)got != len)
+		return bs_fail("%s: ends at %llu, before its size of %llu bytes: did it shrink?",
+			       src->path, (unsigned long long)(offset + (uint64_t)got),
+			       (unsigned long long)src->size);
+	return 0;
+}
