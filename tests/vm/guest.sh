@@ -28,9 +28,34 @@ sysctl -qw kernel.printk="4 4 1 7" 2>/dev/null
 # out-of-tree module is expected and matches none of them.
 bad='BUG:|WARNING:|Oops|general protection|Kernel panic|blocked for more than|hung_task|KASAN|UBSAN|RCU stall|rcu_sched detected|soft lockup|hard LOCKUP|Call Trace'
 
+# For chasing an intermittent failure: bonly=GLOB runs only the tests
+# whose names match, brepeat=N runs the list N times (run.sh passes
+# BLKSNAP_KT and BLKSNAP_KT_REPEAT this way).
+only='*'
+repeat=1
+for arg in $(cat /proc/cmdline); do
+	case "$arg" in
+	bonly=*) only=${arg#bonly=} ;;
+	brepeat=*) repeat=${arg#brepeat=} ;;
+	esac
+done
+tests=""
+i=0
+while [ $i -lt "$repeat" ]; do
+	i=$((i + 1))
+	for t in "$KTDIR"/kt/[0-9]*.sh; do
+		# shellcheck disable=SC2254
+		case "$(basename "$t" .sh)" in
+		$only) tests="$tests $t" ;;
+		esac
+	done
+done
+
 echo "# kernel $(uname -r)" >> "$tap"
-for t in "$KTDIR"/kt/[0-9]*.sh; do
+for t in $tests; do
 	name=$(basename "$t" .sh)
+	# On the console (not in the test's log): where a hang happened.
+	echo "<3>blksnap-test: starting $name" > /dev/kmsg
 	log="$out/logs/$name.log"
 	dmesg -C
 	timeout -k 10 300 sh -c '. "$KTDIR/kt/lib.sh"; . "$1"' sh "$t" \

@@ -10,7 +10,9 @@
 # Environment: srcdir (source top directory; default from this script's
 # location), BLKSNAP_BUILDDIR (build products; default a temporary
 # directory, removed afterwards), BLKSNAP_KERNELS (space-separated kernel
-# versions to restrict the run to), BLKSNAP_VM_TIMEOUT (seconds per
+# versions to restrict the run to), BLKSNAP_KT (a glob: run only the
+# kernel tests whose names match), BLKSNAP_KT_REPEAT (run them N times, to
+# chase an intermittent failure), BLKSNAP_VM_TIMEOUT (seconds per
 # kernel, default 900), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
 # for a second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
 # a reason to skip is a failure instead, as in CI), BLKSNAP_BIN (the build
@@ -71,7 +73,14 @@ report() {
 	done < "$tap"
 }
 
-ntests=$(ls "$srcdir"/tests/vm/kt/[0-9]*.sh | wc -l)
+ntests=0
+for t in "$srcdir"/tests/vm/kt/[0-9]*.sh; do
+	# shellcheck disable=SC2254
+	case "$(basename "$t" .sh)" in
+	${BLKSNAP_KT:-*}) ntests=$((ntests + 1)) ;;
+	esac
+done
+ntests=$((ntests * ${BLKSNAP_KT_REPEAT:-1}))
 
 # The userspace tools, for the tests that drive the module through them:
 # the build tree may be hidden in the guest (a tmpfs over /tmp), $B is not.
@@ -90,6 +99,9 @@ if ! log=$(vm_build_ktest); then
 	echo "1..$n"
 	exit 0
 fi
+
+# What in a console log explains a guest that never finished.
+console_bad='BUG:|WARNING:|Oops|general protection|Kernel panic|blocked for more than|rcu.*stall|soft lockup|hard LOCKUP'
 
 run_kernel() {
 	local ver=$1 out="$B/$1" start rc
@@ -114,8 +126,10 @@ run_kernel() {
 	echo "# $ver: VM ran $(($(date +%s) - start)) s (qemu status $rc)"
 	[ -f "$out/tap.out" ] && report "$ver" "$out/tap.out"
 	if ! grep -q '^# done' "$out/tap.out" 2> /dev/null; then
-		echo "# $ver: the guest did not finish; console tail:"
-		tail -n 40 "$out/console.log" | diag
+		echo "# $ver: the guest did not finish; the first kernel report:"
+		grep -m1 -A60 -E "$console_bad" "$out/console.log" | diag
+		echo "# $ver: console tail:"
+		tail -n 20 "$out/console.log" | diag
 		not_ok "$ver: the guest ran all tests"
 	elif [ "$(grep -c '^ok - \|^not ok - ' "$out/tap.out")" != "$ntests" ]; then
 		not_ok "$ver: the guest ran all $ntests tests"

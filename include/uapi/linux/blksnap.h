@@ -20,13 +20,23 @@
 
 /* Interface version. Incompatible changes bump the major number. */
 #define BLKSNAP_VERSION_MAJOR	1
-#define BLKSNAP_VERSION_MINOR	0
+#define BLKSNAP_VERSION_MINOR	1
 
 /* Bounds checked by the module. */
 #define BLKSNAP_MAX_TRACKERS		4096	/* entries in one list call */
 #define BLKSNAP_MAX_DIRTY_RANGES	65536	/* ranges in one mark call */
 #define BLKSNAP_MAX_MAP_CHUNK		(64u << 20)	/* bytes in one map read */
 #define BLKSNAP_UUID_SIZE		16
+#define BLKSNAP_MAX_SNAPSHOTS		64	/* live snapshots, ids in one list call */
+#define BLKSNAP_MAX_SNAPSHOT_DEVICES	64	/* devices in one snapshot */
+#define BLKSNAP_IMAGE_NAME_SIZE		32	/* bytes, NUL included */
+
+/*
+ * The image of origin MAJ:MIN is the disk "blksnap-image-MAJ-MIN"
+ * (/dev/blksnap-image-MAJ-MIN); its sysfs directory has a link "origin" to
+ * the origin's device directory.
+ */
+#define BLKSNAP_IMAGE_NAME_FMT		"blksnap-image-%u-%u"
 
 /**
  * struct blksnap_version - interface version (BLKSNAP_IOCTL_VERSION)
@@ -151,6 +161,177 @@ struct blksnap_cbt_dirty {
 	__u64 ranges;
 };
 
+/* Snapshot states (struct blksnap_snapshot_info.state). */
+enum blksnap_snapshot_state {
+	BLKSNAP_SNAPSHOT_CREATED = 1,	/* devices may be added, not taken yet */
+	BLKSNAP_SNAPSHOT_TAKEN = 2,	/* copy-on-write running, images readable */
+	BLKSNAP_SNAPSHOT_CORRUPTED = 3,	/* overflow or I/O error: images fail */
+};
+
+/**
+ * struct blksnap_snapshot_create - create a snapshot with its difference storage
+ * @id: out: the snapshot's id (a UUID)
+ * @storage_fd: in: a file descriptor open for reading and writing: a regular
+ *              file on a filesystem that is on none of the snapshot's devices
+ *              (grown on demand with fallocate up to @storage_limit), or a
+ *              block device opened with O_EXCL (all of it is used)
+ * @flags: zero
+ * @storage_limit: in: for a regular file, the size it may grow to in bytes
+ *                 (non-zero); zero for a block device
+ * @low_space: in: free storage in bytes below which a
+ *             BLKSNAP_EVENT_LOW_SPACE event fires; zero for the module's
+ *             default (an eighth of the storage)
+ * @reserved: zero
+ *
+ * The module keeps its own reference to the storage; the caller may close
+ * @storage_fd afterwards. A snapshot lives until destroyed, whether or not
+ * the control device stays open.
+ */
+struct blksnap_snapshot_create {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	__s32 storage_fd;
+	__u32 flags;
+	__u64 storage_limit;
+	__u64 low_space;
+	__u64 reserved[2];
+};
+
+/**
+ * struct blksnap_snapshot_append - add difference storage to a snapshot
+ * @id: in: the snapshot
+ * @storage_fd: in: as in struct blksnap_snapshot_create
+ * @flags: zero
+ * @storage_limit: in: as in struct blksnap_snapshot_create
+ * @reserved: zero
+ *
+ * Storage is used in the order it was given. Appending re-arms the
+ * low-space event.
+ */
+struct blksnap_snapshot_append {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	__s32 storage_fd;
+	__u32 flags;
+	__u64 storage_limit;
+	__u64 reserved;
+};
+
+/**
+ * struct blksnap_snapshot_add - add a device to a snapshot not taken yet
+ * @id: in: the snapshot
+ * @dev: in: a whole disk, a partition or a bio-based device; it gets a
+ *       tracker if it has none; a device can be in one snapshot at a time
+ * @flags: zero
+ * @reserved: zero
+ */
+struct blksnap_snapshot_add {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	struct blksnap_dev dev;
+	__u32 flags;
+	__u32 reserved;
+};
+
+/**
+ * struct blksnap_snapshot_id - name a snapshot (take, destroy)
+ * @id: in: the snapshot
+ * @reserved: zero
+ */
+struct blksnap_snapshot_id {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	__u64 reserved;
+};
+
+/**
+ * struct blksnap_snapshot_list - list the snapshots
+ * @ids: address of an array of @count ids of BLKSNAP_UUID_SIZE bytes
+ *       (may be 0 when @count is 0)
+ * @count: in: capacity of @ids, at most BLKSNAP_MAX_SNAPSHOTS;
+ *         out: number of snapshots (only the first capacity ones written)
+ * @reserved: zero
+ */
+struct blksnap_snapshot_list {
+	__u64 ids;
+	__u32 count;
+	__u32 reserved;
+};
+
+/**
+ * struct blksnap_image - one device of a snapshot
+ * @origin: the snapshotted device
+ * @image: the image device (0:0 before the snapshot is taken)
+ * @name: the image's disk name, NUL-terminated ("" before the take)
+ */
+struct blksnap_image {
+	struct blksnap_dev origin;
+	struct blksnap_dev image;
+	char name[BLKSNAP_IMAGE_NAME_SIZE];
+};
+
+/**
+ * struct blksnap_snapshot_info - state of a snapshot
+ * @id: in: the snapshot
+ * @images: in: address of an array of struct blksnap_image (may be 0
+ *          when @image_count is 0)
+ * @image_count: in: capacity of @images, at most
+ *               BLKSNAP_MAX_SNAPSHOT_DEVICES; out: number of devices
+ * @state: out: enum blksnap_snapshot_state
+ * @error: out: for a corrupted snapshot, the positive errno that caused it
+ *         (ENOSPC for an overflow), else zero
+ * @chunk_size: out: copy-on-write chunk size in bytes (a power of two)
+ * @storage_used: out: bytes of difference storage holding chunks
+ * @storage_allocated: out: bytes of difference storage available now
+ *                     (a file counts as far as it has been grown)
+ * @storage_limit: out: bytes the storage may reach
+ * @reserved: zero
+ */
+struct blksnap_snapshot_info {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	__u64 images;
+	__u32 image_count;
+	__u32 state;
+	__u32 error;
+	__u32 chunk_size;
+	__u64 storage_used;
+	__u64 storage_allocated;
+	__u64 storage_limit;
+	__u64 reserved[2];
+};
+
+/* Event codes (struct blksnap_event.code). */
+enum blksnap_event_code {
+	BLKSNAP_EVENT_LOW_SPACE = 1,	/* free storage fell below low_space */
+	BLKSNAP_EVENT_CORRUPTED = 2,	/* the snapshot is corrupted; see error */
+};
+
+/**
+ * struct blksnap_event - wait for the next event of a snapshot
+ * @id: in: the snapshot
+ * @timeout_ms: in: how long to wait; the ioctl fails with ETIMEDOUT when
+ *              no event came
+ * @code: out: enum blksnap_event_code
+ * @error: out: for BLKSNAP_EVENT_CORRUPTED, the positive errno (ENOSPC:
+ *         the storage overflowed)
+ * @dev: out: the device whose copy-on-write raised the event (0:0 if none)
+ * @storage_used: out: bytes used when the event was raised
+ * @storage_limit: out: bytes the storage could reach then
+ * @time_ns: out: CLOCK_REALTIME when the event was raised
+ * @reserved: zero
+ *
+ * Events are queued per snapshot and each is returned once. A snapshot
+ * destroyed during the wait ends it with ENOENT.
+ */
+struct blksnap_event {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	__u32 timeout_ms;
+	__u32 code;
+	__u32 error;
+	struct blksnap_dev dev;
+	__u32 reserved0;
+	__u64 storage_used;
+	__u64 storage_limit;
+	__u64 time_ns;
+	__u64 reserved[2];
+};
+
 #define BLKSNAP_IOCTL_VERSION \
 	_IOR(BLKSNAP_IOCTL_MAGIC, 0x00, struct blksnap_version)
 #define BLKSNAP_IOCTL_TRACKER_ATTACH \
@@ -165,5 +346,21 @@ struct blksnap_cbt_dirty {
 	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x05, struct blksnap_cbt_map)
 #define BLKSNAP_IOCTL_CBT_DIRTY \
 	_IOW(BLKSNAP_IOCTL_MAGIC, 0x06, struct blksnap_cbt_dirty)
+#define BLKSNAP_IOCTL_SNAPSHOT_CREATE \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x10, struct blksnap_snapshot_create)
+#define BLKSNAP_IOCTL_SNAPSHOT_ADD \
+	_IOW(BLKSNAP_IOCTL_MAGIC, 0x11, struct blksnap_snapshot_add)
+#define BLKSNAP_IOCTL_SNAPSHOT_TAKE \
+	_IOW(BLKSNAP_IOCTL_MAGIC, 0x12, struct blksnap_snapshot_id)
+#define BLKSNAP_IOCTL_SNAPSHOT_DESTROY \
+	_IOW(BLKSNAP_IOCTL_MAGIC, 0x13, struct blksnap_snapshot_id)
+#define BLKSNAP_IOCTL_SNAPSHOT_LIST \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x14, struct blksnap_snapshot_list)
+#define BLKSNAP_IOCTL_SNAPSHOT_INFO \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x15, struct blksnap_snapshot_info)
+#define BLKSNAP_IOCTL_SNAPSHOT_APPEND \
+	_IOW(BLKSNAP_IOCTL_MAGIC, 0x16, struct blksnap_snapshot_append)
+#define BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x17, struct blksnap_event)
 
 #endif /* _UAPI_LINUX_BLKSNAP_H */
