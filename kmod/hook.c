@@ -104,11 +104,16 @@ void hook_unregister(void)
 {
 	unregister_ftrace_function(&hook_ops);
 	ftrace_set_filter_ip(&hook_ops, (unsigned long)submit_bio_noacct, 1, 0);
-	/* Threads that entered before the hook went away, even if sleeping. */
-	synchronize_srcu(&hook_srcu);
 	/*
-	 * The few instructions after srcu_read_unlock() may still be running
-	 * in a preempted task; a tasks-RCU grace period waits for those.
+	 * A thread redirected just before the hook went away may not have
+	 * reached srcu_read_lock() yet, and synchronize_srcu() cannot see
+	 * it. Nothing on that path sleeps, so once every task has switched
+	 * voluntarily (a tasks-RCU grace period) each such thread holds its
+	 * SRCU read lock or has left.
 	 */
+	synchronize_rcu_tasks();
+	/* Threads inside the replacement, even if sleeping in the block layer. */
+	synchronize_srcu(&hook_srcu);
+	/* And the few instructions after srcu_read_unlock(), if preempted. */
 	synchronize_rcu_tasks();
 }
