@@ -8,6 +8,8 @@
  *   ktest pwrite DEV BS OFFSET...   (O_DIRECT writes of BS bytes)
  *   ktest hostile DEV               (bad arguments; DEV must be untracked)
  *   ktest nocap                     (calls without CAP_SYS_ADMIN)
+ *   ktest snap-hostile DEV STORAGE  (bad snapshot calls; STORAGE a block
+ *                                    device, neither in a snapshot)
  *
  * Snapshots (exit 1 with the errno text on error, 3 on an event timeout):
  *   ktest snap-create STORAGE LIMIT [LOW_SPACE]   (prints the id)
@@ -344,6 +346,207 @@ static int cmd_hostile(int fd, dev_t dev)
 	hostile_fuzz(fd, dev);
 	check(blksnap_ctl_tracker_detach(fd, dev), "detach");
 	fprintf(stderr, "# hostile: %d failures\n", failures);
+	return failures ? 1 : 0;
+}
+
+/*
+ * Bad arguments to the snapshot calls (DEV: a device to add, STORAGE: a
+ * block device for storage; neither in a snapshot).
+ */
+static void hostile_snap_pointers(int fd)
+{
+	static const unsigned long cmds[] = {
+		BLKSNAP_IOCTL_SNAPSHOT_CREATE, BLKSNAP_IOCTL_SNAPSHOT_ADD,
+		BLKSNAP_IOCTL_SNAPSHOT_TAKE, BLKSNAP_IOCTL_SNAPSHOT_DESTROY,
+		BLKSNAP_IOCTL_SNAPSHOT_LIST, BLKSNAP_IOCTL_SNAPSHOT_INFO,
+		BLKSNAP_IOCTL_SNAPSHOT_APPEND, BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT,
+	};
+	static void *const ptrs[] = {
+		NULL, (void *)1, (void *)0xffff888000000000ul,
+		(void *)0xffffffffffffff00ul,
+	};
+	size_t c, p;
+
+	for (c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
+		for (p = 0; p < sizeof(ptrs) / sizeof(ptrs[0]); p++)
+			expect(fd, cmds[c], ptrs[p], EFAULT, "snapshot bad pointer");
+}
+
+static void hostile_snap_create(int fd, int sfd)
+{
+	struct blksnap_snapshot_create c;
+	uint8_t id[BLKSNAP_UUID_SIZE];
+	int i, n, ret, tmp = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+
+	memset(&c, 0, sizeof(c));
+	c.storage_fd = -1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EBADF, "create fd -1");
+	c.storage_fd = 1000000;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EBADF, "create closed fd");
+	c.storage_fd = open("/dev/null", O_RDWR);
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EINVAL, "create char dev");
+	close(c.storage_fd);
+	c.storage_fd = sfd;
+	c.storage_limit = 1 << 20;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EINVAL,
+	       "create block device with a limit");
+	c.storage_limit = 0;
+	c.flags = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EINVAL, "create flags");
+	c.flags = 0;
+	c.reserved[1] = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EINVAL, "create reserved");
+	if (tmp >= 0) {
+		memset(&c, 0, sizeof(c));
+		c.storage_fd = tmp;
+		expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EINVAL,
+		       "create file without a limit");
+		/* As many snapshots as allowed, then one more is refused. */
+		for (n = 0; n < BLKSNAP_MAX_SNAPSHOTS + 1; n++) {
+			int f = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+
+			ret = blksnap_ctl_snapshot_create(fd, f, 1 << 20, 0, id);
+			close(f);
+			if (ret)
+				break;
+		}
+		if (n != BLKSNAP_MAX_SNAPSHOTS || !ret)
+			fail("# %s: %ld created, want %ld\n", "snapshot limit",
+			     n, BLKSNAP_MAX_SNAPSHOTS);
+		for (i = 0; i < 2; i++) {
+			uint8_t ids[BLKSNAP_MAX_SNAPSHOTS][BLKSNAP_UUID_SIZE];
+			unsigned int total, k;
+
+			if (blksnap_ctl_snapshot_list(fd, ids, BLKSNAP_MAX_SNAPSHOTS,
+						      &total)) {
+				fail("# %s: %ld %ld\n", "list", 0, 0);
+				break;
+			}
+			if (i == 1 && total)
+				fail("# %s: %ld left, want %ld\n", "destroy all",
+				     total, 0);
+			for (k = 0; k < total && k < BLKSNAP_MAX_SNAPSHOTS; k++)
+				if (blksnap_ctl_snapshot_destroy(fd, ids[k]))
+					fail("# %s: %ld %ld\n", "destroy", k, 0);
+		}
+		close(tmp);
+	}
+}
+
+static void hostile_snap_ids(int fd, dev_t dev, int sfd)
+{
+	struct blksnap_snapshot_id sid;
+	struct blksnap_snapshot_add add;
+	struct blksnap_snapshot_list l;
+	struct blksnap_snapshot_info info;
+	struct blksnap_snapshot_append app;
+	struct blksnap_event ev;
+	uint8_t id[BLKSNAP_UUID_SIZE];
+	int ret;
+
+	memset(&sid, 0, sizeof(sid));
+	sid.id[0] = 0x42;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_TAKE, &sid, ENOENT, "take unknown");
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_DESTROY, &sid, ENOENT,
+	       "destroy unknown");
+	memset(&l, 0, sizeof(l));
+	l.count = BLKSNAP_MAX_SNAPSHOTS + 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_LIST, &l, EINVAL, "list count+1");
+	l.count = 0;
+	l.reserved = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_LIST, &l, EINVAL, "list reserved");
+
+	check(blksnap_ctl_snapshot_create(fd, sfd, 0, 0, id), "create");
+	memcpy(sid.id, id, sizeof(id));
+	sid.reserved = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_TAKE, &sid, EINVAL, "take reserved");
+	sid.reserved = 0;
+	if (blksnap_ctl_snapshot_take(fd, id) == 0)
+		fail("# %s: %ld %ld\n", "take without devices succeeded", 0, 0);
+	memset(&add, 0, sizeof(add));
+	memcpy(add.id, id, sizeof(id));
+	add.dev.mj = 4000;
+	add.dev.mn = 12345;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_ADD, &add, ENXIO, "add no device");
+	add.dev.mj = major(dev);
+	add.dev.mn = minor(dev);
+	add.flags = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_ADD, &add, EINVAL, "add flags");
+	add.flags = 0;
+	add.reserved = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_ADD, &add, EINVAL, "add reserved");
+	memset(&info, 0, sizeof(info));
+	memcpy(info.id, id, sizeof(id));
+	info.image_count = BLKSNAP_MAX_SNAPSHOT_DEVICES + 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_INFO, &info, EINVAL, "info count+1");
+	info.image_count = 1;
+	info.images = 0xffff888000000000ul;
+	check(blksnap_ctl_snapshot_add(fd, id, dev), "add");
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_INFO, &info, EFAULT,
+	       "info kernel buffer");
+	ret = blksnap_ctl_snapshot_add(fd, id, dev);
+	if (ret != -EBUSY && ret != -EALREADY && ret != -EEXIST)
+		fail("# %s: got %ld, want %ld (EBUSY/EALREADY/EEXIST)\n",
+		     "add twice", ret, -EBUSY);
+	memset(&app, 0, sizeof(app));
+	memcpy(app.id, id, sizeof(id));
+	app.storage_fd = -1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_APPEND, &app, EBADF, "append fd -1");
+	memset(&ev, 0, sizeof(ev));
+	memcpy(ev.id, id, sizeof(id));
+	ev.timeout_ms = 50;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT, &ev, ETIMEDOUT,
+	       "wait without events");
+	ev.reserved[0] = 1;
+	expect(fd, BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT, &ev, EINVAL,
+	       "wait reserved");
+	check(blksnap_ctl_snapshot_take(fd, id), "take");
+	ret = blksnap_ctl_snapshot_take(fd, id);
+	if (ret != -EALREADY && ret != -EINVAL)
+		fail("# %s: got %ld, want %ld (or EINVAL)\n", "take twice",
+		     ret, -EALREADY);
+	if (blksnap_ctl_snapshot_add(fd, id, dev) == 0)
+		fail("# %s: %ld %ld\n", "add after take succeeded", 0, 0);
+	check(blksnap_ctl_snapshot_destroy(fd, id), "destroy");
+	if (blksnap_ctl_snapshot_destroy(fd, id) != -ENOENT)
+		fail("# %s: %ld %ld\n", "destroy twice not ENOENT", 0, 0);
+}
+
+/* Random structures for every snapshot call but create. */
+static void hostile_snap_fuzz(int fd)
+{
+	static const unsigned long cmds[] = {
+		BLKSNAP_IOCTL_SNAPSHOT_ADD, BLKSNAP_IOCTL_SNAPSHOT_TAKE,
+		BLKSNAP_IOCTL_SNAPSHOT_DESTROY, BLKSNAP_IOCTL_SNAPSHOT_LIST,
+		BLKSNAP_IOCTL_SNAPSHOT_INFO, BLKSNAP_IOCTL_SNAPSHOT_APPEND,
+		BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT,
+	};
+	uint32_t arg[32];
+	int i, j;
+
+	srand(2);
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < 32; j++)
+			arg[j] = (uint32_t)rand() ^ ((uint32_t)rand() << 16);
+		if (ioctl(fd, cmds[i % 7], arg) == -1 && errno == ENOSYS)
+			failures++;
+	}
+}
+
+static int cmd_snap_hostile(int fd, dev_t dev, const char *storage)
+{
+	int sfd = open(storage, O_RDWR | O_EXCL);
+
+	if (sfd < 0) {
+		perror("# open storage");
+		return 1;
+	}
+	hostile_snap_pointers(fd);
+	hostile_snap_create(fd, sfd);
+	hostile_snap_ids(fd, dev, sfd);
+	hostile_snap_fuzz(fd);
+	close(sfd);
+	fprintf(stderr, "# snap-hostile: %d failures\n", failures);
 	return failures ? 1 : 0;
 }
 
@@ -843,7 +1046,7 @@ int main(int argc, char **argv)
 		return cmd_list(fd);
 	if (!strcmp(cmd, "snap-list"))
 		return cmd_snap_list(fd);
-	if (!strncmp(cmd, "snap-", 5)) {
+	if (!strncmp(cmd, "snap-", 5) && strcmp(cmd, "snap-hostile")) {
 		int ret = cmd_snap(fd, cmd, argc - 2, argv + 2);
 
 		if (ret >= 0)
@@ -865,6 +1068,8 @@ int main(int argc, char **argv)
 		return cmd_map(fd, dev_of(argv[2]));
 	if (!strcmp(cmd, "hostile"))
 		return cmd_hostile(fd, dev_of(argv[2]));
+	if (!strcmp(cmd, "snap-hostile") && argc == 4)
+		return cmd_snap_hostile(fd, dev_of(argv[2]), argv[3]);
 	if (!strcmp(cmd, "mark") && argc == 5) {
 		struct blksnap_sectors r = {
 			strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0)
