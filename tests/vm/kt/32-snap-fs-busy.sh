@@ -5,8 +5,8 @@
 # (the image is writable), must check clean with e2fsck -fn / xfs_repair -n.
 modprobe -a ext4 xfs || die "modprobe ext4 xfs"
 load
-mkdir -p /mnt2
-trap 'kill $fio $churn 2> /dev/null; wait; umount /mnt2 2> /dev/null' EXIT
+mkdir -p /tmp/mnt-image
+trap 'kill $fio $churn 2> /dev/null; wait; umount /tmp/mnt-image 2> /dev/null' EXIT
 fio=""
 churn=""
 for fs in ext4 xfs; do
@@ -47,17 +47,17 @@ for fs in ext4 xfs; do
 	img=$(image_of "$id" "$DISK") || die "$fs: no image"
 	case $fs in
 	ext4)
-		mount -t ext4 "$img" /mnt2 || die "$fs: mount the image"
-		ls /mnt2/data > /dev/null || die "$fs: list the image"
-		umount /mnt2 || die "$fs: umount the image"
+		mount -t ext4 "$img" /tmp/mnt-image || die "$fs: mount the image"
+		ls /tmp/mnt-image/data > /dev/null || die "$fs: list the image"
+		umount /tmp/mnt-image || die "$fs: umount the image"
 		e2fsck -fn "$img" > /tmp/fsck.out 2>&1 ||
 			{ cat /tmp/fsck.out; die "$fs: e2fsck -fn of the image"; }
 		;;
 	xfs)
 		# Same UUID as the mounted origin: nouuid.
-		mount -t xfs -o nouuid "$img" /mnt2 || die "$fs: mount the image"
-		ls /mnt2/data > /dev/null || die "$fs: list the image"
-		umount /mnt2 || die "$fs: umount the image"
+		mount -t xfs -o nouuid "$img" /tmp/mnt-image || die "$fs: mount the image"
+		ls /tmp/mnt-image/data > /dev/null || die "$fs: list the image"
+		umount /tmp/mnt-image || die "$fs: umount the image"
 		xfs_repair -n "$img" > /tmp/fsck.out 2>&1 ||
 			{ cat /tmp/fsck.out; die "$fs: xfs_repair -n of the image"; }
 		;;

@@ -6,11 +6,11 @@ load
 region=$((64 << 20))
 count=300
 mkfs.ext4 -q -F "$DISK2" || die "mkfs.ext4 $DISK2"
-mkdir -p /mnt3
-mount "$DISK2" /mnt3 || die "mount $DISK2"
-trap 'umount /mnt3 2> /dev/null' EXIT
+mkdir -p /tmp/mnt-storage
+mount "$DISK2" /tmp/mnt-storage || die "mount $DISK2"
+trap 'umount /tmp/mnt-storage 2> /dev/null' EXIT
 "$KTEST" pattern-fill "$DISK" 1 $region || die "pattern-fill"
-id=$(snap_new /mnt3/storage $((2 << 20)) 0 "$DISK") || die "snapshot"
+id=$(snap_new /tmp/mnt-storage/storage $((2 << 20)) 0 "$DISK") || die "snapshot"
 img=$(image_of "$id" "$DISK") || die "no image"
 "$KTEST" pattern-verify "$img" 1 $region || die "image differs before writes"
 rng=$(seed)
@@ -51,6 +51,6 @@ fi
 "$KTEST" pattern-write "$DISK" 2 $count "$rng" $region > /dev/null
 "$KTEST" pattern-verify "$DISK" 1 $region 2 $count "$rng" $region ||
 	die "origin differs after destroy"
-umount /mnt3 || die "umount $DISK2"
+umount /tmp/mnt-storage || die "umount $DISK2"
 trap - EXIT
 unload

@@ -13,13 +13,13 @@ load $grow
 echo "module parameters: ${grow:-defaults}"
 region=$((64 << 20))
 mkfs.ext4 -q -F "$DISK2" || die "mkfs.ext4 $DISK2"
-mkdir -p /mnt3
-mount "$DISK2" /mnt3 || die "mount $DISK2"
-trap 'umount /mnt3 2> /dev/null' EXIT
+mkdir -p /tmp/mnt-storage
+mount "$DISK2" /tmp/mnt-storage || die "mount $DISK2"
+trap 'umount /tmp/mnt-storage 2> /dev/null' EXIT
 "$KTEST" pattern-fill "$DISK" 1 $region || die "pattern-fill"
 limit=$((48 << 20))
 low=$((12 << 20))
-id=$(snap_new /mnt3/s1 $limit $low "$DISK") || die "snapshot"
+id=$(snap_new /tmp/mnt-storage/s1 $limit $low "$DISK") || die "snapshot"
 img=$(image_of "$id" "$DISK") || die "no image"
 chunk=$(snap_field "$id" chunk)
 echo "chunk $chunk; $("$KTEST" snap-info "$id" | head -n 1)"
@@ -41,14 +41,14 @@ batch() {
 	"$KTEST" pwrite "$DISK" 4096 $offs || die "pwrite"
 }
 per=$(((8 << 20) / chunk))	# chunks in 8 MiB
-prev_alloc=$(file_bytes /mnt3/s1)
+prev_alloc=$(file_bytes /tmp/mnt-storage/s1)
 grew=0
 lowseen=""
 for round in 1 2 3 4 5; do
 	batch $per
 	used=$(snap_field "$id" used)
 	alloc=$(snap_field "$id" allocated)
-	fb=$(file_bytes /mnt3/s1)
+	fb=$(file_bytes /tmp/mnt-storage/s1)
 	echo "round $round: used=$used allocated=$alloc file=$fb"
 	[ "$used" -ge $((round * per * chunk)) ] || die "used below the chunks copied"
 	[ "$used" -le "$alloc" ] || die "used above allocated"
@@ -70,16 +70,16 @@ done
 # 40 MiB of 48 used: 8 MiB free < 12 MiB threshold.
 [ -n "$lowseen" ] || die "no LOW_SPACE event"
 [ "$lowseen" -ge 4 ] || die "LOW_SPACE too early (round $lowseen)"
-"$KTEST" snap-append "$id" /mnt3/s2 $((32 << 20)) || die "append"
+"$KTEST" snap-append "$id" /tmp/mnt-storage/s2 $((32 << 20)) || die "append"
 [ "$(snap_field "$id" limit)" = $((80 << 20)) ] || die "limit after append"
 batch $per
 batch $per
 echo "after append: $("$KTEST" snap-info "$id" | head -n 1)"
 [ "$(snap_field "$id" state)" = taken ] || die "corrupted despite the append"
-[ "$(file_bytes /mnt3/s2)" -gt 0 ] || die "appended file unused"
+[ "$(file_bytes /tmp/mnt-storage/s2)" -gt 0 ] || die "appended file unused"
 "$KTEST" pattern-verify "$img" 1 $region || die "image differs (file storage)"
 # A device holding the storage cannot join the snapshot.
-id2=$("$KTEST" snap-create /mnt3/s3 $((8 << 20))) || die "snap-create s3"
+id2=$("$KTEST" snap-create /tmp/mnt-storage/s3 $((8 << 20))) || die "snap-create s3"
 if "$KTEST" snap-add "$id2" "$DISK2" 2> /dev/null; then
 	die "the storage's device was added to its snapshot"
 fi
@@ -89,7 +89,7 @@ if "$KTEST" snap-add "$id2" "$DISK" 2> /dev/null; then
 fi
 "$KTEST" snap-destroy "$id2" || die "destroy 2"
 "$KTEST" snap-destroy "$id" || die "destroy"
-umount /mnt3 || die "umount $DISK2 (storage still referenced?)"
+umount /tmp/mnt-storage || die "umount $DISK2 (storage still referenced?)"
 trap - EXIT
 
 # Block device storage: all of it, at once.

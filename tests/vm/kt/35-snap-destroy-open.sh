@@ -9,16 +9,16 @@ dd if=/dev/urandom of=/mnt/f bs=1M count=8 2> /dev/null || die "write file"
 umount /mnt || die "umount"
 id=$(snap_new "$DISK2" 0 0 "$DISK") || die "snapshot"
 img=$(image_of "$id" "$DISK") || die "no image"
-mkdir -p /mnt2
-mount -o ro,noload "$img" /mnt2 || die "mount the image"
-cmp /mnt2/f /mnt2/f || die "read the image's file"
+mkdir -p /tmp/mnt-image
+mount -o ro,noload "$img" /tmp/mnt-image || die "mount the image"
+cmp /tmp/mnt-image/f /tmp/mnt-image/f || die "read the image's file"
 exec 4< "$img"
 # A reader of the image and a writer to the origin during the destroy.
 ( while dd if="$img" of=/dev/null bs=64k count=64 iflag=direct 2> /dev/null; do :; done ) &
 r=$!
 ( while dd if=/dev/zero of="$DISK" bs=64k count=64 seek=2000 oflag=direct 2> /dev/null; do :; done ) &
 wr=$!
-trap 'kill $r $wr 2> /dev/null; umount /mnt2 2> /dev/null' EXIT
+trap 'kill $r $wr 2> /dev/null; umount /tmp/mnt-image 2> /dev/null' EXIT
 sleep 2
 rc0=$(refcnt)
 echo "module refcnt with the snapshot: $rc0"
@@ -37,11 +37,11 @@ kill -0 $r 2> /dev/null && die "image reads still succeed after destroy"
 if dd bs=4096 count=1 iflag=direct of=/dev/null <&4 2> /dev/null; then
 	echo "note: a read through the descriptor opened before succeeded"
 fi
-if cat /mnt2/f > /dev/null 2>&1; then
+if cat /tmp/mnt-image/f > /dev/null 2>&1; then
 	echo "note: cached file data still readable after destroy"
 fi
 exec 4<&-
-umount /mnt2 || die "umount the destroyed image"
+umount /tmp/mnt-image || die "umount the destroyed image"
 trap - EXIT
 wait 2> /dev/null
 [ ! -b "$img" ] || die "$img still exists"
