@@ -135,6 +135,19 @@ static inline void blksnap_bdev_close(struct blksnap_bdev *b)
 	b->bdev = NULL;
 }
 
+/*
+ * Was the block device file opened with O_EXCL? The open clears O_EXCL from
+ * f_flags; 6.1 keeps FMODE_EXCL, 6.5+ the holder in private_data.
+ */
+static inline bool blksnap_bdev_file_excl(struct file *file)
+{
+#ifdef FMODE_EXCL
+	return file->f_mode & FMODE_EXCL;
+#else
+	return file->private_data;
+#endif
+}
+
 /* Freeze the filesystem on @bdev, if any (renamed in 6.8). */
 static inline int blksnap_freeze(struct block_device *bdev)
 {

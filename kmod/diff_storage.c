@@ -69,7 +69,7 @@ static int diff_segment_open(struct diff_segment *seg, struct file *file,
 	struct inode *inode = file_inode(file);
 
 	if (S_ISBLK(inode->i_mode)) {
-		if (limit || !(file->f_flags & O_EXCL))
+		if (limit || !blksnap_bdev_file_excl(file))
 			return -EINVAL;
 		seg->bdev = I_BDEV(file->f_mapping->host);
 		seg->limit = bdev_nr_bytes(seg->bdev);

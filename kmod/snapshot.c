@@ -288,14 +288,10 @@ static int snapshot_add_check(struct snapshot *snap, struct block_device *bdev)
 }
 
 static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
-			    dev_t dev, struct blksnap_bdev *b)
+			    dev_t dev, struct blksnap_bdev *b, int shift)
 {
 	struct snap_dev *sd;
-	int shift;
 
-	shift = snapshot_add_check(snap, b->bdev);
-	if (shift < 0)
-		return shift;
 	sd = snap_dev_create(snap, dev, b);
 	if (!sd)
 		return -ENOMEM;
@@ -322,7 +318,7 @@ int snapshot_add(const u8 *id, dev_t dev)
 	struct snapshot *snap = snapshot_find(id);
 	struct blksnap_bdev b;
 	struct tracker *tr;
-	int ret;
+	int ret, shift;
 
 	if (!snap)
 		return -ENOENT;
@@ -336,13 +332,18 @@ int snapshot_add(const u8 *id, dev_t dev)
 	ret = blksnap_bdev_open(dev, &b);
 	if (ret)
 		return ret;
+	shift = snapshot_add_check(snap, b.bdev);
+	if (shift < 0) {
+		ret = shift;
+		goto fail;
+	}
 	if (!tr) {
 		ret = tracker_attach(dev);
 		if (ret)
 			goto fail;
 		tr = tracker_find(dev);
 	}
-	ret = snapshot_add_dev(snap, tr, dev, &b);
+	ret = snapshot_add_dev(snap, tr, dev, &b, shift);
 	if (ret)
 		goto fail;
 	return 0;
