@@ -15,5 +15,11 @@
 extern unsigned int tracking_block_minimum_shift;
 extern unsigned int tracking_block_maximum_shift;
 extern unsigned int tracking_block_maximum_count;
+/* Read when a device joins a snapshot. */
+extern unsigned int chunk_minimum_shift;
+extern unsigned int chunk_maximum_shift;
+extern unsigned int chunk_maximum_count;
+/* Read when a difference storage file grows. */
+extern unsigned int diff_storage_grow_mib;
 
 #endif /* __BLKSNAP_H */

@@ -73,4 +73,127 @@ static inline int blksnap_dev_capacity(dev_t dev, u64 *capacity)
 	return 0;
 }
 
+/**
+ * struct blksnap_bdev - a block device held open by the module
+ * @bdev: the device
+ * @file: (6.9+) the file the device is open through
+ * @handle: (6.7, 6.8) the handle the device is open through
+ */
+struct blksnap_bdev {
+	struct block_device *bdev;
+#if defined(BLKSNAP_HAVE_BDEV_FILE_OPEN_BY_DEV)
+	struct file *file;
+#elif defined(BLKSNAP_HAVE_BDEV_OPEN_BY_DEV)
+	struct bdev_handle *handle;
+#endif
+};
+
+/**
+ * blksnap_bdev_open() - open a block device for reading, not exclusively
+ * @dev: device number
+ * @b: out: the open device
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno.
+ */
+static inline int blksnap_bdev_open(dev_t dev, struct blksnap_bdev *b)
+{
+#if defined(BLKSNAP_HAVE_BDEV_FILE_OPEN_BY_DEV)
+	b->file = bdev_file_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
+	if (IS_ERR(b->file))
+		return PTR_ERR(b->file);
+	b->bdev = file_bdev(b->file);
+#elif defined(BLKSNAP_HAVE_BDEV_OPEN_BY_DEV)
+	b->handle = bdev_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
+	if (IS_ERR(b->handle))
+		return PTR_ERR(b->handle);
+	b->bdev = b->handle->bdev;
+#elif defined(BLKSNAP_HAVE_BLKDEV_GET_HOLDER_OPS)
+	b->bdev = blkdev_get_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
+	if (IS_ERR(b->bdev))
+		return PTR_ERR(b->bdev);
+#else
+	b->bdev = blkdev_get_by_dev(dev, FMODE_READ, NULL);
+	if (IS_ERR(b->bdev))
+		return PTR_ERR(b->bdev);
+#endif
+	return 0;
+}
+
+/* Close a device opened with blksnap_bdev_open(). Context: may sleep. */
+static inline void blksnap_bdev_close(struct blksnap_bdev *b)
+{
+#if defined(BLKSNAP_HAVE_BDEV_FILE_OPEN_BY_DEV)
+	fput(b->file);
+#elif defined(BLKSNAP_HAVE_BDEV_OPEN_BY_DEV)
+	bdev_release(b->handle);
+#elif defined(BLKSNAP_HAVE_BLKDEV_GET_HOLDER_OPS)
+	blkdev_put(b->bdev, NULL);
+#else
+	blkdev_put(b->bdev, FMODE_READ);
+#endif
+	b->bdev = NULL;
+}
+
+/*
+ * Was the block device file opened with O_EXCL? The open clears O_EXCL from
+ * f_flags; 6.1 keeps FMODE_EXCL, 6.5+ the holder in private_data.
+ */
+static inline bool blksnap_bdev_file_excl(struct file *file)
+{
+#ifdef FMODE_EXCL
+	return file->f_mode & FMODE_EXCL;
+#else
+	return file->private_data;
+#endif
+}
+
+/* Freeze the filesystem on @bdev, if any (renamed in 6.8). */
+static inline int blksnap_freeze(struct block_device *bdev)
+{
+#ifdef BLKSNAP_HAVE_BDEV_FREEZE
+	return bdev_freeze(bdev);
+#else
+	return freeze_bdev(bdev);
+#endif
+}
+
+static inline int blksnap_thaw(struct block_device *bdev)
+{
+#ifdef BLKSNAP_HAVE_BDEV_FREEZE
+	return bdev_thaw(bdev);
+#else
+	return thaw_bdev(bdev);
+#endif
+}
+
+/**
+ * blksnap_alloc_disk() - allocate a bio-based disk
+ * @lbs: logical block size in bytes
+ *
+ * Context: process context, may sleep.
+ * Return: the disk or an ERR_PTR().
+ */
+static inline struct gendisk *blksnap_alloc_disk(unsigned int lbs)
+{
+#ifdef BLKSNAP_HAVE_BLK_ALLOC_DISK_LIMITS
+	struct queue_limits lim = {
+		.logical_block_size = lbs,
+		.physical_block_size = lbs,
+		.max_hw_sectors = 2048,
+	};
+
+	return blk_alloc_disk(&lim, NUMA_NO_NODE);
+#else
+	struct gendisk *disk = blk_alloc_disk(NUMA_NO_NODE);
+
+	if (!disk)
+		return ERR_PTR(-ENOMEM);
+	blk_queue_logical_block_size(disk->queue, lbs);
+	blk_queue_physical_block_size(disk->queue, lbs);
+	blk_queue_max_hw_sectors(disk->queue, 2048);
+	return disk;
+#endif
+}
+
 #endif /* __BLKSNAP_COMPAT_H */

@@ -3,7 +3,8 @@
  * The control device /dev/blksnap-control and its ioctls.
  *
  * Every ioctl needs CAP_SYS_ADMIN and runs under tracker_mutex, so the
- * trackers it uses cannot go away meanwhile. Input structures are copied
+ * trackers and snapshots it uses cannot go away meanwhile; only the event
+ * wait runs without it (it takes it briefly to find the snapshot). Input structures are copied
  * in whole, reserved fields must be zero and every count is bounded.
  */
 #include "blksnap.h"
@@ -15,6 +16,7 @@
 #include <linux/uaccess.h>
 #include <uapi/linux/blksnap.h>
 #include "cbt.h"
+#include "snapshot.h"
 #include "tracker.h"
 #include "ctrl.h"
 
@@ -226,6 +228,130 @@ out:
 	return ret;
 }
 
+static int ioctl_snapshot_create(void __user *arg)
+{
+	struct blksnap_snapshot_create in;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.flags || in.reserved[0] || in.reserved[1])
+		return -EINVAL;
+	ret = snapshot_create(&in);
+	if (ret)
+		return ret;
+	if (copy_to_user(arg, &in, sizeof(in))) {
+		snapshot_destroy(in.id);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int ioctl_snapshot_add(void __user *arg)
+{
+	struct blksnap_snapshot_add in;
+	dev_t dev;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.flags || in.reserved)
+		return -EINVAL;
+	ret = ctrl_dev(&in.dev, &dev);
+	if (ret)
+		return ret;
+	return snapshot_add(in.id, dev);
+}
+
+static int ioctl_snapshot_id(void __user *arg, bool take)
+{
+	struct blksnap_snapshot_id in;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved)
+		return -EINVAL;
+	return take ? snapshot_take(in.id) : snapshot_destroy(in.id);
+}
+
+static int ioctl_snapshot_append(void __user *arg)
+{
+	struct blksnap_snapshot_append in;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.flags || in.reserved)
+		return -EINVAL;
+	return snapshot_append(in.id, in.storage_fd, in.storage_limit);
+}
+
+static int ioctl_snapshot_list(void __user *arg)
+{
+	struct blksnap_snapshot_list in;
+	unsigned int total;
+	u8 *ids;
+	int ret = 0;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved || in.count > BLKSNAP_MAX_SNAPSHOTS)
+		return -EINVAL;
+	ids = kcalloc(max(in.count, 1u), BLKSNAP_UUID_SIZE, GFP_KERNEL);
+	if (!ids)
+		return -ENOMEM;
+	snapshot_list(ids, in.count, &total);
+	if (copy_to_user(u64_to_user_ptr(in.ids), ids,
+			 min(in.count, total) * BLKSNAP_UUID_SIZE))
+		ret = -EFAULT;
+	kfree(ids);
+	if (ret)
+		return ret;
+	in.count = total;
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
+static int ioctl_snapshot_info(void __user *arg)
+{
+	struct blksnap_snapshot_info in;
+	struct blksnap_image *images;
+	unsigned int cap;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved[0] || in.reserved[1] ||
+	    in.image_count > BLKSNAP_MAX_SNAPSHOT_DEVICES)
+		return -EINVAL;
+	cap = in.image_count;
+	images = kcalloc(max(cap, 1u), sizeof(*images), GFP_KERNEL);
+	if (!images)
+		return -ENOMEM;
+	ret = snapshot_info(&in, images);
+	if (!ret && copy_to_user(u64_to_user_ptr(in.images), images,
+				 min(cap, in.image_count) * sizeof(*images)))
+		ret = -EFAULT;
+	kfree(images);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
+/* Context: tracker_mutex not held. */
+static int ioctl_snapshot_wait(void __user *arg)
+{
+	struct blksnap_event in;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved0 || in.reserved[0] || in.reserved[1])
+		return -EINVAL;
+	ret = snapshot_wait_event(&in);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
 static long ctrl_dispatch(unsigned int cmd, void __user *arg)
 {
 	switch (cmd) {
@@ -241,6 +367,20 @@ static long ctrl_dispatch(unsigned int cmd, void __user *arg)
 		return ioctl_cbt_map(arg);
 	case BLKSNAP_IOCTL_CBT_DIRTY:
 		return ioctl_cbt_dirty(arg);
+	case BLKSNAP_IOCTL_SNAPSHOT_CREATE:
+		return ioctl_snapshot_create(arg);
+	case BLKSNAP_IOCTL_SNAPSHOT_ADD:
+		return ioctl_snapshot_add(arg);
+	case BLKSNAP_IOCTL_SNAPSHOT_TAKE:
+		return ioctl_snapshot_id(arg, true);
+	case BLKSNAP_IOCTL_SNAPSHOT_DESTROY:
+		return ioctl_snapshot_id(arg, false);
+	case BLKSNAP_IOCTL_SNAPSHOT_LIST:
+		return ioctl_snapshot_list(arg);
+	case BLKSNAP_IOCTL_SNAPSHOT_INFO:
+		return ioctl_snapshot_info(arg);
+	case BLKSNAP_IOCTL_SNAPSHOT_APPEND:
+		return ioctl_snapshot_append(arg);
 	default:
 		return -ENOTTY;
 	}
@@ -255,6 +395,8 @@ static long ctrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EPERM;
 	if (cmd == BLKSNAP_IOCTL_VERSION)
 		return ioctl_version(uarg);
+	if (cmd == BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT)
+		return ioctl_snapshot_wait(uarg);
 
 	mutex_lock(&tracker_mutex);
 	ret = ctrl_dispatch(cmd, uarg);
@@ -293,6 +435,14 @@ int ctrl_register(void)
 	BUILD_BUG_ON(sizeof(struct blksnap_cbt_map) != 56);
 	BUILD_BUG_ON(sizeof(struct blksnap_sectors) != 16);
 	BUILD_BUG_ON(sizeof(struct blksnap_cbt_dirty) != 24);
+	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_create) != 56);
+	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_append) != 40);
+	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_add) != 32);
+	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_id) != 24);
+	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_list) != 16);
+	BUILD_BUG_ON(sizeof(struct blksnap_image) != 48);
+	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_info) != 80);
+	BUILD_BUG_ON(sizeof(struct blksnap_event) != 80);
 	return misc_register(&ctrl_misc);
 }
 

@@ -44,9 +44,9 @@ static noinline void blksnap_submit_bio_noacct(struct bio *bio)
 {
 	int idx = srcu_read_lock(&hook_srcu);
 
-	if (!bio_is_own(bio))
-		tracker_filter_bio(bio);
-	submit_bio_noacct(bio);
+	/* A held bio is submitted later by the copy-on-write worker. */
+	if (bio_is_own(bio) || !tracker_filter_bio(bio))
+		submit_bio_noacct(bio);
 	asm volatile("" ::: "memory");
 	srcu_read_unlock(&hook_srcu, idx);
 }
@@ -92,6 +92,18 @@ int hook_register(void)
 fail_filter:
 	ftrace_set_filter_ip(&hook_ops, ip, 1, 0);
 	return ret;
+}
+
+/**
+ * hook_synchronize() - wait for the calls in the replacement function
+ *
+ * On return every bio that went through the filter before the call has
+ * been handed to submit_bio_noacct() (or held).
+ * Context: process context, sleeps.
+ */
+void hook_synchronize(void)
+{
+	synchronize_srcu(&hook_srcu);
 }
 
 /**

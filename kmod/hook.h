@@ -4,5 +4,6 @@
 
 int hook_register(void);
 void hook_unregister(void);
+void hook_synchronize(void);
 
 #endif /* __BLKSNAP_HOOK_H */

@@ -7,6 +7,8 @@
 #include <linux/moduleparam.h>
 #include "hook.h"
 #include "ctrl.h"
+#include "cow.h"
+#include "image.h"
 #include "tracker.h"
 
 unsigned int tracking_block_minimum_shift = 16;
@@ -24,13 +26,39 @@ module_param(tracking_block_maximum_count, uint, 0644);
 MODULE_PARM_DESC(tracking_block_maximum_count,
 		 "largest number of tracking blocks per device (default 2097152)");
 
+unsigned int chunk_minimum_shift = 16;
+module_param(chunk_minimum_shift, uint, 0644);
+MODULE_PARM_DESC(chunk_minimum_shift,
+		 "log2 of the smallest copy-on-write chunk size in bytes (12..26, default 16)");
+
+unsigned int chunk_maximum_shift = 24;
+module_param(chunk_maximum_shift, uint, 0644);
+MODULE_PARM_DESC(chunk_maximum_shift,
+		 "log2 of the largest copy-on-write chunk size in bytes (12..26, default 24)");
+
+unsigned int chunk_maximum_count = 2097152;
+module_param(chunk_maximum_count, uint, 0644);
+MODULE_PARM_DESC(chunk_maximum_count,
+		 "largest number of chunks per snapshot device (default 2097152)");
+
+unsigned int diff_storage_grow_mib = 64;
+module_param(diff_storage_grow_mib, uint, 0644);
+MODULE_PARM_DESC(diff_storage_grow_mib,
+		 "step in MiB by which a difference storage file grows (default 64)");
+
 static int __init blksnap_init(void)
 {
 	int ret;
 
-	ret = hook_register();
+	ret = cow_init();
 	if (ret)
 		return ret;
+	ret = image_init();
+	if (ret)
+		goto fail_cow;
+	ret = hook_register();
+	if (ret)
+		goto fail_image;
 	ret = ctrl_register();
 	if (ret)
 		goto fail_hook;
@@ -39,6 +67,10 @@ static int __init blksnap_init(void)
 
 fail_hook:
 	hook_unregister();
+fail_image:
+	image_exit();
+fail_cow:
+	cow_exit();
 	return ret;
 }
 
@@ -48,10 +80,12 @@ static void __exit blksnap_exit(void)
 	ctrl_unregister();
 	hook_unregister();
 	tracker_detach_all();
+	image_exit();
+	cow_exit();
 	pr_info("unloaded\n");
 }
 
 module_init(blksnap_init);
 module_exit(blksnap_exit);
-MODULE_DESCRIPTION("Block device change tracking for stock kernels");
+MODULE_DESCRIPTION("Block device change tracking and snapshots for stock kernels");
 MODULE_LICENSE("GPL");

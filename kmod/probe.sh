@@ -33,3 +33,9 @@ elif grep -q 'bdev_open_by_dev(' "$blkdev"; then
 elif grep -A1 'blkdev_get_by_dev(' "$blkdev" | grep -q 'blk_holder_ops'; then
 	have BLKDEV_GET_HOLDER_OPS
 fi
+if grep -q 'define blk_alloc_disk(lim' "$blkdev"; then
+	have BLK_ALLOC_DISK_LIMITS
+fi
+if grep -q 'int bdev_freeze(' "$blkdev"; then
+	have BDEV_FREEZE
+fi

@@ -17,6 +17,7 @@
 #include <linux/slab.h>
 #include "compat.h"
 #include "cbt.h"
+#include "cow.h"
 #include "tracker.h"
 
 #define TRACKER_HASH_BITS 6
@@ -189,7 +190,8 @@ static void tracker_release(struct tracker *tr)
  * @dev: device number
  *
  * Context: tracker_mutex held, may sleep.
- * Return: 0 or -ENOENT if the device is not tracked.
+ * Return: 0, -ENOENT if the device is not tracked or -EBUSY if it is in
+ * a snapshot.
  */
 int tracker_detach(dev_t dev)
 {
@@ -199,6 +201,8 @@ int tracker_detach(dev_t dev)
 	tr = tracker_find(dev);
 	if (!tr)
 		return -ENOENT;
+	if (rcu_access_pointer(tr->snap_dev))
+		return -EBUSY;
 	tracker_release(tr);
 	return 0;
 }
@@ -271,21 +275,55 @@ static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
 }
 
 /**
+ * tracker_bio_sector() - first sector of a bio on a device
+ * @bio: a bio on @dev, or on a partition of the disk @dev
+ * @dev: the device
+ *
+ * A bio on a partition is remapped to the disk inside submit_bio_noacct();
+ * a bio resubmitted after that (a split) already holds the disk's sector.
+ * Return: the sector relative to @dev.
+ */
+sector_t tracker_bio_sector(struct bio *bio, dev_t dev)
+{
+	struct block_device *bdev = bio->bi_bdev;
+	sector_t sector = bio->bi_iter.bi_sector;
+
+	if (bio_flagged(bio, BIO_REMAPPED))
+		sector -= bdev->bd_start_sect;
+	if (bdev->bd_dev != dev)
+		sector += bdev->bd_start_sect;
+	return sector;
+}
+
+/* Should a snapshot of @tr's device hold @bio? Context: rcu_read_lock. */
+static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
+			     sector_t sector)
+{
+	struct snap_dev *sd = rcu_dereference(tr->snap_dev);
+
+	return sd && snap_dev_hold_bio(sd, bio, sector);
+}
+
+/**
  * tracker_filter_bio() - record the change a bio is about to make
  * @bio: a bio entering submit_bio_noacct()
  *
  * A bio on a partition is also recorded in the map of its whole disk.
+ * A write to a device of a taken snapshot may be held for copy-on-write:
+ * the caller must then not submit it; the COW worker will.
  * Untracked devices cost one hash lookup under RCU.
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
+ * Return: true if the bio is held.
  */
-void tracker_filter_bio(struct bio *bio)
+bool tracker_filter_bio(struct bio *bio)
 {
 	struct block_device *bdev = bio->bi_bdev;
-	u64 sector = bio->bi_iter.bi_sector;
-	struct tracker *tr;
+	sector_t sector = tracker_bio_sector(bio, bdev->bd_dev);
+	struct tracker *tr, *dtr = NULL;
+	bool held = false;
 
 	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio))
-		return;
+		return false;
 
 	rcu_read_lock();
 	tr = tracker_lookup_rcu(bdev->bd_dev);
@@ -293,11 +331,16 @@ void tracker_filter_bio(struct bio *bio)
 		tracker_mark_rcu(tr, bdev_nr_sectors(bdev), sector,
 				 bio_sectors(bio));
 	if (bdev_is_partition(bdev)) {
-		tr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
-		if (tr)
-			tracker_mark_rcu(tr, get_capacity(bdev->bd_disk),
+		dtr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
+		if (dtr)
+			tracker_mark_rcu(dtr, get_capacity(bdev->bd_disk),
 					 sector + bdev->bd_start_sect,
 					 bio_sectors(bio));
 	}
+	if (tr)
+		held = tracker_hold_rcu(tr, bio, sector);
+	if (!held && dtr)
+		held = tracker_hold_rcu(dtr, bio, sector + bdev->bd_start_sect);
 	rcu_read_unlock();
+	return held;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <blksnap/control.h>
 
@@ -164,5 +165,198 @@ int blksnap_ctl_cbt_mark_dirty(int fd, dev_t dev,
 			return ret;
 		done += chunk;
 	}
+	return 0;
+}
+
+/* The storage checks shared by create and append (see control.h). */
+static int check_storage(int storage_fd, uint64_t limit, uint64_t low_space)
+{
+	struct stat st;
+
+	if (storage_fd < 0)
+		return -EBADF;
+	if (fstat(storage_fd, &st))
+		return -errno;
+	if (S_ISREG(st.st_mode))
+		return limit && low_space <= limit ? 0 : -EINVAL;
+	if (S_ISBLK(st.st_mode))
+		return limit ? -EINVAL : 0;
+	return -EINVAL;
+}
+
+int blksnap_ctl_snapshot_create(int fd, int storage_fd, uint64_t storage_limit,
+				uint64_t low_space, uint8_t *id)
+{
+	struct blksnap_snapshot_create arg;
+	int ret;
+
+	if (!id)
+		return -EINVAL;
+	ret = check_storage(storage_fd, storage_limit, low_space);
+	if (ret)
+		return ret;
+	memset(&arg, 0, sizeof(arg));
+	arg.storage_fd = storage_fd;
+	arg.storage_limit = storage_limit;
+	arg.low_space = low_space;
+	ret = ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &arg);
+	if (!ret)
+		memcpy(id, arg.id, BLKSNAP_UUID_SIZE);
+	return ret;
+}
+
+int blksnap_ctl_snapshot_add(int fd, const uint8_t *id, dev_t dev)
+{
+	struct blksnap_snapshot_add arg;
+
+	if (!id)
+		return -EINVAL;
+	memset(&arg, 0, sizeof(arg));
+	memcpy(arg.id, id, BLKSNAP_UUID_SIZE);
+	to_blksnap_dev(dev, &arg.dev);
+	return ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_ADD, &arg);
+}
+
+static int snapshot_id_cmd(int fd, unsigned long cmd, const uint8_t *id)
+{
+	struct blksnap_snapshot_id arg;
+
+	if (!id)
+		return -EINVAL;
+	memset(&arg, 0, sizeof(arg));
+	memcpy(arg.id, id, BLKSNAP_UUID_SIZE);
+	return ctl_ioctl(fd, cmd, &arg);
+}
+
+int blksnap_ctl_snapshot_take(int fd, const uint8_t *id)
+{
+	return snapshot_id_cmd(fd, BLKSNAP_IOCTL_SNAPSHOT_TAKE, id);
+}
+
+int blksnap_ctl_snapshot_destroy(int fd, const uint8_t *id)
+{
+	return snapshot_id_cmd(fd, BLKSNAP_IOCTL_SNAPSHOT_DESTROY, id);
+}
+
+int blksnap_ctl_snapshot_list(int fd, uint8_t (*ids)[BLKSNAP_UUID_SIZE],
+			      unsigned int max, unsigned int *total)
+{
+	struct blksnap_snapshot_list arg;
+	int ret;
+
+	if (max > BLKSNAP_MAX_SNAPSHOTS || (max && !ids) || !total)
+		return -EINVAL;
+	memset(&arg, 0, sizeof(arg));
+	arg.ids = (uintptr_t)ids;
+	arg.count = max;
+	ret = ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_LIST, &arg);
+	if (!ret)
+		*total = arg.count;
+	return ret;
+}
+
+int blksnap_ctl_snapshot_info(int fd, const uint8_t *id,
+			      struct blksnap_snapshot_info *info,
+			      struct blksnap_image *images, unsigned int max)
+{
+	int ret;
+
+	if (!id || !info || max > BLKSNAP_MAX_SNAPSHOT_DEVICES ||
+	    (max && !images))
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	memcpy(info->id, id, BLKSNAP_UUID_SIZE);
+	info->images = (uintptr_t)images;
+	info->image_count = max;
+	ret = ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_INFO, info);
+	info->images = 0;
+	if (!ret) {
+		unsigned int i, n = info->image_count < max ?
+				    info->image_count : max;
+
+		/* Never hand out an unterminated name. */
+		for (i = 0; i < n; i++)
+			images[i].name[BLKSNAP_IMAGE_NAME_SIZE - 1] = '\0';
+	}
+	return ret;
+}
+
+int blksnap_ctl_snapshot_append(int fd, const uint8_t *id, int storage_fd,
+				uint64_t storage_limit)
+{
+	struct blksnap_snapshot_append arg;
+	int ret;
+
+	if (!id)
+		return -EINVAL;
+	ret = check_storage(storage_fd, storage_limit, 0);
+	if (ret)
+		return ret;
+	memset(&arg, 0, sizeof(arg));
+	memcpy(arg.id, id, BLKSNAP_UUID_SIZE);
+	arg.storage_fd = storage_fd;
+	arg.storage_limit = storage_limit;
+	return ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_APPEND, &arg);
+}
+
+int blksnap_ctl_snapshot_wait_event(int fd, const uint8_t *id,
+				    uint32_t timeout_ms,
+				    struct blksnap_event *ev)
+{
+	if (!id || !ev)
+		return -EINVAL;
+	memset(ev, 0, sizeof(*ev));
+	memcpy(ev->id, id, BLKSNAP_UUID_SIZE);
+	ev->timeout_ms = timeout_ms;
+	return ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT, ev);
+}
+
+char *blksnap_ctl_snapshot_id_format(const uint8_t *id, char *buf)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *p = buf;
+	int i;
+
+	for (i = 0; i < BLKSNAP_UUID_SIZE; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[id[i] >> 4];
+		*p++ = hex[id[i] & 15];
+	}
+	*p = '\0';
+	return buf;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int blksnap_ctl_snapshot_id_parse(const char *text, uint8_t *id)
+{
+	uint8_t out[BLKSNAP_UUID_SIZE];
+	int i, hi, lo;
+
+	if (!text || strlen(text) != BLKSNAP_SNAPSHOT_ID_TEXT - 1)
+		return -EINVAL;
+	for (i = 0; i < BLKSNAP_UUID_SIZE; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10) {
+			if (*text++ != '-')
+				return -EINVAL;
+		}
+		hi = hex_digit(text[0]);
+		lo = hex_digit(text[1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+		text += 2;
+	}
+	memcpy(id, out, sizeof(out));
 	return 0;
 }

@@ -96,6 +96,118 @@ int blksnap_ctl_cbt_read_map(int fd, dev_t dev, unsigned int flags, uint64_t off
 int blksnap_ctl_cbt_mark_dirty(int fd, dev_t dev,
 			   const struct blksnap_sectors *ranges, size_t count);
 
+/*
+ * Snapshots (UAPI 1.1). A snapshot is named by its id, BLKSNAP_UUID_SIZE
+ * bytes chosen by the module. Every function below that takes an id
+ * returns -EINVAL for a NULL id without calling the module, and -ENOENT
+ * when no snapshot has that id.
+ */
+
+/*
+ * Create a snapshot whose difference storage is storage_fd, and store its
+ * id in id[BLKSNAP_UUID_SIZE]. storage_fd must be open for reading and
+ * writing and be either a regular file on a filesystem on none of the
+ * snapshot's devices, grown on demand up to storage_limit bytes (which
+ * must then be non-zero), or a block device opened with O_EXCL, used
+ * whole (storage_limit must then be zero). low_space is the free storage
+ * in bytes below which a BLKSNAP_EVENT_LOW_SPACE event fires; 0 asks for
+ * the module's default (an eighth of the storage). The module keeps its
+ * own reference: the caller may close storage_fd afterwards; the snapshot
+ * lives until destroyed, even if fd is closed.
+ *
+ * Checked here before any ioctl: -EBADF for a negative storage_fd, -errno
+ * of fstat(), -EINVAL for a NULL id, a descriptor that is neither a
+ * regular file nor a block device, a regular file with storage_limit 0, a
+ * block device with a non-zero storage_limit, or a regular file whose
+ * low_space exceeds storage_limit. From the module: -EMFILE (or another
+ * -errno) when BLKSNAP_MAX_SNAPSHOTS snapshots exist already, -EINVAL
+ * for storage it cannot use. Returns 0 or -errno.
+ */
+int blksnap_ctl_snapshot_create(int fd, int storage_fd, uint64_t storage_limit,
+				uint64_t low_space, uint8_t *id);
+
+/*
+ * Add the device dev (a whole disk, a partition or a bio-based device) to
+ * the snapshot id, which must not be taken yet. The device gets a tracker
+ * if it has none. Returns 0, -EBUSY if dev is in another snapshot already,
+ * -EINVAL if dev holds the snapshot's storage or the snapshot is taken,
+ * -ENXIO or -ENODEV if there is no such device, or another -errno.
+ */
+int blksnap_ctl_snapshot_add(int fd, const uint8_t *id, dev_t dev);
+
+/*
+ * Take the snapshot id: the filesystems on all its devices are frozen for
+ * one instant, their change maps are switched (the map as of the take
+ * becomes the readable one, see blksnap_ctl_cbt_read_map()), copy-on-write
+ * starts and the image devices appear (see blksnap_ctl_snapshot_info()).
+ * Returns 0, or -errno (a snapshot with no device, or one taken already,
+ * is refused; on failure the snapshot stays as it was, not taken).
+ */
+int blksnap_ctl_snapshot_take(int fd, const uint8_t *id);
+
+/*
+ * Destroy the snapshot id in any state: its images disappear (an image
+ * still open or mounted fails every later I/O), its storage is released.
+ * The trackers stay. Returns 0 or -errno.
+ */
+int blksnap_ctl_snapshot_destroy(int fd, const uint8_t *id);
+
+/*
+ * List the snapshots: fills ids[0 .. min(max, *total) - 1] and sets *total
+ * to the number of snapshots (which may exceed max). max may be 0 (ids
+ * may then be NULL); max must not exceed BLKSNAP_MAX_SNAPSHOTS and ids
+ * must not be NULL when max is not 0 (-EINVAL, before any ioctl).
+ * Returns 0 or -errno.
+ */
+int blksnap_ctl_snapshot_list(int fd, uint8_t (*ids)[BLKSNAP_UUID_SIZE],
+			      unsigned int max, unsigned int *total);
+
+/*
+ * Fill *info for the snapshot id (state, error, chunk size, storage
+ * counters) and images[0 .. min(max, n) - 1] with its devices, where n,
+ * the number of devices, is left in info->image_count (it may exceed
+ * max). max may be 0 (images may then be NULL); max must not exceed
+ * BLKSNAP_MAX_SNAPSHOT_DEVICES and images must not be NULL when max is
+ * not 0 (-EINVAL, before any ioctl). info->id is set by the function,
+ * info->images is left 0. An image's name is NUL-terminated, "" and its
+ * device 0:0 before the take. Returns 0 or -errno.
+ */
+int blksnap_ctl_snapshot_info(int fd, const uint8_t *id,
+			      struct blksnap_snapshot_info *info,
+			      struct blksnap_image *images, unsigned int max);
+
+/*
+ * Give the snapshot id more difference storage, used after what it has:
+ * storage_fd and storage_limit as for blksnap_ctl_snapshot_create(), with
+ * the same checks before the ioctl. Re-arms the low-space event.
+ * Returns 0 or -errno.
+ */
+int blksnap_ctl_snapshot_append(int fd, const uint8_t *id, int storage_fd,
+				uint64_t storage_limit);
+
+/*
+ * Wait up to timeout_ms milliseconds for the next event of the snapshot
+ * id and store it in *ev (ev->id is set by the function). Each event is
+ * returned once. Returns 0, -ETIMEDOUT when no event came in time,
+ * -ENOENT if the snapshot does not exist or was destroyed during the
+ * wait, -EINTR if a signal came, or another -errno. fd may be used by
+ * other threads meanwhile: the wait does not block other calls.
+ */
+int blksnap_ctl_snapshot_wait_event(int fd, const uint8_t *id,
+				    uint32_t timeout_ms,
+				    struct blksnap_event *ev);
+
+/*
+ * Snapshot ids as text: 36 characters, lower-case hex in the UUID layout
+ * 8-4-4-4-12. blksnap_ctl_snapshot_id_format() writes the text and its
+ * NUL into buf[BLKSNAP_SNAPSHOT_ID_TEXT] and returns buf.
+ * blksnap_ctl_snapshot_id_parse() accepts exactly that layout (either
+ * case) and returns 0, or -EINVAL (id left unchanged).
+ */
+#define BLKSNAP_SNAPSHOT_ID_TEXT 37
+char *blksnap_ctl_snapshot_id_format(const uint8_t *id, char *buf);
+int blksnap_ctl_snapshot_id_parse(const char *text, uint8_t *id);
+
 #ifdef __cplusplus
 }
 #endif

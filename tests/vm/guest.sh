@@ -77,8 +77,14 @@ for t in $tests; do
 		echo "not ok - $name" >> "$tap"
 		;;
 	esac
-	# Leave no module, tracker or mapping behind for the next test.
+	# Leave no module, snapshot, tracker or mapping behind for the next
+	# test (a failed snapshot test may leave its snapshot alive).
+	umount /tmp/mnt-image 2>/dev/null
 	umount /mnt 2>/dev/null
+	for id in $("$KTEST" snap-list 2>/dev/null); do
+		"$KTEST" snap-destroy "$id"
+	done
+	umount /tmp/mnt-storage 2>/dev/null
 	dmsetup remove_all 2>/dev/null
 	losetup -D 2>/dev/null
 	rmmod blksnap 2>/dev/null

@@ -69,11 +69,13 @@ vm_boot() {
 	local ver=$1 out=$2 tmo=$3 script=${4:-tests/vm/guest.sh} rc
 	bash "$srcdir/tests/vm/mkinitramfs.sh" "$ver" "$out/initrd.gz" \
 		> "$out/initrd.log" 2>&1 || return 125
-	# Scratch disks: sparse files in OUT, or in BLKSNAP_DISKDIR if set.
+	# Scratch disks: sparse files in OUT, or in BLKSNAP_DISKDIR if set;
+	# sizes 512M and 128M unless BLKSNAP_DISK0_SIZE / _DISK1_SIZE say
+	# otherwise (the benchmarks; the tests rely on the defaults).
 	local dd=${BLKSNAP_DISKDIR:-$out}
 	rm -f "$dd"/disk[01].img
-	truncate -s 512M "$dd/disk0.img"
-	truncate -s 128M "$dd/disk1.img"
+	truncate -s "${BLKSNAP_DISK0_SIZE:-512M}" "$dd/disk0.img"
+	truncate -s "${BLKSNAP_DISK1_SIZE:-128M}" "$dd/disk1.img"
 	timeout -k 10 "$tmo" "$qemu" \
 		-accel tcg,thread=multi -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \

@@ -66,3 +66,57 @@ seed() {
 	echo "random seed $s" >&2
 	echo "$s"
 }
+
+# Snapshot helpers (tests 3*).
+
+# snap_field ID FIELD: one field of the first line of "ktest snap-info"
+snap_field() {
+	"$KTEST" snap-info "$1" | head -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# Called as $(...): errors go to stderr and the caller dies.
+snap_err() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
+# image_of ID DEV: the image device of DEV, once its node exists
+image_of() {
+	io_img=$("$KTEST" snap-image "$1" "$2") || snap_err "snap-image $2" ||
+		return 1
+	io_i=0
+	while [ ! -b "$io_img" ]; do
+		io_i=$((io_i + 1))
+		[ $io_i -gt 50 ] && { snap_err "no device node $io_img"; return 1; }
+		sleep 0.1
+	done
+	echo "$io_img"
+}
+
+# snap_new STORAGE LIMIT LOW_SPACE DEV...: create a snapshot, add the
+# devices, take it; prints the id
+snap_new() {
+	sn_storage=$1 sn_limit=$2 sn_low=$3
+	shift 3
+	sn_id=$("$KTEST" snap-create "$sn_storage" "$sn_limit" "$sn_low") ||
+		{ snap_err "snap-create $sn_storage $sn_limit"; return 1; }
+	for sn_dev in "$@"; do
+		"$KTEST" snap-add "$sn_id" "$sn_dev" ||
+			{ snap_err "snap-add $sn_dev"; return 1; }
+	done
+	"$KTEST" snap-take "$sn_id" || { snap_err "snap-take"; return 1; }
+	echo "$sn_id"
+}
+
+# refcnt: the module's reference count
+refcnt() {
+	cat /sys/module/blksnap/refcnt
+}
+
+# slab_kb: unreclaimable slab memory in KiB, after dropping caches
+slab_kb() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	sleep 1
+	awk '$1 == "SUnreclaim:" { print $2 }' /proc/meminfo
+}

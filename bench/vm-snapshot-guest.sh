@@ -1,0 +1,201 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Guest side of bench/vm-snapshot.sh. Origin /dev/vda (the first 448 MiB
+# are the test region), storage /dev/vdb (1 GiB: room for every chunk of
+# the region, so no side overflows). fio O_DIRECT, psync, queue depth 1,
+# pinned to CPU 1 (unpinned runs under TCG were bimodal), no ramp time:
+# the copy-on-write after a fresh snapshot is part of what is measured.
+# Write sides, alternating:
+#   bare     /dev/vda, module not loaded;
+#   blksnap  /dev/vda with a blksnap snapshot taken just before the run
+#            (storage: /dev/vdb);
+#   dm       /dev/mapper/bsorigin (snapshot-origin of /dev/vda) with a
+#            dm-snapshot "snapshot /dev/vda /dev/vdb P CHUNK" created just
+#            before the run, CHUNK = the blksnap chunk size in sectors.
+# Rows: 4k random write IOPS, 1 MiB sequential write MiB/s.
+# Reads (1 MiB sequential, MiB/s), after a 4 KiB write into every other
+# chunk of the region (half the image then comes from the storage):
+#   origin /dev/vda, image (the blksnap image), dm-image (the dm-snapshot
+#   device, set up the same way afterwards).
+# Writes OUT/bench.out.
+# Usage: vm-snapshot-guest.sh SRCDIR OUT
+out=$2
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+KO="$out/blksnap.ko"
+KTEST="$out/ktest"
+RT=$(cat "$out/bench.rt" 2> /dev/null || echo 15)
+REGION=$((448 << 20))
+res="$out/bench.raw"
+log="$out/bench.log"
+: > "$res"
+: > "$log"
+modprobe dm-snapshot >> "$log" 2>&1
+size=$(blockdev --getsz /dev/vda)
+
+teardown() {
+	dmsetup remove bssnap 2> /dev/null
+	dmsetup remove bsorigin 2> /dev/null
+	if [ -c /dev/blksnap-control ]; then
+		for id in $("$KTEST" snap-list 2> /dev/null); do
+			"$KTEST" snap-destroy "$id"
+		done
+	fi
+	rmmod blksnap 2> /dev/null
+	# Let the workers finish before the next side.
+	sleep 1
+}
+
+# setup SIDE: prints the device to write to
+setup() {
+	teardown
+	case $1 in
+	bare) echo /dev/vda ;;
+	blksnap)
+		insmod "$KO" || return 1
+		id=$("$KTEST" snap-create /dev/vdb 0) &&
+			"$KTEST" snap-add "$id" /dev/vda &&
+			"$KTEST" snap-take "$id" || return 1
+		echo /dev/vda
+		;;
+	dm)
+		dd if=/dev/zero of=/dev/vdb bs=64k count=16 oflag=direct 2> /dev/null
+		dmsetup create bsorigin --table "0 $size snapshot-origin /dev/vda" &&
+			dmsetup create bssnap --table \
+				"0 $size snapshot /dev/vda /dev/vdb P $chunk_sectors" &&
+			dmsetup mknodes || return 1
+		echo /dev/mapper/bsorigin
+		;;
+	esac
+}
+
+# measure RW BS DEV: IOPS (randwrite) or MiB/s
+measure() {
+	fio --name=bench --filename="$3" --rw="$1" --bs="$2" --direct=1 \
+		--ioengine=psync --size=$REGION --time_based --runtime="$RT" \
+		--cpus_allowed=1 --output-format=json --output=/tmp/fio.json \
+		> /dev/null 2>> "$log"
+	python3 -c 'import json,sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+d = j["read"] if sys.argv[2] == "read" else j["write"]
+if sys.argv[2] == "randwrite":
+	print("%.0f" % d["iops"])
+else:
+	print("%.1f" % (d["bw_bytes"] / 1048576.0))' /tmp/fio.json "$1" 2>> "$log"
+}
+
+# state after a run: a snapshot that overflowed would flatter the result
+check_side() {
+	case $1 in
+	blksnap)
+		st=$("$KTEST" snap-info "$id" | head -n 1)
+		echo "$2 $1: $st" >> "$log"
+		case "$st" in state=taken*) ;; *) echo " (snapshot $st)" ;; esac
+		;;
+	dm)
+		st=$(dmsetup status bssnap)
+		echo "$2 $1: $st" >> "$log"
+		case "$st" in *Invalid*) echo " (dm-snapshot invalid)" ;; esac
+		;;
+	esac
+}
+
+run_write() {
+	dev=$(setup "$2") || { echo "$1 $2 0 setup-failed" >> "$res"; return; }
+	[ "$2" = blksnap ] && id=$("$KTEST" snap-list | head -n 1)
+	v=$(measure "$1" "$3" "$dev")
+	echo "$1 $2 ${v:-0}$(check_side "$2" "$1")" >> "$res"
+}
+
+# every other chunk of the region gets a 4 KiB write through DEV
+half_chunks() {
+	awk -v n=$((REGION / chunk)) -v c="$chunk" \
+		'BEGIN { for (i = 0; i < n; i += 2) print i * c }' |
+		xargs "$KTEST" pwrite "$1" 4096
+}
+
+# Precondition: allocate both disks on the host, learn the chunk size.
+dd if=/dev/zero of=/dev/vda bs=1M oflag=direct 2> /dev/null
+dd if=/dev/zero of=/dev/vdb bs=1M oflag=direct 2> /dev/null
+insmod "$KO" && id=$("$KTEST" snap-create /dev/vdb 0) &&
+	"$KTEST" snap-add "$id" /dev/vda && "$KTEST" snap-take "$id"
+chunk=$("$KTEST" snap-info "$id" | head -n 1 | tr ' ' '\n' | sed -n 's/^chunk=//p')
+chunk=${chunk:-65536}
+chunk_sectors=$((chunk / 512))
+echo "chunk $chunk bytes" >> "$log"
+teardown
+measure randwrite 4k /dev/vda > /dev/null	# warm-up, discarded
+
+for rw in "randwrite 4k" "write 1M"; do
+	for order in "bare blksnap dm" "dm blksnap bare" "blksnap dm bare"; do
+		for side in $order; do
+			# shellcheck disable=SC2086
+			run_write $rw $side
+		done
+	done
+done
+
+# Reads: blksnap image against the origin, alternating.
+teardown
+if setup blksnap > /dev/null; then
+	id=$("$KTEST" snap-list | head -n 1)
+	half_chunks /dev/vda
+	img=$("$KTEST" snap-image "$id" /dev/vda)
+	echo "read: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
+	for order in "origin image" "image origin" "origin image"; do
+		for side in $order; do
+			case $side in
+			origin) d=/dev/vda ;;
+			image) d=$img ;;
+			esac
+			echo "read $side $(measure read 1M "$d")" >> "$res"
+		done
+	done
+fi
+teardown
+if setup dm > /dev/null; then
+	half_chunks /dev/mapper/bsorigin
+	for order in "origin dm-image" "dm-image origin" "origin dm-image"; do
+		for side in $order; do
+			case $side in
+			origin) d=/dev/vda ;;
+			dm-image) d=/dev/mapper/bssnap ;;
+			esac
+			echo "read2 $side $(measure read 1M "$d")" >> "$res"
+		done
+	done
+fi
+teardown
+
+awk -v chunk="$chunk" '
+	{
+		k = $1 " " $2; vals[k] = vals[k] " " $3; sum[k] += $3; n[k]++
+		if (NF > 3) note[k] = note[k] " [" $0 "]"
+	}
+	function mean(k) { return n[k] ? sum[k] / n[k] : 0 }
+	function ratio(a, b) { return b > 0 ? a / b : 0 }
+	function row(label, k, base, dm) {
+		printf "%-26s %-28s %9.1f %8.3f %8s\n", label, vals[k], mean(k),
+			ratio(mean(k), mean(base)),
+			dm == "" ? "" : sprintf("%.3f", ratio(mean(k), mean(dm)))
+	}
+	END {
+		printf "chunk %d bytes\n", chunk
+		printf "%-26s %-28s %9s %8s %8s\n", "row", "per run", "mean",
+			"vs base", "vs dm"
+		row("randwrite 4k IOPS bare", "randwrite bare", "randwrite bare", "")
+		row("randwrite 4k IOPS blksnap", "randwrite blksnap", "randwrite bare",
+			"randwrite dm")
+		row("randwrite 4k IOPS dm", "randwrite dm", "randwrite bare", "")
+		row("write 1M MiB/s bare", "write bare", "write bare", "")
+		row("write 1M MiB/s blksnap", "write blksnap", "write bare",
+			"write dm")
+		row("write 1M MiB/s dm", "write dm", "write bare", "")
+		row("read 1M MiB/s origin", "read origin", "read origin", "")
+		row("read 1M MiB/s image", "read image", "read origin", "")
+		row("read 1M MiB/s origin (2)", "read2 origin", "read2 origin", "")
+		row("read 1M MiB/s dm-image", "read2 dm-image", "read2 origin", "")
+		for (k in note) print "note:" note[k]
+	}' "$res" > "$out/bench.out"
+echo "# base: bare for writes, origin for reads; vs dm: blksnap / dm-snapshot" >> "$out/bench.out"
+echo done >> "$out/bench.out.done"

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Difference storage: where copy-on-write puts the original data of the
+ * chunks overwritten after a snapshot was taken.
+ *
+ * A storage is a list of segments used in order, each a regular file or a
+ * whole block device. Chunks are allocated sequentially in chunk-size
+ * slots. A regular file is grown with fallocate in steps of
+ * diff_storage_grow_mib up to its limit, only when a chunk needs the
+ * space; when growing fails the segment is full and allocation moves on.
+ * A block device is used whole; the caller must have opened it with
+ * O_EXCL, and the module keeps that file (and so the claim) until the
+ * snapshot is destroyed.
+ *
+ * File I/O goes through a file of the module's own, opened on the same
+ * path, so that the caller's flags (O_DIRECT, O_APPEND) do not apply;
+ * block device I/O uses the module's own bios.
+ */
+#include "blksnap.h"
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/falloc.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include "compat.h"
+#include "diff_storage.h"
+
+void diff_storage_init(struct diff_storage *ds)
+{
+	memset(ds, 0, sizeof(*ds));
+	mutex_init(&ds->lock);
+}
+
+/* Context: process context; no I/O on @ds may be running or start. */
+void diff_storage_free(struct diff_storage *ds)
+{
+	unsigned int i;
+
+	for (i = 0; i < ds->nr_segs; i++) {
+		diff_segment_free(ds->segs[i]);
+		ds->segs[i] = NULL;
+	}
+	ds->nr_segs = 0;
+}
+
+/**
+ * diff_segment_disk() - the disk a segment's data ends up on
+ * @seg: the segment
+ *
+ * Return: the disk, or NULL when unknown (a filesystem without a block
+ * device, such as tmpfs).
+ */
+struct gendisk *diff_segment_disk(const struct diff_segment *seg)
+{
+	struct super_block *sb;
+
+	if (seg->bdev)
+		return seg->bdev->bd_disk;
+	sb = file_inode(seg->file)->i_sb;
+	return sb->s_bdev ? sb->s_bdev->bd_disk : NULL;
+}
+
+static int diff_segment_open(struct diff_segment *seg, struct file *file,
+			     u64 limit)
+{
+	struct inode *inode = file_inode(file);
+
+	if (S_ISBLK(inode->i_mode)) {
+		if (limit || !blksnap_bdev_file_excl(file))
+			return -EINVAL;
+		seg->bdev = I_BDEV(file->f_mapping->host);
+		seg->limit = bdev_nr_bytes(seg->bdev);
+		seg->allocated = seg->limit;
+		seg->file = get_file(file);
+		return 0;
+	}
+	if (!S_ISREG(inode->i_mode) || !limit)
+		return -EINVAL;
+	seg->file = dentry_open(&file->f_path, O_RDWR | O_LARGEFILE,
+				current_cred());
+	if (IS_ERR(seg->file))
+		return PTR_ERR(seg->file);
+	seg->limit = limit;
+	return 0;
+}
+
+/**
+ * diff_segment_new() - a segment from a caller's file descriptor
+ * @fd: a file descriptor open for reading and writing
+ * @limit: bytes a regular file may grow to; zero for a block device
+ *
+ * Context: process context, may sleep.
+ * Return: the segment or ERR_PTR(): -EBADF (bad or not read-write
+ * descriptor), -EINVAL (neither a regular file with a limit nor an O_EXCL
+ * block device without one) or -ENOMEM.
+ */
+struct diff_segment *diff_segment_new(int fd, u64 limit)
+{
+	struct diff_segment *seg;
+	struct file *file;
+	int ret;
+
+	file = fget(fd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	ret = -EBADF;
+	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
+	    (FMODE_READ | FMODE_WRITE))
+		goto out;
+	ret = -ENOMEM;
+	seg = kzalloc(sizeof(*seg), GFP_KERNEL);
+	if (!seg)
+		goto out;
+	ret = diff_segment_open(seg, file, limit);
+	if (ret)
+		kfree(seg);
+out:
+	fput(file);
+	return ret ? ERR_PTR(ret) : seg;
+}
+
+/* Free a segment not added to a storage. */
+void diff_segment_free(struct diff_segment *seg)
+{
+	fput(seg->file);
+	kfree(seg);
+}
+
+/**
+ * diff_storage_add() - add a segment at the end of a storage
+ * @ds: the storage
+ * @seg: the segment; owned by @ds on success
+ *
+ * Context: process context; takes @ds->lock.
+ * Return: 0 or -E2BIG (too many segments).
+ */
+int diff_storage_add(struct diff_storage *ds, struct diff_segment *seg)
+{
+	int ret = 0;
+
+	mutex_lock(&ds->lock);
+	if (ds->nr_segs < DIFF_MAX_SEGMENTS) {
+		ds->segs[ds->nr_segs] = seg;
+		ds->nr_segs++;
+		WRITE_ONCE(ds->limit, ds->limit + seg->limit);
+		WRITE_ONCE(ds->allocated, ds->allocated + seg->allocated);
+	} else {
+		ret = -E2BIG;
+	}
+	mutex_unlock(&ds->lock);
+	return ret;
+}
+
+/* Grow a file segment so that @end bytes are available. Context: ds->lock. */
+static int diff_segment_grow(struct diff_storage *ds, struct diff_segment *seg,
+			     u64 end)
+{
+	u64 step = max_t(u64, (u64)diff_storage_grow_mib << 20,
+			 end - seg->allocated);
+	u64 size = min(seg->allocated + step, seg->limit);
+	int ret;
+
+	ret = vfs_fallocate(seg->file, 0, seg->allocated,
+			    size - seg->allocated);
+	if (ret) {
+		pr_warn("difference storage: cannot grow a file to %llu bytes: %d\n",
+			size, ret);
+		/* The segment ends here. */
+		WRITE_ONCE(ds->limit, ds->limit - (seg->limit - seg->allocated));
+		seg->limit = seg->allocated;
+		return ret;
+	}
+	WRITE_ONCE(ds->allocated, ds->allocated + (size - seg->allocated));
+	seg->allocated = size;
+	return 0;
+}
+
+/**
+ * diff_storage_alloc() - allocate a chunk slot
+ * @ds: the storage
+ * @shift: log2 of the chunk size in bytes
+ * @loc: out: the location, for diff_storage_rw()
+ *
+ * Context: process context, may sleep (grows files); takes @ds->lock.
+ * Return: 0 or -ENOSPC when every segment is full.
+ */
+int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u64 *loc)
+{
+	u64 chunk = 1ull << shift;
+	struct diff_segment *seg;
+	u64 end;
+	int ret = -ENOSPC;
+
+	mutex_lock(&ds->lock);
+	for (; ds->cur < ds->nr_segs; ds->cur++) {
+		seg = ds->segs[ds->cur];
+		end = (seg->next << shift) + chunk;
+		if (end > seg->limit)
+			continue;
+		if (end > seg->allocated && diff_segment_grow(ds, seg, end))
+			continue;
+		*loc = ((u64)ds->cur << DIFF_LOC_SEG_SHIFT) | seg->next;
+		seg->next++;
+		WRITE_ONCE(ds->used, ds->used + chunk);
+		ret = 0;
+		break;
+	}
+	mutex_unlock(&ds->lock);
+	return ret;
+}
+
+static struct page *blksnap_buf_page(void *p)
+{
+	return is_vmalloc_addr(p) ? vmalloc_to_page(p) : virt_to_page(p);
+}
+
+/**
+ * blksnap_bio_rw() - read or write a buffer with the module's own bios
+ * @bdev: the device
+ * @write: write instead of read
+ * @sector: first sector
+ * @buf: page-aligned buffer from kvmalloc()
+ * @len: bytes, a multiple of 512
+ *
+ * The bios are the module's: the hook does not hold them.
+ * Context: process context, sleeps until the I/O is done.
+ * Return: 0 or a negative errno.
+ */
+int blksnap_bio_rw(struct block_device *bdev, bool write, sector_t sector,
+		   void *buf, u32 len)
+{
+	blk_opf_t opf = write ? REQ_OP_WRITE : REQ_OP_READ;
+	u8 *p = buf;
+	unsigned int nr, n;
+	struct bio *bio;
+	u32 done;
+	int ret;
+
+	if (write && is_vmalloc_addr(buf))
+		flush_kernel_vmap_range(buf, len);
+	while (len) {
+		nr = min_t(u32, DIV_ROUND_UP(len, PAGE_SIZE), BIO_MAX_VECS);
+		bio = bio_alloc(bdev, nr, opf, GFP_NOIO);
+		bio->bi_iter.bi_sector = sector;
+		for (done = 0; done < len && bio->bi_vcnt < nr; done += n) {
+			n = min_t(u32, PAGE_SIZE, len - done);
+			if (bio_add_page(bio, blksnap_buf_page(p + done), n,
+					 0) != n)
+				break;
+		}
+		ret = submit_bio_wait(bio);
+		bio_put(bio);
+		if (ret)
+			return ret;
+		p += done;
+		len -= done;
+		sector += done >> SECTOR_SHIFT;
+	}
+	if (!write && is_vmalloc_addr(buf))
+		invalidate_kernel_vmap_range(buf, p - (u8 *)buf);
+	return 0;
+}
+
+static int diff_file_rw(struct file *file, loff_t pos, void *buf, u32 len,
+			bool write)
+{
+	ssize_t n;
+
+	while (len) {
+		if (write)
+			n = kernel_write(file, buf, len, &pos);
+		else
+			n = kernel_read(file, buf, len, &pos);
+		if (n < 0)
+			return n;
+		if (!n)
+			return -EIO;
+		buf = (u8 *)buf + n;
+		len -= n;
+	}
+	return 0;
+}
+
+/**
+ * diff_storage_rw() - read or write part of a stored chunk
+ * @ds: the storage
+ * @shift: log2 of the chunk size in bytes
+ * @loc: the chunk's location from diff_storage_alloc()
+ * @offset: byte offset in the chunk
+ * @buf: buffer from kvmalloc()
+ * @len: bytes, a multiple of 512, within the chunk
+ *
+ * Context: process context, sleeps.
+ * Return: 0 or a negative errno.
+ */
+int diff_storage_rw(struct diff_storage *ds, unsigned int shift, u64 loc,
+		    u32 offset, void *buf, u32 len, bool write)
+{
+	struct diff_segment *seg = ds->segs[loc >> DIFF_LOC_SEG_SHIFT];
+	u64 pos = ((loc & ((1ull << DIFF_LOC_SEG_SHIFT) - 1)) << shift) +
+		  offset;
+
+	if (seg->bdev)
+		return blksnap_bio_rw(seg->bdev, write, pos >> SECTOR_SHIFT,
+				      buf, len);
+	return diff_file_rw(seg->file, pos, buf, len, write);
+}

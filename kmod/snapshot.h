@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef __BLKSNAP_SNAPSHOT_H
+#define __BLKSNAP_SNAPSHOT_H
+
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/uuid.h>
+#include <linux/wait.h>
+#include <uapi/linux/blksnap.h>
+#include "diff_storage.h"
+
+struct snap_dev;
+
+/* States; the first three are the UAPI's. */
+enum snap_state {
+	SNAP_CREATED = BLKSNAP_SNAPSHOT_CREATED,
+	SNAP_TAKEN = BLKSNAP_SNAPSHOT_TAKEN,
+	SNAP_CORRUPTED = BLKSNAP_SNAPSHOT_CORRUPTED,
+	SNAP_TAKING,		/* writes are held, copy-on-write not started */
+	SNAP_DESTROYED,		/* writes pass, images fail */
+};
+
+#define SNAP_MAX_EVENTS 16
+
+/**
+ * struct snapshot - a snapshot of one or more devices
+ * @link: in the list of snapshots (tracker_mutex)
+ * @kref: held by the list and by event waiters
+ * @id: the snapshot's UUID
+ * @state: enum snap_state; written under @event_lock, read with READ_ONCE
+ * @error: positive errno that corrupted the snapshot
+ * @chunk_shift: log2 of the chunk size in bytes; fixed at the take
+ * @devs: the devices (tracker_mutex)
+ * @nr_devs: number of @devs
+ * @storage: the difference storage
+ * @low_space: free bytes below which LOW_SPACE fires (0: limit / 8)
+ * @low_fired: LOW_SPACE fired and not re-armed by an append
+ * @event_lock: protects @state changes, @events, @low_fired
+ * @events: queued events, a ring
+ * @ev_head: first queued event
+ * @ev_count: number of queued events
+ * @event_wq: event waiters
+ */
+struct snapshot {
+	struct list_head link;
+	struct kref kref;
+	uuid_t id;
+	int state;
+	int error;
+	unsigned int chunk_shift;
+	struct snap_dev *devs[BLKSNAP_MAX_SNAPSHOT_DEVICES];
+	unsigned int nr_devs;
+	struct diff_storage storage;
+	u64 low_space;
+	bool low_fired;
+	spinlock_t event_lock;		/* see above */
+	struct blksnap_event events[SNAP_MAX_EVENTS];
+	unsigned int ev_head;
+	unsigned int ev_count;
+	wait_queue_head_t event_wq;
+};
+
+void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev);
+int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u64 *loc);
+
+int snapshot_create(struct blksnap_snapshot_create *in);
+int snapshot_add(const u8 *id, dev_t dev);
+int snapshot_take(const u8 *id);
+int snapshot_destroy(const u8 *id);
+int snapshot_append(const u8 *id, int fd, u64 limit);
+int snapshot_list(u8 *ids, unsigned int max, unsigned int *total);
+int snapshot_info(struct blksnap_snapshot_info *info,
+		  struct blksnap_image *images);
+int snapshot_wait_event(struct blksnap_event *ev);
+
+#endif /* __BLKSNAP_SNAPSHOT_H */

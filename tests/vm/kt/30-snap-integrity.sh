@@ -1,0 +1,51 @@
+# Snapshot integrity: the origin is filled with a known pattern, a
+# snapshot taken (storage: the whole of $DISK2), then random writes of
+# mixed sizes (1 to 2048 sectors, half of them 4 KiB aligned) overwrite the
+# first 64 MiB while the image is read and checked over and over. Every
+# sector of the image must still hold the pattern, the origin exactly the
+# new writes; writes to the image stay in the image.
+load
+region=$((64 << 20))
+count=1500
+"$KTEST" pattern-fill "$DISK" 1 || die "pattern-fill"
+id=$(snap_new "$DISK2" 0 0 "$DISK") || die "snapshot"
+echo "snapshot $id: $("$KTEST" snap-info "$id" | head -n 1)"
+[ "$(snap_field "$id" state)" = taken ] || die "state not taken"
+img=$(image_of "$id" "$DISK") || die "no image"
+[ "$(dev_bytes "$img")" = "$(dev_bytes "$DISK")" ] || die "image size differs"
+# The sysfs link of the image to its origin.
+origin=$(readlink -f "/sys/block/${img#/dev/}/origin")
+[ "$(cat "$origin/dev")" = "$(cat "/sys/block/${DISK#/dev/}/dev")" ] ||
+	die "sysfs link origin of $img: $origin"
+"$KTEST" pattern-verify "$img" 1 || die "image differs before any write"
+rng=$(seed)
+"$KTEST" pattern-write "$DISK" 2 $count "$rng" $region > /tmp/written 2>&1 &
+w=$!
+reads=0
+while kill -0 $w 2> /dev/null; do
+	"$KTEST" pattern-verify "$img" 1 $region ||
+		{ kill $w; die "image changed during writes (pass $reads)"; }
+	reads=$((reads + 1))
+done
+wait $w || die "writes to the origin failed: $(cat /tmp/written)"
+echo "$count writes ($(cat /tmp/written) sectors), $reads image passes during them"
+[ $reads -ge 1 ] || die "no image read ran during the writes"
+"$KTEST" pattern-verify "$img" 1 || die "image differs after the writes"
+"$KTEST" pattern-verify "$DISK" 1 "$(dev_bytes "$DISK")" 2 $count "$rng" $region ||
+	die "origin differs from the writes"
+# Writes to the image: read back from the image, never seen on the origin.
+rng2=$(seed)
+"$KTEST" pattern-write "$img" 3 300 "$rng2" $region > /dev/null ||
+	die "write to the image"
+"$KTEST" pattern-verify "$img" 1 $region 3 300 "$rng2" $region ||
+	die "image does not hold its own writes"
+"$KTEST" pattern-verify "$DISK" 1 "$(dev_bytes "$DISK")" 2 $count "$rng" $region ||
+	die "image writes reached the origin"
+echo "after: $("$KTEST" snap-info "$id" | head -n 1)"
+[ "$(snap_field "$id" state)" = taken ] || die "state not taken at the end"
+[ "$(snap_field "$id" used)" -gt 0 ] || die "no storage used"
+"$KTEST" snap-destroy "$id" || die "destroy"
+[ -z "$("$KTEST" snap-list)" ] || die "snapshot listed after destroy"
+[ ! -e "$img" ] || sleep 1
+[ ! -b "$img" ] || die "$img left after destroy"
+unload
