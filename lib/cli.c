@@ -10,10 +10,13 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "blksnap/control.h"
 #include "blksnap/error.h"
 #include "blksnap/remote.h"
+#include "blksnap/source.h"
 
 int cli_verbose;
 bool cli_quiet;
@@ -267,4 +270,35 @@ void cli_remote_setup(void)
 const struct blksnap_remote_opts *cli_remote_opts(void)
 {
 	return &remote;
+}
+
+int cli_open_control(void)
+{
+	int fd = blksnap_ctl_open();
+
+	if (fd == -ENOENT || fd == -ENXIO || fd == -ENODEV)
+		cli_die("%s: the blksnap module is not loaded: load it with 'modprobe blksnap' (or insmod blksnap.ko)",
+			BLKSNAP_CTL_PATH);
+	if (fd == -EACCES || fd == -EPERM)
+		cli_die("%s: permission denied: the blksnap module is driven by root (CAP_SYS_ADMIN)",
+			BLKSNAP_CTL_PATH);
+	if (fd < 0)
+		cli_die("%s: %s", BLKSNAP_CTL_PATH, strerror(-fd));
+	if (blksnap_ctl_check_version(fd) == -EPROTO)
+		cli_die("the loaded blksnap module speaks another interface version than this tool (%d); load the module of the same release",
+			BLKSNAP_VERSION_MAJOR);
+	return fd;
+}
+
+dev_t cli_block_device(const char *spec, char **path)
+{
+	struct stat st;
+
+	if (blksnap_resolve(spec, path))
+		cli_die_lib();
+	if (stat(*path, &st) < 0)
+		cli_die("%s: %m", *path);
+	if (!S_ISBLK(st.st_mode))
+		cli_die("%s: not a block device", *path);
+	return st.st_rdev;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
+#include <sys/types.h>
 
 #define EXIT_USAGE 2
 
@@ -121,6 +122,19 @@ void cli_progress_end(struct cli_progress *p);
 
 /* "1.50 GiB" into @buf. */
 const char *cli_human_size(uint64_t bytes, char *buf, size_t size);
+
+/*
+ * The control device of the blksnap module, version-checked; exits 1
+ * with the reason in words (module not loaded: how to load it; not root).
+ */
+int cli_open_control(void);
+
+/*
+ * The device number of a block device named by path, UUID=, LABEL=,
+ * PARTUUID= or PARTLABEL=; *path receives the resolved path (malloc'd).
+ * Exits 1 naming the device when it is missing or not a block device.
+ */
+dev_t cli_block_device(const char *spec, char **path);
 
 /* Seconds since an arbitrary start, monotonic. */
 double cli_now(void);

@@ -118,38 +118,6 @@ static void parse_args(int argc, char **argv, struct args *a)
 	a->device = argv[optind];
 }
 
-/* The control device, with the reason in words when it cannot be used. */
-static int open_control(void)
-{
-	int fd = blksnap_ctl_open();
-
-	if (fd == -ENOENT || fd == -ENXIO || fd == -ENODEV)
-		cli_die("%s: the blksnap module is not loaded: load it with 'modprobe blksnap' (or insmod blksnap.ko)",
-			BLKSNAP_CTL_PATH);
-	if (fd == -EACCES || fd == -EPERM)
-		cli_die("%s: permission denied: change tracking needs root (CAP_SYS_ADMIN)",
-			BLKSNAP_CTL_PATH);
-	if (fd < 0)
-		cli_die("%s: %s", BLKSNAP_CTL_PATH, strerror(-fd));
-	if (blksnap_ctl_check_version(fd) == -EPROTO)
-		cli_die("the loaded blksnap module speaks another interface version than this tool (%d); load the module of the same release",
-			BLKSNAP_VERSION_MAJOR);
-	return fd;
-}
-
-static dev_t device_number(const char *spec, char **path)
-{
-	struct stat st;
-
-	if (blksnap_resolve(spec, path))
-		cli_die_lib();
-	if (stat(*path, &st) < 0)
-		cli_die("%s: %m", *path);
-	if (!S_ISBLK(st.st_mode))
-		cli_die("%s: not a block device", *path);
-	return st.st_rdev;
-}
-
 static noreturn void die_ioctl(const char *path, int err, const char *what)
 {
 	if (err == -ENOENT)
@@ -350,8 +318,8 @@ int main(int argc, char **argv)
 	cli_init();
 	parse_args(argc, argv, &a);
 	if (a.mode != MODE_LIST)
-		dev = device_number(a.device, &path);
-	fd = open_control();
+		dev = cli_block_device(a.device, &path);
+	fd = cli_open_control();
 	switch (a.mode) {
 	case MODE_LIST:
 		return list_trackers(fd);

@@ -34,7 +34,7 @@ man_options() {
 	}' | LC_ALL=C sort -u
 }
 
-for name in send diff restore cbt; do
+for name in send diff restore cbt take; do
 	tool=$BLKSNAP_BIN/src/blksnap-$name
 	page=$top_srcdir/man/blksnap-$name.8
 

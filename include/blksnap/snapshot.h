@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libblksnap: what the snapshot tools build on the control wrappers of
+ * <blksnap/control.h>: opening difference storage the way the module
+ * wants it, and reading a snapshot's whole description.
+ *
+ * Functions return 0 or -1 with a message (see <blksnap/error.h>).
+ */
+#ifndef BLKSNAP_SNAPSHOT_H
+#define BLKSNAP_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/blksnap.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Difference storage opened for the module.
+ * @fd: open read-write, close-on-exec
+ * @whole_device: a block device, opened with O_EXCL (no storage limit)
+ * @path: the path given
+ * @unlink_path: a file this call created under its own name, to be removed
+ *               once the module holds it (NULL otherwise)
+ */
+struct blksnap_storage {
+	int fd;
+	bool whole_device;
+	char *path;
+	char *unlink_path;
+};
+
+/*
+ * Open difference storage at path:
+ * - a directory: an anonymous file in it (O_TMPFILE, or a named file
+ *   removed at once where the filesystem lacks O_TMPFILE); it disappears
+ *   with the snapshot;
+ * - a block device: opened exclusively and used whole; fails naming the
+ *   device if it is mounted or otherwise in use;
+ * - a name that does not exist: a new file, which
+ *   blksnap_storage_release() removes (the module keeps its own reference);
+ * - an existing regular file is refused: it is never overwritten.
+ * Returns 0 or -1 with a message naming path and the reason.
+ */
+int blksnap_storage_open(const char *path, struct blksnap_storage *st);
+
+/*
+ * Close the descriptor (the module has its own reference by now) and
+ * remove a file blksnap_storage_open() created. Safe on a zeroed or
+ * released struct with fd -1.
+ */
+void blksnap_storage_release(struct blksnap_storage *st);
+
+/*
+ * Read the state and the devices of snapshot id through control fd: fills
+ * *info and sets *images to a malloc'd array of info->image_count entries
+ * (free() it). Returns 0 or -1 with a message ("snapshot ID: ...").
+ */
+int blksnap_snapshot_describe(int fd, const uint8_t *id,
+			      struct blksnap_snapshot_info *info,
+			      struct blksnap_image **images);
+
+/* "created", "taken", "corrupted" or "unknown". */
+const char *blksnap_snapshot_state_name(uint32_t state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Difference storage and snapshot descriptions for the snapshot tools. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "blksnap/control.h"
+#include "blksnap/snapshot.h"
+
+/* An anonymous file in @dir; a named one removed at once without O_TMPFILE. */
+static int open_in_directory(const char *dir, struct blksnap_storage *st)
+{
+	char *name;
+	int fd;
+
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		goto out;
+	if (asprintf(&name, "%s/.blksnap-storage.XXXXXX", dir) < 0)
+		return bs_fail_errno(ENOMEM, "%s", dir);
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(name);
+	free(name);
+out:
+	if (fd < 0)
+		return bs_fail_errno(errno, "%s: cannot create difference storage in this directory",
+				     dir);
+	st->fd = fd;
+	return 0;
+}
+
+static int open_device(const char *path, struct blksnap_storage *st)
+{
+	int fd = open(path, O_RDWR | O_EXCL | O_CLOEXEC);
+
+	if (fd < 0 && errno == EBUSY)
+		return bs_fail("%s: in use (mounted, or open by another program): a storage device must be free",
+			       path);
+	if (fd < 0)
+		return bs_fail_errno(errno, "%s", path);
+	st->fd = fd;
+	st->whole_device = true;
+	return 0;
+}
+
+static int create_file(const char *path, struct blksnap_storage *st)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return bs_fail_errno(errno, "%s: cannot create difference storage", path);
+	st->unlink_path = bs_strdup(path);
+	if (!st->unlink_path) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	st->fd = fd;
+	return 0;
+}
+
+int blksnap_storage_open(const char *path, struct blksnap_storage *st)
+{
+	struct stat sb;
+	int ret;
+
+	memset(st, 0, sizeof(*st));
+	st->fd = -1;
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT)
+			return bs_fail_errno(errno, "%s", path);
+		ret = create_file(path, st);
+	} else if (S_ISDIR(sb.st_mode)) {
+		ret = open_in_directory(path, st);
+	} else if (S_ISBLK(sb.st_mode)) {
+		ret = open_device(path, st);
+	} else if (S_ISREG(sb.st_mode)) {
+		return bs_fail("%s: exists: an existing file is never overwritten; name a directory, a new file or a block device",
+			       path);
+	} else {
+		return bs_fail("%s: neither a directory, a file nor a block device", path);
+	}
+	if (ret)
+		return ret;
+	st->path = bs_strdup(path);
+	if (!st->path) {
+		blksnap_storage_release(st);
+		return -1;
+	}
+	return 0;
+}
+
+void blksnap_storage_release(struct blksnap_storage *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+	if (st->unlink_path)
+		unlink(st->unlink_path);
+	free(st->unlink_path);
+	free(st->path);
+	st->unlink_path = NULL;
+	st->path = NULL;
+}
+
+int blksnap_snapshot_describe(int fd, const uint8_t *id,
+			      struct blksnap_snapshot_info *info,
+			      struct blksnap_image **images)
+{
+	char text[BLKSNAP_SNAPSHOT_ID_TEXT];
+	struct blksnap_image *v = NULL;
+	unsigned int n = 0;
+	int ret;
+
+	blksnap_ctl_snapshot_id_format(id, text);
+	/* The device count is fixed once taken; retry if devices came meanwhile. */
+	for (;;) {
+		ret = blksnap_ctl_snapshot_info(fd, id, info, v, n);
+		if (ret)
+			break;
+		if (info->image_count <= n)
+			break;
+		free(v);
+		n = info->image_count;
+		v = bs_calloc(n, sizeof(*v));
+		if (!v)
+			return -1;
+	}
+	if (ret == -ENOENT) {
+		free(v);
+		return bs_fail("snapshot %s: no such snapshot", text);
+	}
+	if (ret) {
+		free(v);
+		return bs_fail_errno(-ret, "snapshot %s: cannot read its state", text);
+	}
+	if (!v) {
+		v = bs_calloc(1, sizeof(*v));
+		if (!v)
+			return -1;
+	}
+	*images = v;
+	return 0;
+}
+
+const char *blksnap_snapshot_state_name(uint32_t state)
+{
+	switch (state) {
+	case BLKSNAP_SNAPSHOT_CREATED:
+		return "created";
+	case BLKSNAP_SNAPSHOT_TAKEN:
+		return "taken";
+	case BLKSNAP_SNAPSHOT_CORRUPTED:
+		return "corrupted";
+	default:
+		return "unknown";
+	}
+}
