@@ -100,11 +100,12 @@ check_side() {
 	esac
 }
 
+# run_write RW BS SIDE
 run_write() {
-	dev=$(setup "$2") || { echo "$1 $2 0 setup-failed" >> "$res"; return; }
-	[ "$2" = blksnap ] && id=$("$KTEST" snap-list | head -n 1)
-	v=$(measure "$1" "$3" "$dev")
-	echo "$1 $2 ${v:-0}$(check_side "$2" "$1")" >> "$res"
+	dev=$(setup "$3") || { echo "$1 $3 0 setup-failed" >> "$res"; return; }
+	[ "$3" = blksnap ] && id=$("$KTEST" snap-list | head -n 1)
+	v=$(measure "$1" "$2" "$dev")
+	echo "$1 $3 ${v:-0}$(check_side "$3" "$1")" >> "$res"
 }
 
 # every other chunk of the region gets a 4 KiB write through DEV
