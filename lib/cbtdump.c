@@ -173,12 +173,7 @@ int blksnap_cbt_changed(const struct blksnap_cbt *c, uint32_t since,
 
 void blksnap_cbt_generation_text(const struct blksnap_cbt *c, char out[37])
 {
-	const uint8_t *g = c->generation;
-
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9],
-		 g[10], g[11], g[12], g[13], g[14], g[15]);
+	bs_uuid_format(c->generation, out);
 }
 
 int blksnap_cbt_diff(const struct blksnap_cbt *c,

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <blksnap/control.h>
+#include "internal.h"
 
 static int ctl_ioctl(int fd, unsigned long cmd, void *arg)
 {
@@ -313,17 +314,7 @@ int blksnap_ctl_snapshot_wait_event(int fd, const uint8_t *id,
 
 char *blksnap_ctl_snapshot_id_format(const uint8_t *id, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
-	char *p = buf;
-	int i;
-
-	for (i = 0; i < BLKSNAP_UUID_SIZE; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*p++ = '-';
-		*p++ = hex[id[i] >> 4];
-		*p++ = hex[id[i] & 15];
-	}
-	*p = '\0';
+	bs_uuid_format(id, buf);
 	return buf;
 }
 

@@ -40,6 +40,9 @@ void *bs_calloc(size_t n, size_t size);
 int bs_grow(void **v, size_t *alloc, size_t need, size_t size);
 char *bs_strdup(const char *s);
 
+/* 16 bytes as UUID text, lower-case 8-4-4-4-12, NUL-terminated, into @out[37]. */
+void bs_uuid_format(const uint8_t *uuid, char *out);
+
 /* Copies @src into @dst of @size bytes, truncating, always terminated. */
 void bs_strlcpy(char *dst, const char *src, size_t size);
 

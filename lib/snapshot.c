@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "internal.h"
 #include "blksnap/control.h"
@@ -162,4 +163,55 @@ const char *blksnap_snapshot_state_name(uint32_t state)
 	default:
 		return "unknown";
 	}
+}
+
+/* The origin's device number from /sys/dev/block/MAJ:MIN/origin/dev. */
+static int image_origin(dev_t image, dev_t *origin)
+{
+	unsigned int mj, mn;
+	char sys[96];
+	FILE *f;
+	int n;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/origin/dev",
+		 major(image), minor(image));
+	f = fopen(sys, "r");
+	if (!f)
+		return 0;
+	n = fscanf(f, "%u:%u", &mj, &mn);
+	fclose(f);
+	if (n != 2)
+		return bs_fail("%s: unreadable", sys);
+	*origin = makedev(mj, mn);
+	return 1;
+}
+
+int blksnap_image_cbt(const char *path, char generation[37], uint32_t *snapshot)
+{
+	struct blksnap_cbt_info info;
+	struct stat st;
+	dev_t origin = 0;
+	int fd, ret;
+
+	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+		return 0;
+	ret = image_origin(st.st_rdev, &origin);
+	if (ret <= 0)
+		return ret;
+	fd = blksnap_ctl_open();
+	if (fd < 0)
+		return bs_fail_errno(-fd, "%s: a snapshot image, but its change tracking cannot be read: %s",
+				     path, BLKSNAP_CTL_PATH);
+	ret = blksnap_ctl_cbt_info(fd, origin, &info);
+	blksnap_ctl_close(fd);
+	if (ret)
+		return bs_fail_errno(-ret, "%s: the change tracking of its origin %u:%u",
+				     path, major(origin), minor(origin));
+	/*
+	 * The take advanced the number: the map frozen then, and this
+	 * image, are of the number before.
+	 */
+	*snapshot = info.snap_number - 1;
+	blksnap_ctl_snapshot_id_format(info.generation_id, generation);
+	return 1;
 }

@@ -192,10 +192,7 @@ void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1])
 	}
 	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
 	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	snprintf(out, BLKSNAP_UUID_LEN + 1,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	bs_uuid_format(b, out);
 }
 
 bool blksnap_uuid_valid(const char *s)
@@ -380,4 +377,18 @@ void blksnap_output_abort(struct blksnap_output *o)
 	free(o->path);
 	o->tmp_path = NULL;
 	o->path = NULL;
+}
+
+void bs_uuid_format(const uint8_t *uuid, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*out++ = '-';
+		*out++ = hex[uuid[i] >> 4];
+		*out++ = hex[uuid[i] & 15];
+	}
+	*out = '\0';
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "blksnap/blksnap.h"
+#include "blksnap/snapshot.h"
 #include "cli.h"
 
 static noreturn void usage(void)
@@ -37,6 +38,7 @@ static noreturn void usage(void)
 	       " -T, --threads N            zstd and xz threads (default: all CPUs)\n"
 	       " -B, --hash-block-size SIZE hash block of a full archive (default 64K)\n"
 	       "     --cbt-generation UUID  record the CBT generation of the source\n"
+	       "                              (found by itself for a snapshot image)\n"
 	       "     --cbt-snapshot N       record the CBT snapshot number\n"
 	       " -p, --progress             show progress even when stderr is no terminal\n"
 	       " -q, --quiet                no progress, only errors\n"
@@ -156,6 +158,31 @@ static void read_ranges(const char *file, struct blksnap_ranges *r)
 		fclose(in);
 }
 
+/*
+ * A snapshot image knows which take it shows: record its CBT generation
+ * and snapshot number, so that the next CBT diff can start from here.
+ */
+static void record_image_cbt(struct args *a)
+{
+	static char generation[37];
+	uint32_t snapshot;
+	char *path;
+	int ret;
+
+	if (a->o.cbt_generation || blksnap_resolve(a->o.source, &path))
+		return;
+	ret = blksnap_image_cbt(path, generation, &snapshot);
+	free(path);
+	if (ret < 0)
+		cli_die_lib();
+	if (ret == 0)
+		return;
+	a->o.cbt_generation = generation;
+	a->o.cbt_snapshot = snapshot;
+	cli_info("%s: a snapshot image: CBT generation %s, snapshot %u",
+		 a->o.source, generation, snapshot);
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = { .o.out_fd = STDOUT_FILENO };
@@ -169,6 +196,7 @@ int main(int argc, char **argv)
 	cli_init();
 	parse_args(argc, argv, &a);
 	cli_remote_setup();
+	record_image_cbt(&a);
 	blksnap_ranges_init(&changed);
 	if (a.o.base) {
 		read_ranges(a.ranges_file, &changed);

@@ -62,6 +62,16 @@ int blksnap_snapshot_describe(int fd, const uint8_t *id,
 			      struct blksnap_snapshot_info *info,
 			      struct blksnap_image **images);
 
+/*
+ * If path is a snapshot image (a disk with an "origin" link in sysfs),
+ * store the CBT generation (36-character text and NUL) and the snapshot
+ * number of the take it shows into generation[37] and *snapshot, and
+ * return 1: a backup of the image is of that snapshot. Return 0 if path
+ * is not a snapshot image (generation and *snapshot untouched), -1 with a
+ * message if it is one but its origin's tracking cannot be read.
+ */
+int blksnap_image_cbt(const char *path, char generation[37], uint32_t *snapshot);
+
 /* "created", "taken", "corrupted" or "unknown". */
 const char *blksnap_snapshot_state_name(uint32_t state);
 
