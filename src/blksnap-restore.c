@@ -114,8 +114,9 @@ static void list_one(const char *name, const struct blksnap_manifest *m)
 		       m->id.label[0] ? ", label " : "", m->id.label);
 	printf("\n  size:        %" PRIu64 " bytes (%s)\n", m->size,
 	       cli_human_size(m->size, size, sizeof(size)));
-	printf("  data:        %s in %" PRIu64 " ranges\n",
-	       cli_human_size(m->data_bytes, data, sizeof(data)), m->range_count);
+	printf("  data:        %" PRIu64 " bytes (%s) in %" PRIu64 " ranges\n",
+	       m->data_bytes, cli_human_size(m->data_bytes, data, sizeof(data)),
+	       m->range_count);
 	printf("  image entry: %s\n", m->image_name);
 	printf("  hash block:  %" PRIu32 " bytes, xxh3-64\n", m->hash_block_size);
 	printf("  compression: %s\n", m->compression);
