@@ -40,8 +40,23 @@ void *bs_calloc(size_t n, size_t size);
 int bs_grow(void **v, size_t *alloc, size_t need, size_t size);
 char *bs_strdup(const char *s);
 
-/* 16 bytes as UUID text, lower-case 8-4-4-4-12, NUL-terminated, into @out[37]. */
-void bs_uuid_format(const uint8_t *uuid, char *out);
+/*
+ * 16 bytes as UUID text, lower-case 8-4-4-4-12, NUL-terminated, into
+ * @out[37]. Inline: lib/control.c is also built alone into test tools.
+ */
+static inline void bs_uuid_format(const uint8_t *uuid, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*out++ = '-';
+		*out++ = hex[uuid[i] >> 4];
+		*out++ = hex[uuid[i] & 15];
+	}
+	*out = '\0';
+}
 
 /* Copies @src into @dst of @size bytes, truncating, always terminated. */
 void bs_strlcpy(char *dst, const char *src, size_t size);

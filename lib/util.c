@@ -378,17 +378,3 @@ void blksnap_output_abort(struct blksnap_output *o)
 	o->tmp_path = NULL;
 	o->path = NULL;
 }
-
-void bs_uuid_format(const uint8_t *uuid, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*out++ = '-';
-		*out++ = hex[uuid[i] >> 4];
-		*out++ = hex[uuid[i] & 15];
-	}
-	*out = '\0';
-}
