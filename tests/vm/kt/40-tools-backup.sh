@@ -27,6 +27,7 @@ echo "$out" | grep -q "/dev/nonexistent" || die "unclear message: $out"
 out=$(blksnap-take --storage "$st" "$dev" 2>&1) && die "file storage without --limit: $out"
 echo "$out" | grep -q "needs --limit" || die "unclear message: $out"
 
+modprobe -a ext4 loop || die "modprobe ext4 loop"
 mkfs.ext4 -q -F "$dev" || die "mkfs.ext4"
 mount "$dev" "$mnt" || die "mount"
 # The writer: new files, overwrites and deletions, synced now and then.

@@ -43,8 +43,8 @@ dd if=/dev/urandom of="$DISK" bs=1M count=8 seek=4 oflag=direct status=none
 dd if=/dev/urandom of="$DISK2" bs=1M count=8 seek=20 oflag=direct status=none
 head -c 64M "$img1" | sha256sum | cmp -s - /tmp/sum1 || die "$img1 changed with its origin"
 head -c 64M "$img2" | sha256sum | cmp -s - /tmp/sum2 || die "$img2 changed with its origin"
-blksnap-send -q --full -c none -o /tmp/b1.tar "$img1" || die "backup of $img1"
-blksnap-send -q --full -c none -o /tmp/b2.tar "$img2" || die "backup of $img2"
+blksnap-send -q --full -o /tmp/b1.tar "$img1" || die "backup of $img1"
+blksnap-send -q --full -o /tmp/b2.tar "$img2" || die "backup of $img2"
 blksnap-take --destroy "$id" || die "destroy"
 [ ! -b "$img1" ] || die "$img1 is still there after the destroy"
 blksnap-restore -q -o /tmp/r1 /tmp/b1.tar || die "restore 1"
