@@ -79,15 +79,26 @@ for t in $tests; do
 	esac
 	# Leave no module, snapshot, tracker or mapping behind for the next
 	# test (a failed snapshot test may leave its snapshot alive).
-	umount /tmp/mnt-image 2>/dev/null
+	# Whatever a failed test left mounted under /tmp (images first, their
+	# storage after the snapshots are gone), then the files there: the
+	# guest's /tmp is a small tmpfs.
+	for m in $(awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r); do
+		case "$m" in
+		*storage*) ;;
+		*) umount "$m" 2>/dev/null ;;
+		esac
+	done
 	umount /mnt 2>/dev/null
 	for id in $("$KTEST" snap-list 2>/dev/null); do
 		"$KTEST" snap-destroy "$id"
 	done
-	umount /tmp/mnt-storage 2>/dev/null
+	for m in $(awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null
+	done
 	dmsetup remove_all 2>/dev/null
 	losetup -D 2>/dev/null
 	rmmod blksnap 2>/dev/null
+	find /tmp -mindepth 1 -xdev -delete 2>/dev/null
 done
 echo "# done" >> "$tap"
 sync
