@@ -26,12 +26,12 @@ for arg in $(cat /proc/cmdline); do
 	esac
 done
 
-# cache=loose: nothing changes these trees while the guest runs (the host
-# only reads the build directory after the VM is gone, and the guest syncs
-# before it powers off), and without a cache every page of every shared
-# library is a round trip to the host: tools took seconds to start.
-opts=trans=virtio,version=9p2000.L,msize=262144,cache=loose
-if ! mount -t 9p -o ro,$opts host /host; then
+opts=trans=virtio,version=9p2000.L,msize=262144
+# The host root with cache=loose: nothing changes it while the guest runs,
+# and without a cache every page of every shared library is a round trip
+# to the host (tools took seconds to start). The build directory stays
+# uncached, so that the logs of a guest that hangs reach the host.
+if ! mount -t 9p -o ro,$opts,cache=loose host /host; then
 	echo "init: cannot mount the host root"
 	poweroff -f
 fi
