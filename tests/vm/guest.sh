@@ -58,7 +58,9 @@ for t in $tests; do
 	echo "<3>blksnap-test: starting $name" > /dev/kmsg
 	log="$out/logs/$name.log"
 	dmesg -C
-	timeout -k 10 300 sh -c '. "$KTDIR/kt/lib.sh"; . "$1"' sh "$t" \
+	# A test may ask for more than 300 s with a "# timeout: N" line.
+	tmo=$(sed -n 's/^# timeout: \([0-9]*\)$/\1/p' "$t")
+	timeout -k 10 "${tmo:-300}" sh -c '. "$KTDIR/kt/lib.sh"; . "$1"' sh "$t" \
 		> "$log" 2>&1
 	rc=$?
 	dmesg > "$out/logs/$name.dmesg"

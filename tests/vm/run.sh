@@ -13,7 +13,7 @@
 # versions to restrict the run to), BLKSNAP_KT (a glob: run only the
 # kernel tests whose names match), BLKSNAP_KT_REPEAT (run them N times, to
 # chase an intermittent failure), BLKSNAP_VM_TIMEOUT (seconds per
-# kernel, default 900), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
+# kernel, default 2400), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
 # for a second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
 # a reason to skip is a failure instead, as in CI), BLKSNAP_BIN (the build
 # tree whose tools are staged for the guest).
@@ -22,7 +22,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
-timeout_s=${BLKSNAP_VM_TIMEOUT:-900}
+timeout_s=${BLKSNAP_VM_TIMEOUT:-2400}
 . "$srcdir/tests/vm/vmlib.sh"
 
 skip_all() {

@@ -80,7 +80,7 @@ vm_boot() {
 		-accel tcg,thread=multi -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \
 		-kernel "/boot/vmlinuz-$ver" -initrd "$out/initrd.gz" \
-		-append "console=ttyS0 panic=-1 softlockup_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script${BLKSNAP_KT:+ bonly=$BLKSNAP_KT}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}" \
+		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script${BLKSNAP_KT:+ bonly=$BLKSNAP_KT}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$B",mount_tag=build,security_model=none \
 		-drive file="$dd/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# timeout: 900
 # The whole workflow through the tools, on a busy ext4: blksnap-take, a
 # full backup of the image, then 5 CBT-driven incrementals, each taken
 # while a writer goes on. Every point of the chain restores to exactly
