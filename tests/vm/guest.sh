@@ -82,9 +82,9 @@ for t in $tests; do
 	# Leave no module, snapshot, tracker or mapping behind for the next
 	# test (a failed snapshot test may leave its snapshot alive).
 	# Whatever a failed test left mounted under /tmp (images first, their
-	# storage after the snapshots are gone), then the files there: the
-	# guest's /tmp is a small tmpfs.
-	for m in $(awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r); do
+	# storage after the snapshots are gone); never the 9p mounts of the
+	# host's trees, which may be under /tmp too.
+	for m in $(awk '$2 ~ "^/tmp/" && $3 != "9p" { print $2 }' /proc/mounts | sort -r); do
 		case "$m" in
 		*storage*) ;;
 		*) umount "$m" 2>/dev/null ;;
@@ -94,13 +94,12 @@ for t in $tests; do
 	for id in $("$KTEST" snap-list 2>/dev/null); do
 		"$KTEST" snap-destroy "$id"
 	done
-	for m in $(awk '$2 ~ "^/tmp/" { print $2 }' /proc/mounts | sort -r); do
+	for m in $(awk '$2 ~ "^/tmp/" && $3 != "9p" { print $2 }' /proc/mounts | sort -r); do
 		umount "$m" 2>/dev/null
 	done
 	dmsetup remove_all 2>/dev/null
 	losetup -D 2>/dev/null
 	rmmod blksnap 2>/dev/null
-	find /tmp -mindepth 1 -xdev -delete 2>/dev/null
 done
 echo "# done" >> "$tap"
 sync
