@@ -30,6 +30,21 @@
  * their change history) after an RCU grace period; the storage is closed.
  * An event waiter is woken with -ENOENT.
  *
+ * Limits: a write that passed the filter just before the take but is
+ * still parked on a stacking driver's current->bio_list is not drained by
+ * the queue freeze and may reach the origin uncopied (filesystems are
+ * frozen then, so only raw writers can hit this window). A write to a
+ * whole disk is checked against the disk's snapshot only, not against
+ * snapshots of its partitions. Discard and write-zeroes are not offered
+ * on images.
+ *
+ * Errors of the ioctls: -ENOENT (unknown id), -EALREADY (add or take
+ * after the take), -EBUSY (device in a snapshot already), -EINVAL
+ * (storage on a device of the snapshot, an image as a device, bad storage
+ * descriptor kind or limit), -EBADF (storage not open read-write), -E2BIG
+ * (too many snapshots, devices or storage segments), -ENODEV (take
+ * without devices), -EFBIG (device too large for the chunk parameters).
+ *
  * Locking: tracker_mutex (held by every control ioctl but the event wait)
  * protects the list of snapshots and each snapshot's devices and state
  * transitions made by the ioctls. snap->event_lock protects the event
