@@ -353,7 +353,7 @@ static int show_info(int fd, const struct args *a)
 static int list_snapshots(int fd, bool json)
 {
 	uint8_t ids[BLKSNAP_MAX_SNAPSHOTS][BLKSNAP_UUID_SIZE];
-	unsigned int total = 0, i;
+	unsigned int total = 0, shown = 0, i;
 	int ret = blksnap_ctl_snapshot_list(fd, ids, BLKSNAP_MAX_SNAPSHOTS, &total);
 
 	if (ret)
@@ -368,7 +368,7 @@ static int list_snapshots(int fd, bool json)
 		if (blksnap_snapshot_describe(fd, ids[i], &info, &v))
 			continue;
 		if (json) {
-			printf("%s\n", i ? "," : "");
+			printf("%s\n", shown++ ? "," : "");
 			print_info(ids[i], &info, v, true);
 		} else {
 			printf("%s\t%s\n", id_text(ids[i]),
