@@ -318,17 +318,6 @@ char *blksnap_ctl_snapshot_id_format(const uint8_t *id, char *buf)
 	return buf;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int blksnap_ctl_snapshot_id_parse(const char *text, uint8_t *id)
 {
 	uint8_t out[BLKSNAP_UUID_SIZE];
@@ -341,8 +330,8 @@ int blksnap_ctl_snapshot_id_parse(const char *text, uint8_t *id)
 			if (*text++ != '-')
 				return -EINVAL;
 		}
-		hi = hex_digit(text[0]);
-		lo = hex_digit(text[1]);
+		hi = bs_hex_digit(text[0]);
+		lo = bs_hex_digit(text[1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i] = (uint8_t)(hi << 4 | lo);

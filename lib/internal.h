@@ -58,6 +58,18 @@ static inline void bs_uuid_format(const uint8_t *uuid, char *out)
 	*out = '\0';
 }
 
+/* The value of a hexadecimal digit (either case), or -1. Inline like the above. */
+static inline int bs_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Copies @src into @dst of @size bytes, truncating, always terminated. */
 void bs_strlcpy(char *dst, const char *src, size_t size);
 

@@ -220,17 +220,6 @@ static char *url_encode(const char *s, bool keep_slash)
 	return out;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static char *url_decode(const char *s, size_t len)
 {
 	char *out = bs_malloc(len + 1), *o = out;
@@ -239,9 +228,9 @@ static char *url_decode(const char *s, size_t len)
 	if (!out)
 		return NULL;
 	for (i = 0; i < len; i++) {
-		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			*o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+		if (s[i] == '%' && i + 2 < len && bs_hex_digit(s[i + 1]) >= 0 &&
+		    bs_hex_digit(s[i + 2]) >= 0) {
+			*o++ = (char)(bs_hex_digit(s[i + 1]) * 16 + bs_hex_digit(s[i + 2]));
 			i += 2;
 		} else {
 			*o++ = s[i];
