@@ -10,7 +10,7 @@ srcdir=$1
 out=$2
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export KO="$out/blksnap.ko" KTEST="$out/ktest" KTDIR="$srcdir/tests/vm"
-export DISK=/dev/vda DISK2=/dev/vdb TMPDIR=/tmp
+export DISK=/dev/vda DISK2=/dev/vdb SCRATCH=/dev/vdc TMPDIR=/tmp
 # The userspace tools staged by run.sh, if any.
 if [ -d "$(dirname "$out")/tools" ]; then
 	export BLKSNAP_TOOLS="$(dirname "$out")/tools"
