@@ -5,14 +5,19 @@
 # psync, queue depth 1, pinned to CPU 1: unpinned runs under TCG were
 # bimodal) on /dev/vda with the module not loaded ("bare"),
 # loaded with /dev/vda untracked but another disk tracked ("untracked"),
-# and /dev/vda tracked ("tracked"), in alternating order. Writes the
-# results to OUT/bench.out.
+# and /dev/vda tracked ("tracked"). A round runs each side once, the
+# rounds going through every order of the three; a side's ratio is taken
+# within its round (the host's load drifts more between rounds than
+# within one), and the table gives the mean and median of those ratios
+# next to the plain means. OUT/bench.rt: seconds per run (default 15);
+# OUT/bench.rounds: rounds (default 6). Writes OUT/bench.out.
 # Usage: vm-tracking-guest.sh SRCDIR OUT
 out=$2
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 KO="$out/blksnap.ko"
 KTEST="$out/ktest"
-RT=15
+RT=$(cat "$out/bench.rt" 2> /dev/null || echo 15)
+ROUNDS=$(cat "$out/bench.rounds" 2> /dev/null || echo 6)
 res="$out/bench.raw"
 : > "$res"
 
@@ -45,32 +50,52 @@ dd if=/dev/zero of=/dev/vda bs=1M count=448 oflag=direct 2> /dev/null
 run warmup
 : > "$res"
 
-for order in "bare untracked tracked" "tracked untracked bare" \
-	"untracked tracked bare" "bare tracked untracked" \
-	"tracked bare untracked"; do
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	case $((r % 6)) in
+	0) order="bare untracked tracked" ;;
+	1) order="tracked untracked bare" ;;
+	2) order="untracked tracked bare" ;;
+	3) order="bare tracked untracked" ;;
+	4) order="tracked bare untracked" ;;
+	5) order="untracked bare tracked" ;;
+	esac
 	for m in $order; do
+		printf 'round %d ' $r >> "$res"
 		run $m
 	done
+	r=$((r + 1))
 done
 rmmod blksnap 2> /dev/null
 awk '
-	function median(k,   a, c, i, j, t) {
-		c = split(vals[k], a, " ")
+	function median(s,   a, c, i, j, t) {
+		c = split(s, a, " ")
 		for (i = 1; i <= c; i++)
 			for (j = i + 1; j <= c; j++)
 				if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
 	}
-	{ sum[$1] += $2; vals[$1] = vals[$1] " " $2; n[$1]++ }
+	{ iops[$2, $3] = $4; rounds[$2] = 1; sum[$3] += $4; vals[$3] = vals[$3] " " $4; n[$3]++ }
 	END {
 		split("bare untracked tracked", m, " ")
-		bmean = sum["bare"] / n["bare"]; bmed = median("bare")
-		printf "%-10s %-32s %7s %7s %7s %7s\n", "side", "IOPS per run",
-			"mean", "ratio", "median", "ratio"
+		for (r in rounds)
+			for (i = 2; i <= 3; i++)
+				if (iops[r, "bare"] > 0) {
+					q = iops[r, m[i]] / iops[r, "bare"]
+					ratios[m[i]] = ratios[m[i]] " " q
+					rsum[m[i]] += q; rn[m[i]]++
+				}
+		bmean = sum["bare"] / n["bare"]
+		printf "%-10s %-44s %6s %8s %12s %12s\n", "side", "IOPS per run",
+			"mean", "ratio", "mean of", "median of"
+		printf "%-10s %-44s %6s %8s %12s %12s\n", "", "", "",
+			"of means", "round ratios", "round ratios"
 		for (i = 1; i <= 3; i++) {
-			k = m[i]; mean = sum[k] / n[k]; med = median(k)
-			printf "%-10s %-32s %7.0f %7.3f %7.0f %7.3f\n", k, vals[k],
-				mean, mean / bmean, med, med / bmed
+			k = m[i]; mean = sum[k] / n[k]
+			printf "%-10s %-44s %6.0f %8.3f %12s %12s\n", k, vals[k],
+				mean, mean / bmean,
+				i == 1 ? "" : sprintf("%.3f", rsum[k] / rn[k]),
+				i == 1 ? "" : sprintf("%.3f", median(ratios[k]))
 		}
 	}' "$res" > "$out/bench.out"
 for q in /sys/block/vda/mq/*; do

@@ -82,13 +82,8 @@ for t in "$srcdir"/tests/vm/kt/[0-9]*.sh; do
 done
 ntests=$((ntests * ${BLKSNAP_KT_REPEAT:-1}))
 
-# The userspace tools, for the tests that drive the module through them:
-# the build tree may be hidden in the guest (a tmpfs over /tmp), $B is not.
-if [ -n "${BLKSNAP_BIN:-}" ] && [ -x "$BLKSNAP_BIN/src/.libs/blksnap-cbt" ]; then
-	mkdir -p "$B/tools"
-	cp "$BLKSNAP_BIN"/src/.libs/blksnap-* "$BLKSNAP_BIN"/lib/.libs/libblksnap.so* \
-		"$B/tools/"
-fi
+# The userspace tools, for the tests that drive the module through them.
+[ -n "${BLKSNAP_BIN:-}" ] && vm_stage_tools "$BLKSNAP_BIN"
 echo "# blksnap VM tests: kernels ${kernels[*]}; build directory $B"
 
 if ! log=$(vm_build_ktest); then

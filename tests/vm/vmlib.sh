@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# Shared by tests/vm/run.sh and bench/vm-tracking.sh: find the kernels,
-# build the module and the test tool, boot a kernel under qemu.
+# Shared by tests/vm/run.sh and the VM benchmarks (bench/vm-*.sh): find
+# the kernels, build the module and the test tool, stage the userspace
+# tools, boot a kernel under qemu.
 # Needs: srcdir, B (build directory). Sets: qemu, kernels[].
 
 qemu=$(command -v qemu-system-x86_64)
@@ -63,19 +64,21 @@ vm_build_module() {
 	cp "$out/kmod/blksnap.ko" "$out/blksnap.ko"
 }
 
-# vm_boot VER OUT TIMEOUT [SCRIPT]: boot with two scratch disks and run
+# vm_boot VER OUT TIMEOUT [SCRIPT]: boot with three scratch disks and run
 # SCRIPT (relative to srcdir) in the guest; console in OUT/console.log.
 vm_boot() {
 	local ver=$1 out=$2 tmo=$3 script=${4:-tests/vm/guest.sh} rc
 	bash "$srcdir/tests/vm/mkinitramfs.sh" "$ver" "$out/initrd.gz" \
 		> "$out/initrd.log" 2>&1 || return 125
 	# Scratch disks: sparse files in OUT, or in BLKSNAP_DISKDIR if set;
-	# sizes 512M and 128M unless BLKSNAP_DISK0_SIZE / _DISK1_SIZE say
-	# otherwise (the benchmarks; the tests rely on the defaults).
+	# sizes 512M, 128M and 512M unless BLKSNAP_DISK0_SIZE / _DISK1_SIZE /
+	# _DISK2_SIZE say otherwise (the benchmarks; the tests rely on the
+	# defaults). The third is a restore target for the first's backups.
 	local dd=${BLKSNAP_DISKDIR:-$out}
-	rm -f "$dd"/disk[01].img
+	rm -f "$dd"/disk[012].img
 	truncate -s "${BLKSNAP_DISK0_SIZE:-512M}" "$dd/disk0.img"
 	truncate -s "${BLKSNAP_DISK1_SIZE:-128M}" "$dd/disk1.img"
+	truncate -s "${BLKSNAP_DISK2_SIZE:-512M}" "$dd/disk2.img"
 	timeout -k 10 "$tmo" "$qemu" \
 		-accel tcg,thread=multi -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \
@@ -85,8 +88,73 @@ vm_boot() {
 		-virtfs local,path="$B",mount_tag=build,security_model=none \
 		-drive file="$dd/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
 		-drive file="$dd/disk1.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
+		-drive file="$dd/disk2.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
 		< /dev/null > "$out/console.log" 2>&1
 	rc=$?
-	rm -f "$dd"/disk[01].img
+	rm -f "$dd"/disk[012].img
 	return $rc
+}
+
+# vm_stage_tools BUILD: the userspace tools of the build tree BUILD (the
+# programs libtool built, not its wrapper scripts) into $B/tools, where
+# the guest finds them: the build tree may be hidden in the guest (a
+# tmpfs over /tmp), $B is not. Returns 1 when BUILD has no built tools.
+vm_stage_tools() {
+	[ -x "$1/src/.libs/blksnap-cbt" ] || return 1
+	mkdir -p "$B/tools"
+	cp "$1"/src/.libs/blksnap-* "$1"/lib/.libs/libblksnap.so* "$B/tools/"
+}
+
+# vm_bench_prepare NAME [DISKROOT]: what a benchmark does before it
+# boots. Checks that the VM can run, picks the newest kernel found
+# (BLKSNAP_KERNELS narrows the choice) into ver, sets B (BLKSNAP_BUILDDIR,
+# or a temporary directory removed on exit) and out, builds the test tool
+# and the module into out, and keeps the disk images in a directory of
+# DISKROOT (default /dev/shm: in RAM, no host writeback noise in the
+# measurement), removed on exit, unless BLKSNAP_DISKDIR names one.
+# Exits 77 when the VM cannot run here, 1 when a build fails.
+vm_bench_prepare() {
+	local reason
+	if ! reason=$(vm_check); then
+		echo "$1: cannot run: $reason" >&2
+		exit 77
+	fi
+	if ! vm_kernels; then
+		echo "$1: no kernel with image and headers" >&2
+		exit 77
+	fi
+	ver=$(printf '%s\n' "${kernels[@]}" | sort -V | tail -n 1)
+	vm_cleanup=()
+	trap 'rm -rf "${vm_cleanup[@]}"' EXIT
+	if [ -n "${BLKSNAP_BUILDDIR:-}" ]; then
+		B=$(mkdir -p "$BLKSNAP_BUILDDIR" && cd "$BLKSNAP_BUILDDIR" && pwd)
+	else
+		B=$(mktemp -d "${TMPDIR:-/tmp}/blksnap-bench.XXXXXX")
+		vm_cleanup+=("$B")
+	fi
+	out="$B/$1-$ver"
+	mkdir -p "$out"
+	rm -f "$out/bench.out" "$out/bench.out.done"
+	vm_build_ktest > "$out/ktest.log" || { cat "$out/ktest.log"; exit 1; }
+	cp "$B/ktest" "$out/ktest"
+	vm_build_module "$ver" "$out" || { cat "$out/kmod.log"; exit 1; }
+	if [ -z "${BLKSNAP_DISKDIR:-}" ] && [ -w "${2:-/dev/shm}" ]; then
+		BLKSNAP_DISKDIR=$(mktemp -d "${2:-/dev/shm}/blksnap-bench.XXXXXX")
+		vm_cleanup+=("$BLKSNAP_DISKDIR")
+	fi
+	export BLKSNAP_DISKDIR
+}
+
+# vm_bench_run NAME SCRIPT TIMEOUT: boot ver with the guest side SCRIPT
+# (relative to srcdir) and print the table it wrote to out/bench.out;
+# returns 1, with the console's tail, when the guest did not finish.
+vm_bench_run() {
+	vm_boot "$ver" "$out" "$3" "$2"
+	if [ ! -f "$out/bench.out.done" ]; then
+		echo "$1: the guest did not finish; console tail:" >&2
+		tail -n 30 "$out/console.log" >&2
+		[ -f "$out/bench.out" ] && cat "$out/bench.out"
+		return 1
+	fi
+	cat "$out/bench.out"
 }
