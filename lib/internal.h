@@ -102,8 +102,9 @@ int bs_source_read(const struct blksnap_source *src, void *buf, size_t len,
  * hashes, in order of offset, one call at a time (not always from the
  * caller's thread: @deliver must not rely on thread-local state other
  * than libblksnap's error message, which is carried over).  Reading and
- * hashing run on up to as many threads as there are CPUs (at most 4);
- * signals are only delivered to the caller's threads.
+ * hashing run on up to as many threads as there are CPUs (at most 4;
+ * only the caller's for less than 64 MiB); signals are only delivered to
+ * the caller's threads.
  *
  * Returns 0 once every piece was delivered; -1 with the message of the
  * first failure in order of offset: a read error or early end

@@ -31,6 +31,13 @@
 #define STRIPE_BYTES	(256u << 10)
 /* More threads than this do not copy faster. */
 #define MAX_THREADS	4
+/*
+ * Less data than this is read on the caller's thread alone: a 1%
+ * incremental of a 2 GiB image took 0.10 s instead of 0.03 s on a busy
+ * machine when its stripes went back and forth between two threads,
+ * each hand-over waiting for the other thread to be scheduled.
+ */
+#define THREADS_FROM	(64ull << 20)
 
 struct piece {
 	uint64_t offset;
@@ -184,9 +191,12 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static int threads_wanted(void)
+static int threads_wanted(const struct blksnap_ranges *regions)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (blksnap_ranges_bytes(regions) < THREADS_FROM)
+		return 1;
 
 	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
@@ -201,7 +211,7 @@ int bs_read_hashed(const struct blksnap_source *src,
 		.deliver = deliver, .ctx = ctx,
 	};
 	struct worker w[MAX_THREADS];
-	int i, n = threads_wanted(), ret = -1;
+	int i, n = threads_wanted(regions), ret = -1;
 	sigset_t all, old;
 
 	if (chunk < block || chunk % block)
