@@ -17,8 +17,9 @@
 set -eu
 
 src=$(cd "$(dirname "$0")/.." && pwd)
+. "$src/bench/lib.sh"
 build=$(cd "${1:-.}" && pwd)
-PATH="$build/src:$PATH"
+use_build "$build"
 SIZE_MB=${SIZE_MB:-1024}
 ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/blksnap-bench.XXXXXX")
@@ -42,7 +43,6 @@ while [ ! -s port ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY AWS_SECRET_ACCESS_KEY=$S3_SECRET_KEY
 export BLKSNAP_S3_ENDPOINT=http://127.0.0.1:$(cat port)
 
-. "$src/bench/lib.sh"
 rows=
 row() { rows="$rows$(printf '%-48s %8.3f %8.3f %7.2f  %9.0f' "$1" "$2" "$3" "$4" "$5")
 "; }

@@ -14,7 +14,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 build=$(cd "${1:-.}" && pwd)
-PATH="$build/src:$PATH"
+use_build "$build"
 SIZE_MB=${SIZE_MB:-2048}
 ROUNDS=${ROUNDS:-3}
 work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/blksnap-bench.XXXXXX")

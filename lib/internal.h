@@ -13,6 +13,7 @@
 
 #define BS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define BS_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /*
  * Size of the reads from a source: small enough that the buffer stays in
@@ -32,6 +33,9 @@
 int bs_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int bs_fail_errno(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Records @msg as it is, with @err for blksnap_error_errno(); returns -1. */
+int bs_fail_with(int err, const char *msg);
 
 /* Allocation that records a message on failure. */
 void *bs_malloc(size_t size);
@@ -87,6 +91,31 @@ int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
  */
 int bs_source_read(const struct blksnap_source *src, void *buf, size_t len,
 		   uint64_t offset);
+
+/*
+ * Reads @regions of @src (sorted, non-overlapping, inside the source) in
+ * pieces of at most @chunk bytes, a multiple of @block: each region is
+ * cut from its start, so a piece never spans two regions and, in a
+ * region aligned to hash blocks, holds whole hash blocks (the last one
+ * of the image may be short).  Each piece's blocks of @block bytes are
+ * hashed (blksnap_hash) and the piece goes to @deliver with those
+ * hashes, in order of offset, one call at a time (not always from the
+ * caller's thread: @deliver must not rely on thread-local state other
+ * than libblksnap's error message, which is carried over).  Reading and
+ * hashing run on up to as many threads as there are CPUs (at most 4;
+ * only the caller's for less than 64 MiB); signals are only delivered to
+ * the caller's threads.
+ *
+ * Returns 0 once every piece was delivered; -1 with the message of the
+ * first failure in order of offset: a read error or early end
+ * (bs_source_read's message, naming the offset), or @deliver's own.
+ * After a failure no later piece is delivered.
+ */
+typedef int (*bs_deliver_fn)(void *ctx, const void *buf, size_t len,
+			     uint64_t offset, const uint64_t *hashes);
+int bs_read_hashed(const struct blksnap_source *src,
+		   const struct blksnap_ranges *regions, size_t chunk,
+		   uint32_t block, bs_deliver_fn deliver, void *ctx);
 
 /* A zero-filled buffer of BS_ZERO_CHUNK bytes, shared, never written. */
 const void *bs_zeroes(void);

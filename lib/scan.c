@@ -90,38 +90,46 @@ void bs_chain_free(struct bs_chain_state *st)
 	st->hash = NULL;
 }
 
+struct scan_ctx {
+	const struct bs_chain_state *st;
+	struct blksnap_ranges *changed;
+	blksnap_progress_fn progress;
+	void *progress_ctx;
+};
+
+static int scan_piece(void *ctx, const void *buf, size_t len, uint64_t off,
+		      const uint64_t *hashes)
+{
+	struct scan_ctx *c = ctx;
+	const struct bs_chain_state *st = c->st;
+	size_t b;
+
+	(void)buf;
+	for (b = 0; b < len; b += st->block_size)
+		if (*hashes++ != st->hash[(off + b) / st->block_size] &&
+		    blksnap_ranges_append(c->changed, off + b,
+					  BS_MIN((size_t)st->block_size, len - b)))
+			return -1;
+	if (c->progress)
+		c->progress(c->progress_ctx, off + len, st->size);
+	return 0;
+}
+
 static int scan_source(struct blksnap_source *src, const struct bs_chain_state *st,
 		       struct blksnap_ranges *changed,
 		       blksnap_progress_fn progress, void *ctx)
 {
 	size_t chunk = BS_IO_CHUNK > st->block_size ? BS_IO_CHUNK : st->block_size;
-	char *buf = bs_malloc(chunk);
-	uint64_t off = 0;
-	int ret = -1;
+	struct scan_ctx c = { st, changed, progress, ctx };
+	struct blksnap_ranges whole;
+	int ret;
 
-	if (!buf)
-		return -1;
-	while (off < st->size) {
-		size_t want = (size_t)BS_MIN((uint64_t)chunk, st->size - off);
-		size_t b;
-
-		if (bs_source_read(src, buf, want, off))
-			goto out;
-		for (b = 0; b < want; b += st->block_size) {
-			size_t len = BS_MIN((size_t)st->block_size, want - b);
-
-			if (blksnap_hash(buf + b, len) !=
-			    st->hash[(off + b) / st->block_size] &&
-			    blksnap_ranges_append(changed, off + b, len))
-				goto out;
-		}
-		off += want;
-		if (progress)
-			progress(ctx, off, st->size);
-	}
-	ret = 0;
-out:
-	free(buf);
+	blksnap_ranges_init(&whole);
+	ret = blksnap_ranges_append(&whole, 0, st->size);
+	if (!ret)
+		ret = bs_read_hashed(src, &whole, chunk, st->block_size,
+				     scan_piece, &c);
+	blksnap_ranges_free(&whole);
 	return ret;
 }
 

@@ -17,7 +17,6 @@ struct send_state {
 	struct blksnap_ranges regions;	/* aligned to hash blocks */
 	struct blksnap_hash_index ix;
 	struct blksnap_writer *w;
-	char *buf;
 	size_t chunk;
 };
 
@@ -115,50 +114,45 @@ static void fill_manifest(struct send_state *s)
 	m->range_count = s->regions.count;
 }
 
-static int send_region(struct send_state *s, const struct blksnap_range *r,
-		       uint64_t *done)
+struct send_progress {
+	struct send_state *s;
+	uint64_t pos;		/* end of what the image entry got so far */
+	uint64_t done;		/* data bytes sent */
+};
+
+/* One piece of a region, in order: the hole before it, then its data. */
+static int send_piece(void *ctx, const void *buf, size_t len, uint64_t off,
+		      const uint64_t *hashes)
 {
+	struct send_progress *p = ctx;
+	struct send_state *s = p->s;
 	uint32_t hbs = s->m.hash_block_size;
-	uint64_t off = r->offset, end = r->offset + r->length;
+	size_t b;
 
-	while (off < end) {
-		size_t want = (size_t)BS_MIN((uint64_t)s->chunk, end - off);
-		size_t b;
-
-		if (bs_source_read(&s->src, s->buf, want, off))
+	if (blksnap_writer_image_hole(s->w, off - p->pos))
+		return -1;
+	for (b = 0; b < len; b += hbs)
+		if (blksnap_hash_index_add(&s->ix, off + b, *hashes++))
 			return -1;
-		for (b = 0; b < want; b += hbs)
-			if (blksnap_hash_index_add(&s->ix, off + b,
-						   blksnap_hash(s->buf + b,
-								BS_MIN((size_t)hbs, want - b))))
-				return -1;
-		if (blksnap_writer_image_data(s->w, s->buf, want))
-			return -1;
-		off += want;
-		*done += want;
-		if (s->o->progress)
-			s->o->progress(s->o->progress_ctx, *done, s->m.data_bytes);
-	}
+	if (blksnap_writer_image_data(s->w, buf, len))
+		return -1;
+	p->pos = off + len;
+	p->done += len;
+	if (s->o->progress)
+		s->o->progress(s->o->progress_ctx, p->done, s->m.data_bytes);
 	return 0;
 }
 
 static int send_image(struct send_state *s)
 {
-	uint64_t pos = 0, done = 0;
-	size_t i;
+	struct send_progress p = { .s = s };
 
 	if (blksnap_writer_begin_image(s->w, s->m.image_name, s->m.size,
-				       &s->regions))
+				       &s->regions) ||
+	    bs_read_hashed(&s->src, &s->regions, s->chunk, s->m.hash_block_size,
+			   send_piece, &p))
 		return -1;
-	for (i = 0; i < s->regions.count; i++) {
-		const struct blksnap_range *r = &s->regions.v[i];
-
-		if (blksnap_writer_image_hole(s->w, r->offset - pos) ||
-		    send_region(s, r, &done))
-			return -1;
-		pos = r->offset + r->length;
-	}
-	return blksnap_writer_image_hole(s->w, s->m.size - pos);
+	return blksnap_writer_image_hole(s->w, s->m.size - p.pos);
 }
 
 /* Writes manifest and index again as a manifest file (no image). */
@@ -232,9 +226,6 @@ int blksnap_send(const struct blksnap_send_opts *o,
 	blksnap_hash_index_init(&s.ix, s.m.hash_block_size, s.m.size);
 	s.chunk = BS_IO_CHUNK > s.m.hash_block_size ? BS_IO_CHUNK :
 						      s.m.hash_block_size;
-	s.buf = bs_malloc(s.chunk);
-	if (!s.buf)
-		goto out;
 	ret = write_archive(&s);
 	if (!ret && manifest)
 		*manifest = s.m;
@@ -242,7 +233,6 @@ out:
 	blksnap_writer_free(s.w);
 	blksnap_hash_index_free(&s.ix);
 	blksnap_ranges_free(&s.regions);
-	free(s.buf);
 	blksnap_source_close(&s.src);
 	return ret;
 }

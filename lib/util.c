@@ -58,6 +58,13 @@ int bs_fail_errno(int err, const char *fmt, ...)
 	return -1;
 }
 
+int bs_fail_with(int err, const char *msg)
+{
+	bs_strlcpy(last_error, msg, sizeof(last_error));
+	last_errno = err;
+	return -1;
+}
+
 void *bs_malloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);

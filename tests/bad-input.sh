@@ -72,7 +72,7 @@ restore_fails "compressed archive truncated" "cutz.tar: .*(truncated|damaged|Tru
 cp full.tar flip.tar
 # Image data starts after the manifest and pax headers: flip a byte
 # 1 MiB into the archive, well inside the 3 MB image.
-printf '\377' | dd of=flip.tar bs=1 seek=1048576 conv=notrunc status=none
+flip_bit flip.tar 1048576
 restore_fails "flipped bit in image data" "flip.tar: corrupted archive: image data at offset [0-9]+ " flip.tar
 expect_error "verify finds the flipped bit too" "flip.tar: corrupted archive: image data at offset" \
 	blksnap-restore --verify flip.tar
@@ -84,11 +84,11 @@ restore_fails "flipped manifest" "flipm.tar: manifest is corrupted" flipm.tar
 # In the hash index (the last entry).
 cp full.tar fliph.tar
 hpos=$(grep -abo 'BSNAPHIX' full.tar | tail -1 | cut -d: -f1)
-printf '\001' | dd of=fliph.tar bs=1 seek=$((hpos + 60)) conv=notrunc status=none
+flip_bit fliph.tar $((hpos + 60))
 restore_fails "flipped hash index" "fliph.tar: hash index is corrupted" fliph.tar
 # In a compressed archive.
 cp full.zst.tar flipz.tar
-printf '\125' | dd of=flipz.tar bs=1 seek=$((zstd_size / 2)) conv=notrunc status=none
+flip_bit flipz.tar $((zstd_size / 2))
 restore_fails "flipped bit in a compressed archive" "flipz.tar: " flipz.tar
 
 # --- chains out of order ---------------------------------------------------

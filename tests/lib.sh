@@ -103,6 +103,14 @@ scatter_writes() {
 	done
 }
 
+# flip_bit FILE OFFSET: inverts the lowest bit of the byte at OFFSET (an
+# overwrite with a fixed value leaves 1 byte in 256 unchanged).
+flip_bit() {
+	_b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf '%03o' $((_b ^ 1)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
 # Number of 512-byte blocks a file really occupies.
 allocated_blocks() {
 	stat -c %b "$1"

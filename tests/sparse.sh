@@ -58,4 +58,21 @@ check "all-hole image restores" sh -c 'blksnap-restore -o holes.out holes.tar &&
 # An incremental with no changes at all.
 check "empty incremental" sh -c 'printf "" | blksnap-send --base holes.tar -o holes1.tar holes.img && blksnap-restore -o holes.out2 holes.tar holes1.tar && cmp holes.img holes.out2'
 
+# Enough data (80 MiB, over 64 MiB) to be read on several threads: eight
+# regions, none starting or ending on a hash block, the last block short; every byte must come out in
+# its place, and an incremental of scattered 4 KiB writes over it too.
+truncate -s $((96 * 1048576 + 777)) big.img
+for at in 0 12 24 36 48 60 72 84; do
+	dd if=/dev/urandom of=big.img bs=4k seek=$((at * 256 + 3)) count=2600 conv=notrunc status=none
+done
+dd if=/dev/urandom of=big.img bs=1 seek=$((96 * 1048576)) count=777 conv=notrunc status=none
+check "large sparse odd-sized full backup" blksnap-send --full -c none -o big.tar -m big.man big.img
+check "it restores identically" sh -c 'blksnap-restore -o big.out big.tar && cmp big.img big.out'
+check "its zstd archive restores identically" sh -c 'blksnap-send --full -T 2 -o bigz.tar big.img && blksnap-restore -o bigz.out bigz.tar && cmp big.img bigz.out'
+check "scan of the unchanged image finds nothing" sh -c 'test "$(blksnap-diff --scan big.img big.man | grep -vc "^#")" -eq 0'
+cp big.img big.0
+scatter_writes big.img 50
+check "scan of the changed image" sh -c 'blksnap-diff --scan big.img big.man > big.r && test "$(grep -vc "^#" big.r)" -ge 1'
+check "its incremental restores identically" sh -c 'blksnap-send --base big.man -c none -o big1.tar big.img < big.r && blksnap-restore -o big.out1 big.tar big1.tar && cmp big.img big.out1'
+
 done_testing
