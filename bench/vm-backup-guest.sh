@@ -23,7 +23,7 @@ export PATH="$tools:/usr/sbin:/usr/bin:/sbin:/bin" LD_LIBRARY_PATH="$tools"
 ROUNDS=$(cat "$out/bench.rounds" 2> /dev/null || echo 2)
 res="$out/bench.raw"
 log="$out/bench.log"
-a=/mnt/archives
+a=/tmp/archives
 : > "$res"
 : > "$log"
 

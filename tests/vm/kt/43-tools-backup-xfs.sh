@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-# timeout: 900
+# timeout: 1800
 # The CBT backup chain of test 40 on a busy xfs (which needs >= 300 MB:
 # $DISK, 512 MiB): a full backup and 5 incrementals taken while a writer
 # goes on; every point restores to its image and checks clean with
