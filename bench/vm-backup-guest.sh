@@ -97,18 +97,18 @@ awk -v size="$size" -v changed="$changed" '
 	$1 ~ /^ranges-/ { rg[substr($1, 8)] = $2 }
 	function mean(k) { return n[k] ? t[k] / n[k] : 0 }
 	function row(k, what) {
-		printf "%-6s %-44s %-16s %8.1f %10.1f %8.3f\n", k, what, v[k], mean(k),
+		printf "%-6s %-44s %-16s %8.1f %11.1f %8.3f\n", k, what, substr(v[k], 2), mean(k),
 			s[k] / 1048576, mean(k) / mean("full")
 	}
 	END {
 		printf "origin %.0f MiB, %.1f MiB changed in 64 KiB writes\n",
 			size / 1048576, changed / 1048576
-		printf "%-6s %-44s %-16s %8s %10s %8s\n", "mode", "what", "runs s",
+		printf "%-6s %-44s %-16s %8s %11s %8s\n", "mode", "what", "runs s",
 			"mean s", "archive MiB", "vs full"
 		row("full", "blksnap-send --full of the image")
 		row("scan", "diff --scan + send --base (" rg["scan"] " ranges)")
 		row("cbt", "cbt dump + diff + send --base (" rg["cbt"] " ranges)")
 		printf "# base (first full backup): %.1f s; cbt is %.1fx faster than scan\n",
-			mean("base"), mean("cbt") > 0 ? mean("scan") / mean("cbt") : 0
+			mean("base"), (mean("cbt") > 0 ? mean("scan") / mean("cbt") : 0)
 	}' "$res" > "$out/bench.out"
 echo done >> "$out/bench.out.done"
