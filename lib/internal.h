@@ -94,7 +94,8 @@ int bs_source_read(const struct blksnap_source *src, void *buf, size_t len,
 
 /*
  * Reads @regions of @src (sorted, non-overlapping, inside the source) in
- * pieces of at most @chunk bytes, a multiple of @block: each region is
+ * pieces of at most BS_IO_CHUNK bytes rounded down to a multiple of
+ * @block (one block when @block is larger): each region is
  * cut from its start, so a piece never spans two regions and, in a
  * region aligned to hash blocks, holds whole hash blocks (the last one
  * of the image may be short).  Each piece's blocks of @block bytes are
@@ -114,8 +115,8 @@ int bs_source_read(const struct blksnap_source *src, void *buf, size_t len,
 typedef int (*bs_deliver_fn)(void *ctx, const void *buf, size_t len,
 			     uint64_t offset, const uint64_t *hashes);
 int bs_read_hashed(const struct blksnap_source *src,
-		   const struct blksnap_ranges *regions, size_t chunk,
-		   uint32_t block, bs_deliver_fn deliver, void *ctx);
+		   const struct blksnap_ranges *regions, uint32_t block,
+		   bs_deliver_fn deliver, void *ctx);
 
 /* A zero-filled buffer of BS_ZERO_CHUNK bytes, shared, never written. */
 const void *bs_zeroes(void);

@@ -202,9 +202,10 @@ static int threads_wanted(const struct blksnap_ranges *regions)
 }
 
 int bs_read_hashed(const struct blksnap_source *src,
-		   const struct blksnap_ranges *regions, size_t chunk,
-		   uint32_t block, bs_deliver_fn deliver, void *ctx)
+		   const struct blksnap_ranges *regions, uint32_t block,
+		   bs_deliver_fn deliver, void *ctx)
 {
+	size_t chunk = block >= BS_IO_CHUNK ? block : BS_IO_CHUNK / block * block;
 	struct shared sh = {
 		.src = src, .regions = regions, .chunk = chunk, .block = block,
 		.stripe = BS_MAX((size_t)1, STRIPE_BYTES / chunk),
@@ -214,9 +215,6 @@ int bs_read_hashed(const struct blksnap_source *src,
 	int i, n = threads_wanted(regions), ret = -1;
 	sigset_t all, old;
 
-	if (chunk < block || chunk % block)
-		return bs_fail("internal error: pieces of %zu bytes for hash blocks of %u",
-			       chunk, block);
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < n; i++) {
 		w[i].sh = &sh;

@@ -119,7 +119,6 @@ static int scan_source(struct blksnap_source *src, const struct bs_chain_state *
 		       struct blksnap_ranges *changed,
 		       blksnap_progress_fn progress, void *ctx)
 {
-	size_t chunk = BS_IO_CHUNK > st->block_size ? BS_IO_CHUNK : st->block_size;
 	struct scan_ctx c = { st, changed, progress, ctx };
 	struct blksnap_ranges whole;
 	int ret;
@@ -127,8 +126,7 @@ static int scan_source(struct blksnap_source *src, const struct bs_chain_state *
 	blksnap_ranges_init(&whole);
 	ret = blksnap_ranges_append(&whole, 0, st->size);
 	if (!ret)
-		ret = bs_read_hashed(src, &whole, chunk, st->block_size,
-				     scan_piece, &c);
+		ret = bs_read_hashed(src, &whole, st->block_size, scan_piece, &c);
 	blksnap_ranges_free(&whole);
 	return ret;
 }

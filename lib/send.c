@@ -17,7 +17,6 @@ struct send_state {
 	struct blksnap_ranges regions;	/* aligned to hash blocks */
 	struct blksnap_hash_index ix;
 	struct blksnap_writer *w;
-	size_t chunk;
 };
 
 /* "vdb.img" for /dev/vdb: what tar users see when they extract it. */
@@ -149,7 +148,7 @@ static int send_image(struct send_state *s)
 
 	if (blksnap_writer_begin_image(s->w, s->m.image_name, s->m.size,
 				       &s->regions) ||
-	    bs_read_hashed(&s->src, &s->regions, s->chunk, s->m.hash_block_size,
+	    bs_read_hashed(&s->src, &s->regions, s->m.hash_block_size,
 			   send_piece, &p))
 		return -1;
 	return blksnap_writer_image_hole(s->w, s->m.size - p.pos);
@@ -224,8 +223,6 @@ int blksnap_send(const struct blksnap_send_opts *o,
 		goto out;
 	fill_manifest(&s);
 	blksnap_hash_index_init(&s.ix, s.m.hash_block_size, s.m.size);
-	s.chunk = BS_IO_CHUNK > s.m.hash_block_size ? BS_IO_CHUNK :
-						      s.m.hash_block_size;
 	ret = write_archive(&s);
 	if (!ret && manifest)
 		*manifest = s.m;
