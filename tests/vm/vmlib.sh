@@ -147,10 +147,11 @@ vm_bench_prepare() {
 
 # vm_bench_run NAME SCRIPT TIMEOUT: boot ver with the guest side SCRIPT
 # (relative to srcdir) and print the table it wrote to out/bench.out;
-# returns 1, with the console's tail, when the guest did not finish.
+# returns 1, with the console's tail, when the guest did not finish or
+# its side wrote "failed" instead of "done" to out/bench.out.done.
 vm_bench_run() {
 	vm_boot "$ver" "$out" "$3" "$2"
-	if [ ! -f "$out/bench.out.done" ]; then
+	if ! grep -qx done "$out/bench.out.done" 2> /dev/null; then
 		echo "$1: the guest did not finish; console tail:" >&2
 		tail -n 30 "$out/console.log" >&2
 		[ -f "$out/bench.out" ] && cat "$out/bench.out"
