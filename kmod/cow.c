@@ -10,14 +10,30 @@
  * is a list insertion under a spinlock and queue_work().
  *
  * The COW worker (one work item per device on an unbound WQ_MEM_RECLAIM
- * workqueue, in a NOIO allocation scope) copies each uncopied chunk a held
- * bio touches: it reads the origin with its own bio, writes the data to
- * the difference storage and records the chunk in the xarray; then it
- * hands the bio to the filter again (for another snapshot's device, and to
- * mark the change map in the interval after the take) and, if nothing
- * holds it any more, submits it from module code, which the hook lets
- * through. When the snapshot is corrupted, being destroyed or rolled back,
- * held bios are released unchanged: the origin never loses a write.
+ * workqueue, in a NOIO allocation scope) copies in batches: it takes held
+ * bios while the chunks they still need fit in the device's copy buffer
+ * (COW_BUFFER_BYTES), merging neighbouring chunks into runs. It reads
+ * every run from the origin with one bio each, all in flight at once;
+ * allocates consecutive storage slots for each run and writes it with
+ * one bio (all in flight at once); then records every chunk of the batch
+ * in the xarray. Only then does it hand each bio of the batch to the
+ * filter again (for another snapshot's device, and to mark the change map
+ * in the interval after the take) and, if nothing holds it any more,
+ * submits it from module code, which the hook lets through. A write is
+ * thus released only after the original data of every chunk it touches
+ * is in the storage. When the snapshot is corrupted, being destroyed or
+ * rolled back, held bios are released unchanged: the origin never loses
+ * a write.
+ *
+ * Locking: @copy_lock serialises the copiers of a device (its COW worker
+ * and image writes, which copy a chunk before changing it) and protects
+ * the copy buffer and batch. @record_sem orders image reads of the origin
+ * against the release of writes: an image read holds it shared from the
+ * lookup of a chunk until its read of the origin has completed, and
+ * recording copied chunks takes it exclusively, so a chunk is never
+ * recorded (and a write over it never let through by the filter's fast
+ * path, nor released by the worker) while an image read that found it
+ * uncopied still reads the origin.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -57,7 +73,6 @@ struct snap_dev *snap_dev_create(struct snapshot *snap, dev_t dev,
 				 struct blksnap_bdev *origin)
 {
 	struct snap_dev *sd;
-	int i;
 
 	sd = kzalloc(sizeof(*sd), GFP_KERNEL);
 	if (!sd)
@@ -67,8 +82,8 @@ struct snap_dev *snap_dev_create(struct snapshot *snap, dev_t dev,
 	sd->dev = dev;
 	sd->origin = *origin;
 	xa_init(&sd->chunks);
-	for (i = 0; i < SNAP_CHUNK_LOCKS; i++)
-		mutex_init(&sd->chunk_locks[i]);
+	mutex_init(&sd->copy_lock);
+	init_rwsem(&sd->record_sem);
 	spin_lock_init(&sd->held_lock);
 	bio_list_init(&sd->held);
 	INIT_WORK(&sd->cow_work, snap_dev_cow_work);
@@ -81,7 +96,36 @@ static void snap_dev_release(struct kref *kref)
 {
 	struct snap_dev *sd = container_of(kref, struct snap_dev, kref);
 
+	kvfree(sd->copy_buf);
+	kvfree(sd->copy_locs);
 	kfree(sd);
+}
+
+/**
+ * snap_dev_prepare() - size a device's copy buffer for the take
+ * @sd: the device's state; the snapshot's chunk size is final
+ *
+ * Context: process context, may sleep; no copy runs yet.
+ * Return: 0 or -ENOMEM.
+ */
+int snap_dev_prepare(struct snap_dev *sd)
+{
+	unsigned int shift = sd->snap->chunk_shift;
+	size_t bytes = max_t(size_t, COW_BUFFER_BYTES, 1ul << shift);
+
+	kvfree(sd->copy_buf);
+	kvfree(sd->copy_locs);
+	sd->copy_chunks = bytes >> shift;
+	sd->copy_buf = kvmalloc(bytes, GFP_KERNEL);
+	sd->copy_locs = kvmalloc_array(sd->copy_chunks, sizeof(u64),
+				       GFP_KERNEL);
+	if (sd->copy_buf && sd->copy_locs)
+		return 0;
+	kvfree(sd->copy_buf);
+	kvfree(sd->copy_locs);
+	sd->copy_buf = NULL;
+	sd->copy_locs = NULL;
+	return -ENOMEM;
 }
 
 /* Drop a reference. Context: any that may free memory. */
@@ -154,77 +198,240 @@ void snap_dev_flush(struct snap_dev *sd)
 	flush_work(&sd->cow_work);
 }
 
-static int snap_dev_copy_locked(struct snap_dev *sd, u64 chunk, void *buf)
+/* Bytes of the origin in the @count chunks from @first (the last may be short). */
+static u32 snap_dev_run_bytes(struct snap_dev *sd, u64 first, u32 count)
 {
-	struct snapshot *snap = sd->snap;
-	unsigned int shift = snap->chunk_shift;
-	sector_t sector = chunk << (shift - SECTOR_SHIFT);
-	u32 len = min_t(u64, 1ull << shift,
-			(sd->capacity - sector) << SECTOR_SHIFT);
-	u64 loc;
-	int ret;
+	unsigned int shift = sd->snap->chunk_shift;
+	sector_t sector = first << (shift - SECTOR_SHIFT);
 
-	if (xa_load(&sd->chunks, chunk))
-		return 0;
-	ret = snapshot_alloc_chunk(snap, sd->dev, &loc);
-	if (ret)
-		return ret;
-	ret = blksnap_bio_rw(sd->origin.bdev, false, sector, buf, len);
-	if (ret)
-		return ret;
-	ret = diff_storage_rw(&snap->storage, shift, loc, 0, buf, len, true);
-	if (ret)
-		return ret;
-	return xa_err(xa_store(&sd->chunks, chunk, xa_mk_value(loc),
-			       GFP_NOIO));
+	return min_t(u64, (u64)count << shift,
+		     (sd->capacity - sector) << SECTOR_SHIFT);
 }
 
-/**
- * snap_dev_copy_chunk() - copy a chunk of the origin into the storage
- * @sd: the device's state
- * @chunk: chunk number, below @sd->nr_chunks
- * @buf: a buffer of the chunk size from kvmalloc()
- *
- * Does nothing if the chunk is copied already.
- * Context: process context in a NOIO scope; takes the chunk's lock.
- * Return: 0, -ENOSPC on overflow, or another negative errno.
- */
-int snap_dev_copy_chunk(struct snap_dev *sd, u64 chunk, void *buf)
+static bool cow_batch_has(struct snap_dev *sd, u64 chunk)
 {
-	struct mutex *lock = snap_dev_chunk_lock(sd, chunk);
+	unsigned int i;
+
+	for (i = 0; i < sd->nr_runs; i++) {
+		if (chunk >= sd->runs[i].first &&
+		    chunk < sd->runs[i].first + sd->runs[i].count)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Add the uncopied chunks of [*next, last] to the batch, advancing *next,
+ * until the range is done or the batch is full. Context: copy_lock.
+ * Return: true if the whole range is in the batch or copied.
+ */
+static bool cow_batch_collect(struct snap_dev *sd, u64 *next, u64 last)
+{
+	struct cow_run *run;
+
+	for (; *next <= last; (*next)++) {
+		if (xa_load(&sd->chunks, *next) || cow_batch_has(sd, *next))
+			continue;
+		run = sd->nr_runs ? &sd->runs[sd->nr_runs - 1] : NULL;
+		if (sd->batch_chunks == sd->copy_chunks)
+			return false;
+		if (run && run->first + run->count == *next) {
+			run->count++;
+		} else {
+			if (sd->nr_runs == COW_MAX_RUNS)
+				return false;
+			run = &sd->runs[sd->nr_runs++];
+			run->first = *next;
+			run->count = 1;
+		}
+		sd->batch_chunks++;
+	}
+	return true;
+}
+
+/*
+ * Add all of [first, last] to the batch, or nothing.
+ * Context: copy_lock. Return: true if added.
+ */
+static bool cow_batch_add(struct snap_dev *sd, u64 first, u64 last)
+{
+	unsigned int nr_runs = sd->nr_runs, batch_chunks = sd->batch_chunks;
+	u32 count = nr_runs ? sd->runs[nr_runs - 1].count : 0;
+
+	if (cow_batch_collect(sd, &first, last))
+		return true;
+	sd->nr_runs = nr_runs;
+	sd->batch_chunks = batch_chunks;
+	if (nr_runs)
+		sd->runs[nr_runs - 1].count = count;
+	return false;
+}
+
+/* Read every run of the batch from the origin into the copy buffer. */
+static int cow_batch_read(struct snap_dev *sd)
+{
+	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	struct blksnap_io io;
+	u8 *buf = sd->copy_buf;
+	struct cow_run *run;
+	unsigned int i;
+	u32 len;
 	int ret;
 
-	mutex_lock(lock);
-	ret = snap_dev_copy_locked(sd, chunk, buf);
-	mutex_unlock(lock);
+	blksnap_io_init(&io);
+	for (i = 0; i < sd->nr_runs; i++) {
+		run = &sd->runs[i];
+		len = snap_dev_run_bytes(sd, run->first, run->count);
+		blksnap_io_buf(&io, sd->origin.bdev, false,
+			       run->first << sshift, buf, len);
+		buf += (size_t)run->count << sd->snap->chunk_shift;
+	}
+	ret = blksnap_io_wait(&io);
+	blksnap_buf_read_done(sd->copy_buf, buf - (u8 *)sd->copy_buf);
 	return ret;
 }
 
-/* Copy the chunks @bio touches. Context: the COW worker. */
-static void snap_dev_cow_bio(struct snap_dev *sd, struct bio *bio,
-			     void **bufp)
+/*
+ * Allocate consecutive slots for the chunks of a run (in pieces where a
+ * storage segment ends) and start writing them; note each chunk's
+ * location in @locs.
+ */
+static int cow_run_write(struct snap_dev *sd, struct cow_run *run, u8 *buf,
+			 u64 *locs, struct blksnap_io *io)
 {
 	struct snapshot *snap = sd->snap;
-	unsigned int sshift = snap->chunk_shift - SECTOR_SHIFT;
-	sector_t sector = tracker_bio_sector(bio, sd->dev);
-	u64 c, last;
+	unsigned int shift = snap->chunk_shift;
+	u32 done, i, len;
+	u64 loc;
+	int n, ret;
+
+	for (done = 0; done < run->count; done += n) {
+		n = snapshot_alloc_chunk(snap, sd->dev, run->count - done, &loc);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++)
+			locs[done + i] = loc + i;
+		len = snap_dev_run_bytes(sd, run->first + done, n);
+		ret = diff_storage_submit(&snap->storage, shift, loc, 0,
+					  buf + ((size_t)done << shift), len,
+					  true, io);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Write the batch into the storage. */
+static int cow_batch_write(struct snap_dev *sd)
+{
+	unsigned int shift = sd->snap->chunk_shift;
+	struct blksnap_io io;
+	u8 *buf = sd->copy_buf;
+	u64 *locs = sd->copy_locs;
+	unsigned int i;
+	int ret = 0, err;
+
+	blksnap_io_init(&io);
+	for (i = 0; i < sd->nr_runs && !ret; i++) {
+		ret = cow_run_write(sd, &sd->runs[i], buf, locs, &io);
+		buf += (size_t)sd->runs[i].count << shift;
+		locs += sd->runs[i].count;
+	}
+	err = blksnap_io_wait(&io);
+	return ret ?: err;
+}
+
+/* Record the chunks of the batch as copied (see the locking above). */
+static int cow_batch_record(struct snap_dev *sd)
+{
+	u64 *locs = sd->copy_locs;
+	struct cow_run *run;
+	unsigned int i;
+	u32 k;
 	int ret = 0;
 
-	if (READ_ONCE(snap->state) != SNAP_TAKEN || sector >= sd->capacity)
-		return;
-	if (!*bufp) {
-		*bufp = kvmalloc(1ul << snap->chunk_shift, GFP_KERNEL);
-		if (!*bufp) {
-			snapshot_corrupt(snap, ENOMEM, sd->dev);
-			return;
-		}
+	down_write(&sd->record_sem);
+	for (i = 0; i < sd->nr_runs && !ret; i++) {
+		run = &sd->runs[i];
+		for (k = 0; k < run->count && !ret; k++)
+			ret = xa_err(xa_store(&sd->chunks, run->first + k,
+					      xa_mk_value(*locs++), GFP_NOIO));
 	}
-	last = min((sector + bio_sectors(bio) - 1) >> sshift,
-		   sd->nr_chunks - 1);
-	for (c = sector >> sshift; c <= last && !ret; c++)
-		ret = snap_dev_copy_chunk(sd, c, *bufp);
-	if (ret)
-		snapshot_corrupt(snap, -ret, sd->dev);
+	up_write(&sd->record_sem);
+	return ret;
+}
+
+/*
+ * Copy the chunks of the batch and empty it.
+ * Context: copy_lock, NOIO scope.
+ * Return: 0, -ENOSPC on overflow or another negative errno.
+ */
+static int cow_batch_copy(struct snap_dev *sd)
+{
+	int ret = 0;
+
+	if (!sd->nr_runs)
+		return 0;
+	if (READ_ONCE(sd->snap->state) != SNAP_TAKEN)
+		ret = -EIO;
+	if (!ret)
+		ret = cow_batch_read(sd);
+	if (!ret)
+		ret = cow_batch_write(sd);
+	if (!ret)
+		ret = cow_batch_record(sd);
+	sd->nr_runs = 0;
+	sd->batch_chunks = 0;
+	return ret;
+}
+
+/* Copy the uncopied chunks of [first, last], a buffer at a time. */
+static int cow_copy_range_locked(struct snap_dev *sd, u64 first, u64 last)
+{
+	bool done;
+	int ret;
+
+	do {
+		done = cow_batch_collect(sd, &first, last);
+		ret = cow_batch_copy(sd);
+	} while (!done && !ret);
+	return ret;
+}
+
+/**
+ * snap_dev_copy_range() - copy chunks of the origin into the storage
+ * @sd: the device's state
+ * @first: first chunk
+ * @last: last chunk, below @sd->nr_chunks
+ *
+ * Chunks copied already are left alone. A failure does not corrupt the
+ * snapshot: the caller does.
+ * Context: process context in a NOIO scope; takes @sd->copy_lock.
+ * Return: 0, -ENOSPC on overflow, or another negative errno.
+ */
+int snap_dev_copy_range(struct snap_dev *sd, u64 first, u64 last)
+{
+	int ret;
+
+	mutex_lock(&sd->copy_lock);
+	ret = cow_copy_range_locked(sd, first, last);
+	mutex_unlock(&sd->copy_lock);
+	return ret;
+}
+
+/* Chunks a held bio touches; false if none (past the end of the device). */
+static bool snap_dev_bio_chunks(struct snap_dev *sd, struct bio *bio,
+				u64 *first, u64 *last)
+{
+	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	sector_t sector = tracker_bio_sector(bio, sd->dev);
+
+	if (sector >= sd->capacity)
+		return false;
+	*first = sector >> sshift;
+	*last = min((sector + bio_sectors(bio) - 1) >> sshift,
+		    sd->nr_chunks - 1);
+	return true;
 }
 
 static struct bio *snap_dev_pop_held(struct snap_dev *sd)
@@ -240,21 +447,70 @@ static struct bio *snap_dev_pop_held(struct snap_dev *sd)
 	return bio;
 }
 
+static void snap_dev_unpop_held(struct snap_dev *sd, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&sd->held_lock, flags);
+	bio_list_add_head(&sd->held, bio);
+	spin_unlock_irqrestore(&sd->held_lock, flags);
+}
+
+/*
+ * Take held bios into @batch while their chunks fit in the copy buffer
+ * and copy those chunks; a bio too big for the buffer alone is copied a
+ * buffer at a time. Return: false when nothing was held.
+ * Context: the COW worker.
+ */
+static bool snap_dev_cow_batch(struct snap_dev *sd, struct bio_list *batch)
+{
+	unsigned int nr = 0;
+	struct bio *bio;
+	u64 first, last;
+	int ret = 0;
+
+	bio_list_init(batch);
+	mutex_lock(&sd->copy_lock);
+	while (nr < COW_MAX_BIOS && (bio = snap_dev_pop_held(sd))) {
+		if (READ_ONCE(sd->snap->state) == SNAP_TAKEN &&
+		    snap_dev_bio_chunks(sd, bio, &first, &last) &&
+		    !cow_batch_add(sd, first, last)) {
+			if (nr) {
+				snap_dev_unpop_held(sd, bio);
+				break;
+			}
+			ret = cow_copy_range_locked(sd, first, last);
+		}
+		bio_list_add(batch, bio);
+		nr++;
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = cow_batch_copy(sd);
+	sd->nr_runs = 0;
+	sd->batch_chunks = 0;
+	mutex_unlock(&sd->copy_lock);
+	if (ret)
+		snapshot_corrupt(sd->snap, -ret, sd->dev);
+	return nr;
+}
+
 static void snap_dev_cow_work(struct work_struct *work)
 {
 	struct snap_dev *sd = container_of(work, struct snap_dev, cow_work);
 	unsigned int noio = memalloc_noio_save();
-	void *buf = NULL;
+	struct bio_list batch;
 	struct bio *bio;
 
-	while ((bio = snap_dev_pop_held(sd))) {
-		snap_dev_cow_bio(sd, bio, &buf);
-		/* Module code: the hook lets this call through. */
-		if (!tracker_filter_bio(bio))
-			submit_bio_noacct(bio);
+	while (snap_dev_cow_batch(sd, &batch)) {
+		while ((bio = bio_list_pop(&batch))) {
+			/* Module code: the hook lets this call through. */
+			if (!tracker_filter_bio(bio))
+				submit_bio_noacct(bio);
+		}
 		cond_resched();
 	}
-	kvfree(buf);
 	memalloc_noio_restore(noio);
 }
 

@@ -5,6 +5,7 @@
 #include <linux/bio.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -14,7 +15,16 @@
 struct snapshot;
 struct tracker;
 
-#define SNAP_CHUNK_LOCKS	64
+/* Copy-on-write batches: buffer size, runs of chunks, bios. */
+#define COW_BUFFER_BYTES	(4u << 20)
+#define COW_MAX_RUNS		64
+#define COW_MAX_BIOS		256
+
+/* Consecutive chunks of a batch, copied with one read and one write. */
+struct cow_run {
+	u64 first;
+	u32 count;
+};
 
 /**
  * struct snap_dev - copy-on-write state of one device of a snapshot
@@ -29,9 +39,18 @@ struct tracker;
  * @chunks: copied chunks: chunk number -> xa_mk_value(storage location);
  *          an entry is stored once its data is in the storage and never
  *          removed while the snapshot lives
- * @chunk_locks: hashed by chunk number; held while a chunk is copied, and
- *               while an image bio reads or writes it, so that an image
- *               read of the origin cannot see a write the copy let through
+ * @copy_lock: serialises copying chunks (the COW worker, image writes);
+ *             protects the copy buffer and the batch
+ * @copy_buf: the copy buffer, sized at the take (snap_dev_prepare())
+ * @copy_locs: storage location of each chunk of the batch
+ * @copy_chunks: chunks the copy buffer holds
+ * @runs: the batch, in buffer order
+ * @nr_runs: runs in the batch
+ * @batch_chunks: chunks in the batch
+ * @record_sem: held shared by image bios from their chunk lookups to the
+ *              end of their I/O, exclusively to record copied chunks: no
+ *              write over a chunk is let through while an image read that
+ *              found it uncopied still reads the origin
  * @held_lock: protects @held (taken in any context: irqsave)
  * @held: write bios held until the chunks they touch are copied
  * @cow_work: copies and releases @held
@@ -49,7 +68,14 @@ struct snap_dev {
 	sector_t capacity;
 	u64 nr_chunks;
 	struct xarray chunks;
-	struct mutex chunk_locks[SNAP_CHUNK_LOCKS];	/* see above */
+	struct mutex copy_lock;		/* see above */
+	void *copy_buf;
+	u64 *copy_locs;
+	u32 copy_chunks;
+	struct cow_run runs[COW_MAX_RUNS];
+	unsigned int nr_runs;
+	u32 batch_chunks;
+	struct rw_semaphore record_sem;	/* see above */
 	spinlock_t held_lock;		/* see above */
 	struct bio_list held;
 	struct work_struct cow_work;
@@ -67,14 +93,10 @@ void snap_dev_put(struct snap_dev *sd);
 bool snap_dev_hold_bio(struct snap_dev *sd, struct bio *bio, sector_t sector);
 void snap_dev_kick(struct snap_dev *sd);
 void snap_dev_flush(struct snap_dev *sd);
-int snap_dev_copy_chunk(struct snap_dev *sd, u64 chunk, void *buf);
+int snap_dev_prepare(struct snap_dev *sd);
+int snap_dev_copy_range(struct snap_dev *sd, u64 first, u64 last);
 bool snap_dev_io_get(struct snap_dev *sd);
 void snap_dev_io_put(struct snap_dev *sd);
 void snap_dev_stop_io(struct snap_dev *sd);
-
-static inline struct mutex *snap_dev_chunk_lock(struct snap_dev *sd, u64 chunk)
-{
-	return &sd->chunk_locks[chunk % SNAP_CHUNK_LOCKS];
-}
 
 #endif /* __BLKSNAP_COW_H */

@@ -179,42 +179,191 @@ static int diff_segment_grow(struct diff_storage *ds, struct diff_segment *seg,
 }
 
 /**
- * diff_storage_alloc() - allocate a chunk slot
+ * diff_storage_alloc() - allocate consecutive chunk slots
  * @ds: the storage
  * @shift: log2 of the chunk size in bytes
- * @loc: out: the location, for diff_storage_rw()
+ * @want: number of slots wanted, at least 1
+ * @loc: out: the location of the first, for diff_storage_rw(); the
+ *       others follow it in the same segment
  *
+ * Fewer slots than @want are allocated when a segment ends; the caller
+ * asks again for the rest.
  * Context: process context, may sleep (grows files); takes @ds->lock.
- * Return: 0 or -ENOSPC when every segment is full.
+ * Return: the number of slots allocated, or -ENOSPC when every segment
+ * is full.
  */
-int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u64 *loc)
+int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
+		       u64 *loc)
 {
-	u64 chunk = 1ull << shift;
 	struct diff_segment *seg;
-	u64 end;
+	u64 room, n, end;
 	int ret = -ENOSPC;
 
 	mutex_lock(&ds->lock);
-	for (; ds->cur < ds->nr_segs; ds->cur++) {
+	while (ds->cur < ds->nr_segs) {
 		seg = ds->segs[ds->cur];
-		end = (seg->next << shift) + chunk;
-		if (end > seg->limit)
+		room = (seg->limit >> shift) - min(seg->next,
+						   seg->limit >> shift);
+		n = min_t(u64, want, room);
+		if (!n) {
+			ds->cur++;
 			continue;
+		}
+		end = (seg->next + n) << shift;
+		/* On failure the segment now ends where its file stopped. */
 		if (end > seg->allocated && diff_segment_grow(ds, seg, end))
 			continue;
 		*loc = ((u64)ds->cur << DIFF_LOC_SEG_SHIFT) | seg->next;
-		seg->next++;
-		WRITE_ONCE(ds->used, ds->used + chunk);
-		ret = 0;
+		seg->next += n;
+		WRITE_ONCE(ds->used, ds->used + (n << shift));
+		ret = n;
 		break;
 	}
 	mutex_unlock(&ds->lock);
 	return ret;
 }
 
+static struct bio_set blksnap_bio_set;
+
+/* Context: module init. Return: 0 or -ENOMEM. */
+int blksnap_io_setup(void)
+{
+	return bioset_init(&blksnap_bio_set, BIO_POOL_SIZE, 0,
+			   BIOSET_NEED_BVECS);
+}
+
+/* Context: module exit, no bio of the module in flight. */
+void blksnap_io_teardown(void)
+{
+	bioset_exit(&blksnap_bio_set);
+}
+
+/* Start a group of bios: @io counts one reference of its own. */
+void blksnap_io_init(struct blksnap_io *io)
+{
+	atomic_set(&io->pending, 1);
+	io->status = BLK_STS_OK;
+	init_completion(&io->done);
+}
+
+static void blksnap_io_put(struct blksnap_io *io)
+{
+	if (atomic_dec_and_test(&io->pending))
+		complete(&io->done);
+}
+
+/* Completion of a bio of a group. Context: any (often an interrupt). */
+static void blksnap_io_endio(struct bio *bio)
+{
+	struct blksnap_io *io = bio->bi_private;
+
+	/* Keep the first error; a later one would hide its cause. */
+	if (bio->bi_status)
+		cmpxchg(&io->status, BLK_STS_OK, bio->bi_status);
+	bio_put(bio);
+	blksnap_io_put(io);
+}
+
+/**
+ * blksnap_io_submit() - submit a bio as part of a group
+ * @io: the group
+ * @bio: a bio of the module, complete but for its end_io and private
+ *
+ * Its end_io lies in this module, so the hook lets it through unfiltered.
+ * Context: process context.
+ */
+void blksnap_io_submit(struct blksnap_io *io, struct bio *bio)
+{
+	atomic_inc(&io->pending);
+	bio->bi_end_io = blksnap_io_endio;
+	bio->bi_private = io;
+	submit_bio_noacct(bio);
+}
+
+/**
+ * blksnap_io_clone() - a clone of part of a bio, for another device
+ * @bio: the bio whose pages the clone shares
+ * @iter: the part of @bio
+ * @bdev: the device the clone goes to
+ * @sector: the clone's first sector on @bdev
+ *
+ * Context: process context; allocates from the module's bio pool, so it
+ * does not fail, but the caller must submit each clone before asking for
+ * the next one.
+ * Return: the clone, for blksnap_io_submit().
+ */
+struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
+			     struct block_device *bdev, sector_t sector)
+{
+	struct bio *clone;
+
+	clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &blksnap_bio_set);
+	clone->bi_iter = iter;
+	clone->bi_iter.bi_sector = sector;
+	return clone;
+}
+
+/* Wait for every bio of the group. Return: 0 or a negative errno. */
+int blksnap_io_wait(struct blksnap_io *io)
+{
+	blksnap_io_put(io);
+	wait_for_completion_io(&io->done);
+	return blk_status_to_errno(READ_ONCE(io->status));
+}
+
 static struct page *blksnap_buf_page(void *p)
 {
 	return is_vmalloc_addr(p) ? vmalloc_to_page(p) : virt_to_page(p);
+}
+
+/**
+ * blksnap_io_buf() - read or write a buffer as part of a group
+ * @io: the group
+ * @bdev: the device
+ * @write: write instead of read
+ * @sector: first sector
+ * @buf: page-aligned buffer from kvmalloc()
+ * @len: bytes, a multiple of 512
+ *
+ * A vmalloc buffer is flushed before a write here; after a read the
+ * caller invalidates it (blksnap_buf_read_done()) once the group is done.
+ * Context: process context; submits one bio at a time from the module's
+ * pool.
+ */
+void blksnap_io_buf(struct blksnap_io *io, struct block_device *bdev,
+		    bool write, sector_t sector, void *buf, u32 len)
+{
+	blk_opf_t opf = write ? REQ_OP_WRITE : REQ_OP_READ;
+	u8 *p = buf;
+	unsigned int nr, n;
+	struct bio *bio;
+	u32 done;
+
+	if (write && is_vmalloc_addr(buf))
+		flush_kernel_vmap_range(buf, len);
+	while (len) {
+		nr = min_t(u32, DIV_ROUND_UP(len, PAGE_SIZE), BIO_MAX_VECS);
+		bio = bio_alloc_bioset(bdev, nr, opf, GFP_NOIO,
+				       &blksnap_bio_set);
+		bio->bi_iter.bi_sector = sector;
+		for (done = 0; done < len && bio->bi_vcnt < nr; done += n) {
+			n = min_t(u32, PAGE_SIZE, len - done);
+			if (bio_add_page(bio, blksnap_buf_page(p + done), n,
+					 0) != n)
+				break;
+		}
+		blksnap_io_submit(io, bio);
+		p += done;
+		len -= done;
+		sector += done >> SECTOR_SHIFT;
+	}
+}
+
+/* After a group that read into @buf has completed. */
+void blksnap_buf_read_done(void *buf, u32 len)
+{
+	if (is_vmalloc_addr(buf))
+		invalidate_kernel_vmap_range(buf, len);
 }
 
 /**
@@ -225,43 +374,21 @@ static struct page *blksnap_buf_page(void *p)
  * @buf: page-aligned buffer from kvmalloc()
  * @len: bytes, a multiple of 512
  *
- * The bios are the module's: the hook does not hold them.
  * Context: process context, sleeps until the I/O is done.
  * Return: 0 or a negative errno.
  */
 int blksnap_bio_rw(struct block_device *bdev, bool write, sector_t sector,
 		   void *buf, u32 len)
 {
-	blk_opf_t opf = write ? REQ_OP_WRITE : REQ_OP_READ;
-	u8 *p = buf;
-	unsigned int nr, n;
-	struct bio *bio;
-	u32 done;
+	struct blksnap_io io;
 	int ret;
 
-	if (write && is_vmalloc_addr(buf))
-		flush_kernel_vmap_range(buf, len);
-	while (len) {
-		nr = min_t(u32, DIV_ROUND_UP(len, PAGE_SIZE), BIO_MAX_VECS);
-		bio = bio_alloc(bdev, nr, opf, GFP_NOIO);
-		bio->bi_iter.bi_sector = sector;
-		for (done = 0; done < len && bio->bi_vcnt < nr; done += n) {
-			n = min_t(u32, PAGE_SIZE, len - done);
-			if (bio_add_page(bio, blksnap_buf_page(p + done), n,
-					 0) != n)
-				break;
-		}
-		ret = submit_bio_wait(bio);
-		bio_put(bio);
-		if (ret)
-			return ret;
-		p += done;
-		len -= done;
-		sector += done >> SECTOR_SHIFT;
-	}
-	if (!write && is_vmalloc_addr(buf))
-		invalidate_kernel_vmap_range(buf, p - (u8 *)buf);
-	return 0;
+	blksnap_io_init(&io);
+	blksnap_io_buf(&io, bdev, write, sector, buf, len);
+	ret = blksnap_io_wait(&io);
+	if (!write)
+		blksnap_buf_read_done(buf, len);
+	return ret;
 }
 
 static int diff_file_rw(struct file *file, loff_t pos, void *buf, u32 len,
@@ -284,14 +411,75 @@ static int diff_file_rw(struct file *file, loff_t pos, void *buf, u32 len,
 	return 0;
 }
 
+static struct diff_segment *diff_storage_seg(struct diff_storage *ds,
+					     unsigned int shift, u64 loc,
+					     u32 offset, u64 *pos)
+{
+	*pos = ((loc & ((1ull << DIFF_LOC_SEG_SHIFT) - 1)) << shift) + offset;
+	return ds->segs[loc >> DIFF_LOC_SEG_SHIFT];
+}
+
 /**
- * diff_storage_rw() - read or write part of a stored chunk
+ * diff_storage_map() - where stored data lies on a block device
  * @ds: the storage
  * @shift: log2 of the chunk size in bytes
- * @loc: the chunk's location from diff_storage_alloc()
- * @offset: byte offset in the chunk
+ * @loc: a location from diff_storage_alloc()
+ * @offset: byte offset from there
+ * @sector: out: the sector on the returned device
+ *
+ * Return: the device, or NULL when the segment is a file (use
+ * diff_storage_rw()).
+ */
+struct block_device *diff_storage_map(struct diff_storage *ds,
+				      unsigned int shift, u64 loc, u32 offset,
+				      sector_t *sector)
+{
+	struct diff_segment *seg;
+	u64 pos;
+
+	seg = diff_storage_seg(ds, shift, loc, offset, &pos);
+	*sector = pos >> SECTOR_SHIFT;
+	return seg->bdev;
+}
+
+/**
+ * diff_storage_submit() - read or write stored chunks as part of a group
+ * @ds: the storage
+ * @shift: log2 of the chunk size in bytes
+ * @loc: a location from diff_storage_alloc()
+ * @offset: byte offset from there
  * @buf: buffer from kvmalloc()
- * @len: bytes, a multiple of 512, within the chunk
+ * @len: bytes, a multiple of 512, within the slots allocated at @loc
+ * @write: write instead of read
+ * @io: the group the bios of a block device segment join
+ *
+ * A file segment is read or written before this returns.
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno of the file I/O.
+ */
+int diff_storage_submit(struct diff_storage *ds, unsigned int shift, u64 loc,
+			u32 offset, void *buf, u32 len, bool write,
+			struct blksnap_io *io)
+{
+	struct diff_segment *seg;
+	u64 pos;
+
+	seg = diff_storage_seg(ds, shift, loc, offset, &pos);
+	if (!seg->bdev)
+		return diff_file_rw(seg->file, pos, buf, len, write);
+	blksnap_io_buf(io, seg->bdev, write, pos >> SECTOR_SHIFT, buf, len);
+	return 0;
+}
+
+/**
+ * diff_storage_rw() - read or write stored chunks
+ * @ds: the storage
+ * @shift: log2 of the chunk size in bytes
+ * @loc: a location from diff_storage_alloc()
+ * @offset: byte offset from there
+ * @buf: buffer from kvmalloc()
+ * @len: bytes, a multiple of 512, within the slots allocated at @loc
+ * @write: write instead of read
  *
  * Context: process context, sleeps.
  * Return: 0 or a negative errno.
@@ -299,12 +487,14 @@ static int diff_file_rw(struct file *file, loff_t pos, void *buf, u32 len,
 int diff_storage_rw(struct diff_storage *ds, unsigned int shift, u64 loc,
 		    u32 offset, void *buf, u32 len, bool write)
 {
-	struct diff_segment *seg = ds->segs[loc >> DIFF_LOC_SEG_SHIFT];
-	u64 pos = ((loc & ((1ull << DIFF_LOC_SEG_SHIFT) - 1)) << shift) +
-		  offset;
+	struct blksnap_io io;
+	int ret, err;
 
-	if (seg->bdev)
-		return blksnap_bio_rw(seg->bdev, write, pos >> SECTOR_SHIFT,
-				      buf, len);
-	return diff_file_rw(seg->file, pos, buf, len, write);
+	blksnap_io_init(&io);
+	ret = diff_storage_submit(ds, shift, loc, offset, buf, len, write,
+				  &io);
+	err = blksnap_io_wait(&io);
+	if (!write)
+		blksnap_buf_read_done(buf, len);
+	return ret ?: err;
 }

@@ -2,6 +2,8 @@
 #ifndef __BLKSNAP_DIFF_STORAGE_H
 #define __BLKSNAP_DIFF_STORAGE_H
 
+#include <linux/blk_types.h>
+#include <linux/completion.h>
 #include <linux/types.h>
 #include <linux/mutex.h>
 
@@ -53,12 +55,42 @@ struct diff_storage {
 	u64 limit;
 };
 
+/**
+ * struct blksnap_io - bios of the module waited for together
+ * @pending: bios in flight, plus one held until blksnap_io_wait()
+ * @status: the first error
+ * @done: completed when @pending drops to zero
+ */
+struct blksnap_io {
+	atomic_t pending;
+	blk_status_t status;
+	struct completion done;
+};
+
+int blksnap_io_setup(void);
+void blksnap_io_teardown(void);
+void blksnap_io_init(struct blksnap_io *io);
+void blksnap_io_submit(struct blksnap_io *io, struct bio *bio);
+struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
+			     struct block_device *bdev, sector_t sector);
+void blksnap_io_buf(struct blksnap_io *io, struct block_device *bdev,
+		    bool write, sector_t sector, void *buf, u32 len);
+int blksnap_io_wait(struct blksnap_io *io);
+void blksnap_buf_read_done(void *buf, u32 len);
+
 void diff_storage_init(struct diff_storage *ds);
 void diff_storage_free(struct diff_storage *ds);
 struct diff_segment *diff_segment_new(int fd, u64 limit);
 void diff_segment_free(struct diff_segment *seg);
 int diff_storage_add(struct diff_storage *ds, struct diff_segment *seg);
-int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u64 *loc);
+int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
+		       u64 *loc);
+struct block_device *diff_storage_map(struct diff_storage *ds,
+				      unsigned int shift, u64 loc, u32 offset,
+				      sector_t *sector);
+int diff_storage_submit(struct diff_storage *ds, unsigned int shift, u64 loc,
+			u32 offset, void *buf, u32 len, bool write,
+			struct blksnap_io *io);
 int diff_storage_rw(struct diff_storage *ds, unsigned int shift, u64 loc,
 		    u32 offset, void *buf, u32 len, bool write);
 struct gendisk *diff_segment_disk(const struct diff_segment *seg);

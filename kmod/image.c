@@ -4,14 +4,20 @@
  * named BLKSNAP_IMAGE_NAME_FMT after the origin's device number.
  *
  * Each image bio is processed by a work item on an unbound workqueue, so
- * several run in parallel. A bio is cut at chunk boundaries; each piece is
- * handled under the chunk's lock: a read takes the data from the storage
- * if the chunk was copied, else from the origin (the lock keeps the COW
- * worker from copying the chunk and releasing a write over it meanwhile);
- * a write first copies the chunk if needed, then writes into the stored
- * copy: image writes never reach the origin. Discard and write-zeroes are
- * not supported (not advertised). A corrupted or destroyed snapshot fails
- * every image bio with an I/O error.
+ * several run in parallel. A bio is cut at chunk boundaries and each
+ * piece mapped: a chunk copied into the storage maps to its slot, an
+ * uncopied one (reads only) to the origin; neighbouring pieces that map
+ * to consecutive sectors of one device are merged. Every merged piece on
+ * a block device becomes a clone of the image bio sharing its pages, and
+ * all clones are in flight at once; a storage file is read or written
+ * through a bounce buffer. A write first copies the chunks it touches
+ * (snap_dev_copy_range()), so image writes never reach the origin. The
+ * work item holds the device's record_sem shared until its clones have
+ * completed, so the COW worker cannot let a write over an uncopied chunk
+ * reach the origin while an image read of that chunk is in flight (see
+ * cow.c). Discard and write-zeroes are not supported (not advertised). A
+ * corrupted or destroyed snapshot fails every image bio with an I/O
+ * error, also a read in flight when the snapshot became corrupted.
  *
  * The disk keeps a reference to its struct snap_dev and to the module until
  * the last opener is gone (.free_disk), so an image open when the snapshot
@@ -59,89 +65,141 @@ static void image_copy_bio(struct bio *bio, struct bvec_iter start, u32 len,
 	}
 }
 
-/* Read @len bytes at byte @off of chunk @c into @buf. Chunk lock held. */
-static int image_read_locked(struct snap_dev *sd, u64 c, u32 off, u32 len,
-			     void *buf)
-{
-	struct snapshot *snap = sd->snap;
-	unsigned int shift = snap->chunk_shift;
-	void *loc = xa_load(&sd->chunks, c);
+/*
+ * A piece of an image bio mapped to a device, growing while the next
+ * pieces map to the sectors that follow.
+ */
+struct image_map {
+	struct bvec_iter iter;		/* the part of the bio; empty: none */
+	struct block_device *bdev;
+	sector_t sector;
+};
 
-	if (loc)
-		return diff_storage_rw(&snap->storage, shift, xa_to_value(loc),
-				       off, buf, len, false);
-	return blksnap_bio_rw(sd->origin.bdev, false,
-			      (c << (shift - SECTOR_SHIFT)) +
-			      (off >> SECTOR_SHIFT), buf, len);
+/* Send the mapped piece as a clone of @bio. */
+static void image_map_flush(struct image_map *map, struct bio *bio,
+			    struct blksnap_io *io)
+{
+	if (!map->iter.bi_size)
+		return;
+	blksnap_io_submit(io, blksnap_io_clone(bio, map->iter, map->bdev,
+					       map->sector));
+	map->iter.bi_size = 0;
 }
 
-/* Write @len bytes at byte @off of chunk @c from @buf. Chunk lock held. */
-static int image_write_locked(struct snap_dev *sd, u64 c, u32 off, u32 len,
-			      void *buf)
+/* Add @len bytes of @bio at @iter, mapped to @sector of @bdev. */
+static void image_map_add(struct image_map *map, struct bio *bio,
+			  struct blksnap_io *io, struct bvec_iter iter, u32 len,
+			  struct block_device *bdev, sector_t sector)
 {
-	struct snapshot *snap = sd->snap;
-
-	return diff_storage_rw(&snap->storage, snap->chunk_shift,
-			       xa_to_value(xa_load(&sd->chunks, c)), off, buf,
-			       len, true);
+	if (map->iter.bi_size && map->bdev == bdev &&
+	    map->sector + (map->iter.bi_size >> SECTOR_SHIFT) == sector &&
+	    map->iter.bi_size <= UINT_MAX - len) {
+		map->iter.bi_size += len;
+		return;
+	}
+	image_map_flush(map, bio, io);
+	map->iter = iter;
+	map->iter.bi_size = len;
+	map->bdev = bdev;
+	map->sector = sector;
 }
 
-/* One piece of a bio, inside chunk @c. */
-static int image_piece(struct snap_dev *sd, struct bio *bio,
-		       struct bvec_iter iter, u64 c, u32 off, u32 len,
-		       void *buf)
+/* A piece in a storage file: through a bounce buffer, synchronously. */
+static int image_file_piece(struct snap_dev *sd, struct bio *bio,
+			    struct bvec_iter iter, u64 loc, u32 off, u32 len,
+			    void **bounce)
 {
-	struct mutex *lock = snap_dev_chunk_lock(sd, c);
+	struct snapshot *snap = sd->snap;
 	bool write = op_is_write(bio_op(bio));
 	int ret;
 
-	if (write) {
-		ret = snap_dev_copy_chunk(sd, c, buf);
-		if (ret) {
-			snapshot_corrupt(sd->snap, -ret, sd->dev);
-			return ret;
-		}
+	if (!*bounce) {
+		*bounce = kvmalloc(1u << snap->chunk_shift, GFP_NOIO);
+		if (!*bounce)
+			return -ENOMEM;
 	}
-	mutex_lock(lock);
-	if (write) {
-		image_copy_bio(bio, iter, len, buf, false);
-		ret = image_write_locked(sd, c, off, len, buf);
-	} else {
-		ret = image_read_locked(sd, c, off, len, buf);
-	}
-	mutex_unlock(lock);
+	if (write)
+		image_copy_bio(bio, iter, len, *bounce, false);
+	ret = diff_storage_rw(&snap->storage, snap->chunk_shift, loc, off,
+			      *bounce, len, write);
 	if (!ret && !write)
-		image_copy_bio(bio, iter, len, buf, true);
+		image_copy_bio(bio, iter, len, *bounce, true);
+	return ret;
+}
+
+/*
+ * Map every piece of @bio and start its clones in @io.
+ * Context: record_sem held shared; for a write, its chunks are copied.
+ */
+static int image_map_bio(struct snap_dev *sd, struct bio *bio,
+			 struct blksnap_io *io)
+{
+	struct snapshot *snap = sd->snap;
+	unsigned int shift = snap->chunk_shift;
+	struct bvec_iter iter = bio->bi_iter;
+	struct image_map map = { };
+	struct block_device *bdev;
+	u32 chunk = 1u << shift;
+	void *bounce = NULL;
+	sector_t sector;
+	u32 off, len;
+	void *entry;
+	int ret = 0;
+
+	while (iter.bi_size && !ret) {
+		off = (iter.bi_sector << SECTOR_SHIFT) & (chunk - 1);
+		len = min(iter.bi_size, chunk - off);
+		entry = xa_load(&sd->chunks, iter.bi_sector >>
+				(shift - SECTOR_SHIFT));
+		if (entry) {
+			bdev = diff_storage_map(&snap->storage, shift,
+						xa_to_value(entry), off, &sector);
+		} else if (op_is_write(bio_op(bio))) {
+			ret = -EIO;	/* snap_dev_copy_range() said copied */
+			break;
+		} else {
+			bdev = sd->origin.bdev;
+			sector = iter.bi_sector;
+		}
+		if (bdev)
+			image_map_add(&map, bio, io, iter, len, bdev, sector);
+		else
+			ret = image_file_piece(sd, bio, iter,
+					       xa_to_value(entry), off, len,
+					       &bounce);
+		bio_advance_iter(bio, &iter, len);
+	}
+	image_map_flush(&map, bio, io);
+	kvfree(bounce);
 	return ret;
 }
 
 static blk_status_t image_rw(struct snap_dev *sd, struct bio *bio)
 {
-	struct snapshot *snap = sd->snap;
-	unsigned int shift = snap->chunk_shift;
-	struct bvec_iter iter = bio->bi_iter;
-	u32 chunk = 1u << shift;
-	u32 off, len;
-	void *buf;
-	u64 c;
-	int ret = 0;
+	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	struct blksnap_io io;
+	int ret = 0, err;
 
-	buf = kvmalloc(chunk, GFP_KERNEL);
-	if (!buf)
-		return BLK_STS_RESOURCE;
-	while (iter.bi_size && !ret) {
-		if (READ_ONCE(snap->state) != SNAP_TAKEN) {
-			ret = -EIO;
-			break;
-		}
-		c = iter.bi_sector >> (shift - SECTOR_SHIFT);
-		off = (iter.bi_sector << SECTOR_SHIFT) & (chunk - 1);
-		len = min(iter.bi_size, chunk - off);
-		ret = image_piece(sd, bio, iter, c, off, len, buf);
-		bio_advance_iter(bio, &iter, len);
+	if (!bio_sectors(bio))
+		return BLK_STS_OK;
+	if (op_is_write(bio_op(bio))) {
+		ret = snap_dev_copy_range(sd, bio->bi_iter.bi_sector >> sshift,
+					  (bio_end_sector(bio) - 1) >> sshift);
+		if (ret)
+			snapshot_corrupt(sd->snap, -ret, sd->dev);
 	}
-	kvfree(buf);
-	return ret ? BLK_STS_IOERR : BLK_STS_OK;
+	blksnap_io_init(&io);
+	down_read(&sd->record_sem);
+	if (READ_ONCE(sd->snap->state) != SNAP_TAKEN)
+		ret = -EIO;
+	if (!ret)
+		ret = image_map_bio(sd, bio, &io);
+	err = blksnap_io_wait(&io);
+	/* A copy that failed meanwhile may have let a write through. */
+	if (READ_ONCE(sd->snap->state) != SNAP_TAKEN)
+		ret = -EIO;
+	up_read(&sd->record_sem);
+	return ret || err ? BLK_STS_IOERR : BLK_STS_OK;
 }
 
 static void image_io_work(struct work_struct *work)

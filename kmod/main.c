@@ -8,6 +8,7 @@
 #include "hook.h"
 #include "ctrl.h"
 #include "cow.h"
+#include "diff_storage.h"
 #include "image.h"
 #include "tracker.h"
 
@@ -50,9 +51,12 @@ static int __init blksnap_init(void)
 {
 	int ret;
 
-	ret = cow_init();
+	ret = blksnap_io_setup();
 	if (ret)
 		return ret;
+	ret = cow_init();
+	if (ret)
+		goto fail_io;
 	ret = image_init();
 	if (ret)
 		goto fail_cow;
@@ -71,6 +75,8 @@ fail_image:
 	image_exit();
 fail_cow:
 	cow_exit();
+fail_io:
+	blksnap_io_teardown();
 	return ret;
 }
 
@@ -82,6 +88,7 @@ static void __exit blksnap_exit(void)
 	tracker_detach_all();
 	image_exit();
 	cow_exit();
+	blksnap_io_teardown();
 	pr_info("unloaded\n");
 }
 

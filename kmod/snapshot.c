@@ -49,8 +49,8 @@
  * protects the list of snapshots and each snapshot's devices and state
  * transitions made by the ioctls. snap->event_lock protects the event
  * queue, the low-space flag and state changes from the workers
- * (TAKEN -> CORRUPTED). Lock order: tracker_mutex, then a chunk lock, then
- * the storage lock, then event_lock.
+ * (TAKEN -> CORRUPTED). Lock order: tracker_mutex, then a device's
+ * copy_lock, then its record_sem, then the storage lock, then event_lock.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -151,23 +151,25 @@ static u64 snapshot_low_space(struct snapshot *snap)
 }
 
 /**
- * snapshot_alloc_chunk() - allocate storage for a chunk
+ * snapshot_alloc_chunk() - allocate storage for consecutive chunks
  * @snap: the snapshot
- * @dev: the device the chunk belongs to (for the event)
- * @loc: out: the location
+ * @dev: the device the chunks belong to (for the event)
+ * @want: number of chunks, at least 1
+ * @loc: out: the location of the first; the others follow it
  *
  * Queues a LOW_SPACE event when the free storage falls below the
  * snapshot's threshold (once, until an append re-arms it).
  * Context: process context, may sleep.
- * Return: 0 or -ENOSPC.
+ * Return: the number of chunks allocated (fewer than @want where a
+ * storage segment ends), or -ENOSPC.
  */
-int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u64 *loc)
+int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc)
 {
 	struct diff_storage *ds = &snap->storage;
 	int ret;
 
-	ret = diff_storage_alloc(ds, snap->chunk_shift, loc);
-	if (ret)
+	ret = diff_storage_alloc(ds, snap->chunk_shift, want, loc);
+	if (ret < 0)
 		return ret;
 	spin_lock(&snap->event_lock);
 	if (!snap->low_fired &&
@@ -177,7 +179,7 @@ int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u64 *loc)
 		snapshot_event_locked(snap, BLKSNAP_EVENT_LOW_SPACE, 0, dev);
 	}
 	spin_unlock(&snap->event_lock);
-	return 0;
+	return ret;
 }
 
 static void snapshot_set_state(struct snapshot *snap, int state)
@@ -483,18 +485,23 @@ static int snapshot_freeze(struct snapshot *snap, struct list_head *frozen)
 	return 0;
 }
 
-/* Fix the devices' sizes and chunk counts for the take. */
-static void snapshot_prepare(struct snapshot *snap)
+/* Fix the devices' sizes and chunk counts, size the copy buffers. */
+static int snapshot_prepare(struct snapshot *snap)
 {
 	unsigned int sshift = snap->chunk_shift - SECTOR_SHIFT;
 	struct snap_dev *sd;
 	unsigned int i;
+	int ret;
 
 	for (i = 0; i < snap->nr_devs; i++) {
 		sd = snap->devs[i];
 		sd->capacity = bdev_nr_sectors(sd->origin.bdev);
 		sd->nr_chunks = DIV_ROUND_UP_ULL(sd->capacity, 1ull << sshift);
+		ret = snap_dev_prepare(sd);
+		if (ret)
+			return ret;
 	}
+	return 0;
 }
 
 /*
@@ -570,7 +577,9 @@ int snapshot_take(const u8 *id)
 	ret = snapshot_check_storage(snap);
 	if (ret)
 		return ret;
-	snapshot_prepare(snap);
+	ret = snapshot_prepare(snap);
+	if (ret)
+		return ret;
 	ret = snapshot_freeze(snap, &frozen);
 	if (!ret)
 		snapshot_switch(snap);

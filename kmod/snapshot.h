@@ -62,7 +62,7 @@ struct snapshot {
 };
 
 void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev);
-int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u64 *loc);
+int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc);
 
 int snapshot_create(struct blksnap_snapshot_create *in);
 int snapshot_add(const u8 *id, dev_t dev);
