@@ -198,7 +198,7 @@ void snap_dev_flush(struct snap_dev *sd)
 	flush_work(&sd->cow_work);
 }
 
-/* Bytes of the origin in the @count chunks from @first (the last may be short). */
+/* Bytes of origin in @count chunks from @first (the last may be short). */
 static u32 snap_dev_run_bytes(struct snap_dev *sd, u64 first, u32 count)
 {
 	unsigned int shift = sd->snap->chunk_shift;
@@ -306,7 +306,8 @@ static int cow_run_write(struct snap_dev *sd, struct cow_run *run, u8 *buf,
 	int n, ret;
 
 	for (done = 0; done < run->count; done += n) {
-		n = snapshot_alloc_chunk(snap, sd->dev, run->count - done, &loc);
+		n = snapshot_alloc_chunk(snap, sd->dev, run->count - done,
+					 &loc);
 		if (n < 0)
 			return n;
 		for (i = 0; i < n; i++)

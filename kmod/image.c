@@ -70,7 +70,7 @@ static void image_copy_bio(struct bio *bio, struct bvec_iter start, u32 len,
  * pieces map to the sectors that follow.
  */
 struct image_map {
-	struct bvec_iter iter;		/* the part of the bio; empty: none */
+	struct bvec_iter iter;	/* the part of the bio; empty: none */
 	struct block_device *bdev;
 	sector_t sector;
 };
@@ -144,6 +144,7 @@ static int image_map_bio(struct snap_dev *sd, struct bio *bio,
 	sector_t sector;
 	u32 off, len;
 	void *entry;
+	u64 loc = 0;
 	int ret = 0;
 
 	while (iter.bi_size && !ret) {
@@ -152,10 +153,12 @@ static int image_map_bio(struct snap_dev *sd, struct bio *bio,
 		entry = xa_load(&sd->chunks, iter.bi_sector >>
 				(shift - SECTOR_SHIFT));
 		if (entry) {
-			bdev = diff_storage_map(&snap->storage, shift,
-						xa_to_value(entry), off, &sector);
+			loc = xa_to_value(entry);
+			bdev = diff_storage_map(&snap->storage, shift, loc,
+						off, &sector);
 		} else if (op_is_write(bio_op(bio))) {
-			ret = -EIO;	/* snap_dev_copy_range() said copied */
+			/* snap_dev_copy_range() copied every chunk. */
+			ret = -EIO;
 			break;
 		} else {
 			bdev = sd->origin.bdev;
@@ -164,8 +167,7 @@ static int image_map_bio(struct snap_dev *sd, struct bio *bio,
 		if (bdev)
 			image_map_add(&map, bio, io, iter, len, bdev, sector);
 		else
-			ret = image_file_piece(sd, bio, iter,
-					       xa_to_value(entry), off, len,
+			ret = image_file_piece(sd, bio, iter, loc, off, len,
 					       &bounce);
 		bio_advance_iter(bio, &iter, len);
 	}
