@@ -507,7 +507,7 @@ static void snap_dev_cow_work(struct work_struct *work)
 	while (snap_dev_cow_batch(sd, &batch)) {
 		while ((bio = bio_list_pop(&batch))) {
 			/* Module code: the hook lets this call through. */
-			if (!tracker_filter_bio(bio))
+			if (!tracker_filter_bio(bio, sd))
 				submit_bio_noacct(bio);
 		}
 		cond_resched();

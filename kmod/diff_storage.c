@@ -165,6 +165,12 @@ static int diff_segment_grow(struct diff_storage *ds, struct diff_segment *seg,
 
 	ret = vfs_fallocate(seg->file, 0, seg->allocated,
 			    size - seg->allocated);
+	/* A filesystem short of a whole step may still hold what is needed. */
+	if (ret == -ENOSPC && size > end) {
+		size = end;
+		ret = vfs_fallocate(seg->file, 0, seg->allocated,
+				    size - seg->allocated);
+	}
 	if (ret) {
 		pr_warn("difference storage: cannot grow a file to %llu bytes: %d\n",
 			size, ret);

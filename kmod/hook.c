@@ -45,7 +45,7 @@ static noinline void blksnap_submit_bio_noacct(struct bio *bio)
 	int idx = srcu_read_lock(&hook_srcu);
 
 	/* A held bio is submitted later by the copy-on-write worker. */
-	if (bio_is_own(bio) || !tracker_filter_bio(bio))
+	if (bio_is_own(bio) || !tracker_filter_bio(bio, NULL))
 		submit_bio_noacct(bio);
 	asm volatile("" ::: "memory");
 	srcu_read_unlock(&hook_srcu, idx);

@@ -297,16 +297,20 @@ sector_t tracker_bio_sector(struct bio *bio, dev_t dev)
 
 /* Should a snapshot of @tr's device hold @bio? Context: rcu_read_lock. */
 static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
-			     sector_t sector)
+			     sector_t sector, struct snap_dev *copied)
 {
 	struct snap_dev *sd = rcu_dereference(tr->snap_dev);
 
-	return sd && snap_dev_hold_bio(sd, bio, sector);
+	return sd && sd != copied && snap_dev_hold_bio(sd, bio, sector);
 }
 
 /**
  * tracker_filter_bio() - record the change a bio is about to make
  * @bio: a bio entering submit_bio_noacct()
+ * @copied: NULL, or the copy-on-write state that has just copied every
+ *          chunk @bio touches (its worker releasing it): not asked again,
+ *          since a bio too long for the filter's quick check would be
+ *          held again for ever
  *
  * A bio on a partition is also recorded in the map of its whole disk.
  * A write to a device of a taken snapshot may be held for copy-on-write:
@@ -315,7 +319,7 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
  * Return: true if the bio is held.
  */
-bool tracker_filter_bio(struct bio *bio)
+bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied)
 {
 	struct block_device *bdev = bio->bi_bdev;
 	sector_t sector = tracker_bio_sector(bio, bdev->bd_dev);
@@ -338,9 +342,10 @@ bool tracker_filter_bio(struct bio *bio)
 					 bio_sectors(bio));
 	}
 	if (tr)
-		held = tracker_hold_rcu(tr, bio, sector);
+		held = tracker_hold_rcu(tr, bio, sector, copied);
 	if (!held && dtr)
-		held = tracker_hold_rcu(dtr, bio, sector + bdev->bd_start_sect);
+		held = tracker_hold_rcu(dtr, bio, sector + bdev->bd_start_sect,
+					copied);
 	rcu_read_unlock();
 	return held;
 }

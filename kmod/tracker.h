@@ -44,7 +44,7 @@ void tracker_detach_all(void);
 struct tracker *tracker_find(dev_t dev);
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total);
 int tracker_refresh(struct tracker *tr);
-bool tracker_filter_bio(struct bio *bio);
+bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied);
 sector_t tracker_bio_sector(struct bio *bio, dev_t dev);
 
 static inline struct cbt_map *tracker_cbt(struct tracker *tr)
