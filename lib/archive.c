@@ -19,6 +19,13 @@
 
 /* Reads of an archive: libarchive hands out data in place from them. */
 #define ARCHIVE_READ_BLOCK	(1u << 20)
+/*
+ * Reads when only the manifest is wanted: it and the next header fit in
+ * the first 64 KiB of the archive (more is read if a header needs it).
+ * A 1 MiB block read 1 MiB of image data into a new buffer only to be
+ * dropped, which cost an incremental send more than its base's manifest.
+ */
+#define MANIFEST_READ_BLOCK	(64u << 10)
 /* Largest small entry (manifest, hash index of a 2^48-byte image). */
 #define SMALL_ENTRY_MAX	(1ull << 36)
 
@@ -444,7 +451,8 @@ static int read_second_header(struct blksnap_archive *r)
 	return 0;
 }
 
-int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
+static int archive_open(const char *name, size_t block,
+			struct blksnap_archive **ap)
 {
 	struct blksnap_archive *r = bs_calloc(1, sizeof(*r));
 
@@ -475,7 +483,7 @@ int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
 	}
 	archive_read_support_filter_all(r->a);
 	archive_read_support_format_tar(r->a);
-	if (archive_read_open_fd(r->a, r->fd, ARCHIVE_READ_BLOCK) != ARCHIVE_OK) {
+	if (archive_read_open_fd(r->a, r->fd, block) != ARCHIVE_OK) {
 		bs_fail("%s: not a blksnap archive (%s)", r->name,
 			archive_error_string(r->a));
 		goto fail;
@@ -489,6 +497,11 @@ int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
 fail:
 	blksnap_archive_close(r);
 	return -1;
+}
+
+int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
+{
+	return archive_open(name, ARCHIVE_READ_BLOCK, ap);
 }
 
 const struct blksnap_manifest *
@@ -707,7 +720,7 @@ int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
 {
 	struct blksnap_archive *a;
 
-	if (blksnap_archive_open(name, &a))
+	if (archive_open(name, MANIFEST_READ_BLOCK, &a))
 		return -1;
 	*m = a->manifest;
 	blksnap_archive_close(a);

@@ -16,11 +16,13 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/uio.h>
 
 #include "internal.h"
 
@@ -39,6 +41,19 @@
  * each hand-over waiting for the other thread to be scheduled.
  */
 #define THREADS_FROM	(64ull << 20)
+/*
+ * Once a read finds its data outside the page cache, the regions after
+ * the one being read are read ahead, this many bytes of them (at most
+ * this much of each).  Within a region the kernel's own read-ahead
+ * follows the reads; from one region to the next it cannot know where
+ * they go, and a scattered incremental read one 64 KiB range at a time
+ * waits for the device once per range: 20 MiB in 328 ranges took 56 ms
+ * where the page cache had none of it, 26 ms with 8 ranges read ahead.
+ * Data already cached costs no advice (nor any syscall more).
+ */
+#define LOOKAHEAD_BYTES	(4u << 20)
+/* Advice given at a time, outside the lock. */
+#define LOOKAHEAD_MAX	16
 
 struct piece {
 	uint64_t offset;
@@ -64,6 +79,8 @@ struct shared {
 	uint64_t turn;		/* number of the stripe to deliver next */
 	bool stop;		/* an error, or the end */
 	bool failed;
+	bool cold;		/* a read found data outside the page cache */
+	size_t ahead;		/* regions before this one were read ahead */
 	char error[1024];
 	int error_errno;
 };
@@ -75,6 +92,7 @@ struct worker {
 	struct piece *pieces;	/* stripe */
 	pthread_t thread;
 	bool started;
+	bool nowait;		/* RWF_NOWAIT reads are supported */
 };
 
 /* The next piece's place, or false at the end; under the lock. */
@@ -110,7 +128,64 @@ static void fail_locked(struct shared *sh)
 	pthread_cond_broadcast(&sh->turn_cond);
 }
 
-static int read_stripe(struct worker *w, size_t n)
+/*
+ * The next regions to read ahead, once reads have found uncached data;
+ * under the lock.  Only the regions after the current one are counted:
+ * those before it are read or being read.
+ */
+static size_t plan_lookahead(struct shared *sh, struct piece *ra)
+{
+	uint64_t bytes = 0;
+	size_t r, n = 0;
+
+	if (!sh->cold)
+		return 0;
+	if (sh->ahead <= sh->region)
+		sh->ahead = sh->region + 1;
+	for (r = sh->region + 1; r < sh->ahead; r++)
+		bytes += BS_MIN(sh->regions->v[r].length, (uint64_t)LOOKAHEAD_BYTES);
+	while (sh->ahead < sh->regions->count && bytes < LOOKAHEAD_BYTES &&
+	       n < LOOKAHEAD_MAX) {
+		const struct blksnap_range *g = &sh->regions->v[sh->ahead++];
+
+		ra[n].offset = g->offset;
+		ra[n].len = (size_t)BS_MIN(g->length, (uint64_t)LOOKAHEAD_BYTES);
+		bytes += ra[n++].len;
+	}
+	return n;
+}
+
+/*
+ * Reads a piece, first without waiting for the device: *missed is set
+ * when some of it was not in the page cache.
+ */
+static int read_piece(struct worker *w, char *buf, const struct piece *p,
+		      bool *missed)
+{
+	const struct blksnap_source *src = w->sh->src;
+	struct iovec iov = { .iov_base = buf, .iov_len = p->len };
+	ssize_t got = 0;
+
+	if (w->nowait) {
+		got = preadv2(src->fd, &iov, 1, (off_t)p->offset, RWF_NOWAIT);
+		if (got < 0) {
+			if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)
+				w->nowait = false;
+			else if (errno == EAGAIN)
+				*missed = true;
+			/* Any other error is the plain read's to report. */
+			got = 0;
+		} else if ((size_t)got < p->len) {
+			*missed = true;	/* or the end of the source: see below */
+		}
+	}
+	if ((size_t)got == p->len)
+		return 0;
+	return bs_source_read(src, buf + got, p->len - (size_t)got,
+			      p->offset + (uint64_t)got);
+}
+
+static int read_stripe(struct worker *w, size_t n, bool *missed)
 {
 	struct shared *sh = w->sh;
 	size_t i, b, h = 0;
@@ -119,7 +194,7 @@ static int read_stripe(struct worker *w, size_t n)
 		const struct piece *p = &w->pieces[i];
 		char *buf = w->buf + i * sh->chunk;
 
-		if (bs_source_read(sh->src, buf, p->len, p->offset))
+		if (read_piece(w, buf, p, missed))
 			return -1;
 		/* Hashed now, while the copy is in this core's cache. */
 		for (b = 0; b < p->len; b += sh->block)
@@ -155,16 +230,24 @@ static void *work(void *arg)
 	pthread_mutex_lock(&sh->lock);
 	while (!sh->stop) {
 		uint64_t mine = sh->next_stripe++;
-		size_t n = 0;
+		struct piece ra[LOOKAHEAD_MAX];
+		size_t i, nra, n = 0;
+		bool missed = false;
 		int ret;
 
 		while (n < sh->stripe && next_piece(sh, &w->pieces[n]))
 			n++;
 		if (!n)
 			break;		/* the end; the last stripes finish alone */
+		nra = plan_lookahead(sh, ra);
 		pthread_mutex_unlock(&sh->lock);
-		ret = read_stripe(w, n);
+		for (i = 0; i < nra; i++)
+			posix_fadvise(sh->src->fd, (off_t)ra[i].offset,
+				      (off_t)ra[i].len, POSIX_FADV_WILLNEED);
+		ret = read_stripe(w, n, &missed);
 		pthread_mutex_lock(&sh->lock);
+		if (missed)
+			sh->cold = true;
 		while (!sh->stop && sh->turn != mine) {
 			sh->waiting++;
 			pthread_cond_wait(&sh->turn_cond, &sh->lock);
@@ -218,6 +301,7 @@ int bs_read_hashed(const struct blksnap_source *src,
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < n; i++) {
 		w[i].sh = &sh;
+		w[i].nowait = true;
 		w[i].buf = bs_malloc(sh.stripe * chunk);
 		w[i].hashes = bs_calloc(sh.stripe * (chunk / block), sizeof(uint64_t));
 		w[i].pieces = bs_calloc(sh.stripe, sizeof(struct piece));

@@ -74,5 +74,20 @@ cp big.img big.0
 scatter_writes big.img 50
 check "scan of the changed image" sh -c 'blksnap-diff --scan big.img big.man > big.r && test "$(grep -vc "^#" big.r)" -ge 1'
 check "its incremental restores identically" sh -c 'blksnap-send --base big.man -c none -o big1.tar big.img < big.r && blksnap-restore -o big.out1 big.tar big1.tar && cmp big.img big.out1'
+# The same read with the image out of the page cache (where the filesystem
+# lets it go): the reads that find no cached data read the next ranges ahead.
+check "its incremental read from outside the page cache restores identically" sh -c 'dd if=big.img iflag=nocache count=0 status=none && blksnap-send --base big.man -c none -o big2.tar big.img < big.r && blksnap-restore -o big.out2 big.tar big2.tar && cmp big.img big.out2'
+
+# A base whose image header (its sparse map of 8192 ranges, ~100 KiB) is
+# longer than the block in which a manifest alone is read.
+truncate -s 64M many.img
+check "full backup with 4 KiB hash blocks" blksnap-send --full -c none -B 4K -o many.0.tar many.img
+awk 'BEGIN { for (i = 0; i < 8192; i++) print i * 8192, 4096 }' > many.r
+dd if=/dev/urandom of=many.img bs=4k count=16384 conv=notrunc status=none
+check "incremental of 8192 ranges" sh -c 'blksnap-send --base many.0.tar -c none -o many.1.tar many.img < many.r'
+# (GNU sparse 1.0: the map, one decimal number a line, starts the entry's data)
+check "its sparse map is over 64 KiB" sh -c 'blksnap-restore --list many.1.tar | grep -q " in 8192 ranges" && test "$(awk "{ n += length(\$1) + length(\$2) + 2 } END { print n }" many.r)" -gt 65536'
+check "an incremental over it" sh -c 'printf "0 4096\n" | blksnap-send --base many.1.tar -c none -o many.2.tar many.img'
+check "the chain restores the listed ranges" sh -c 'blksnap-restore -o many.out many.0.tar many.1.tar many.2.tar && blksnap-restore --verify many.0.tar many.1.tar many.2.tar'
 
 done_testing
