@@ -27,13 +27,16 @@
  *
  * Locking: @copy_lock serialises the copiers of a device (its COW worker
  * and image writes, which copy a chunk before changing it) and protects
- * the copy buffer and batch. @record_sem orders image reads of the origin
- * against the release of writes: an image read holds it shared from the
- * lookup of a chunk until its read of the origin has completed, and
- * recording copied chunks takes it exclusively, so a chunk is never
- * recorded (and a write over it never let through by the filter's fast
- * path, nor released by the worker) while an image read that found it
- * uncopied still reads the origin.
+ * the copy buffer and batch. A chunk's entry in @chunks says where its
+ * data is stored; image reads take the chunk from there once the entry
+ * exists. Writes over the chunk may reach the origin only once no image
+ * read that found the chunk uncopied is still reading it from the origin:
+ * image reads register in the current reader generation before looking
+ * chunks up (snap_dev_read_begin()) and leave it when their I/O has
+ * completed, in any context (snap_dev_read_end()); the recorder stores
+ * the entries, starts a new generation, waits for the readers of the old
+ * one, and only then marks the chunks SNAP_CHUNK_RELEASED, the mark the
+ * filter's quick check looks for, and releases the held bios.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -83,7 +86,8 @@ struct snap_dev *snap_dev_create(struct snapshot *snap, dev_t dev,
 	sd->origin = *origin;
 	xa_init(&sd->chunks);
 	mutex_init(&sd->copy_lock);
-	init_rwsem(&sd->record_sem);
+	spin_lock_init(&sd->readers_lock);
+	init_waitqueue_head(&sd->readers_wq);
 	spin_lock_init(&sd->held_lock);
 	bio_list_init(&sd->held);
 	INIT_WORK(&sd->cow_work, snap_dev_cow_work);
@@ -149,10 +153,69 @@ static bool snap_dev_range_copied(struct snap_dev *sd, sector_t sector,
 	if (last - first >= 64)
 		return false;
 	for (c = first; c <= last; c++) {
-		if (!xa_load(&sd->chunks, c))
+		if (!xa_get_mark(&sd->chunks, c, SNAP_CHUNK_RELEASED))
 			return false;
 	}
 	return true;
+}
+
+/**
+ * snap_dev_read_begin() - register an image read in the reader generation
+ * @sd: the device's state
+ *
+ * Call before looking up the chunks to read. A chunk found uncopied after
+ * this keeps its original data on the origin until snap_dev_read_end().
+ * Context: process context (also a disk's submit_bio).
+ * Return: the generation's slot, for snap_dev_read_end().
+ */
+unsigned int snap_dev_read_begin(struct snap_dev *sd)
+{
+	unsigned int slot;
+
+	spin_lock_irq(&sd->readers_lock);
+	slot = sd->readers_gen & 1;
+	sd->readers[slot]++;
+	spin_unlock_irq(&sd->readers_lock);
+	return slot;
+}
+
+/* The read's I/O is done. Context: any, also an interrupt. */
+void snap_dev_read_end(struct snap_dev *sd, unsigned int slot)
+{
+	unsigned long flags;
+	bool wake;
+
+	spin_lock_irqsave(&sd->readers_lock, flags);
+	wake = !--sd->readers[slot];
+	spin_unlock_irqrestore(&sd->readers_lock, flags);
+	if (wake)
+		wake_up(&sd->readers_wq);
+}
+
+static bool snap_dev_readers_gone(struct snap_dev *sd, unsigned int slot)
+{
+	bool gone;
+
+	spin_lock_irq(&sd->readers_lock);
+	gone = !sd->readers[slot];
+	spin_unlock_irq(&sd->readers_lock);
+	return gone;
+}
+
+/*
+ * Wait for the image reads that may have looked chunks up before the
+ * caller stored their entries. Those that register from now on find the
+ * entries (the lock orders the stores before their lookups).
+ */
+static void snap_dev_wait_readers(struct snap_dev *sd)
+{
+	unsigned int slot;
+
+	spin_lock_irq(&sd->readers_lock);
+	slot = sd->readers_gen & 1;
+	sd->readers_gen++;
+	spin_unlock_irq(&sd->readers_lock);
+	wait_event(sd->readers_wq, snap_dev_readers_gone(sd, slot));
 }
 
 /**
@@ -278,7 +341,7 @@ static int cow_batch_read(struct snap_dev *sd)
 	u32 len;
 	int ret;
 
-	blksnap_io_init(&io);
+	blksnap_io_init(&io, NULL);
 	for (i = 0; i < sd->nr_runs; i++) {
 		run = &sd->runs[i];
 		len = snap_dev_run_bytes(sd, run->first, run->count);
@@ -332,7 +395,7 @@ static int cow_batch_write(struct snap_dev *sd)
 	unsigned int i;
 	int ret = 0, err;
 
-	blksnap_io_init(&io);
+	blksnap_io_init(&io, NULL);
 	for (i = 0; i < sd->nr_runs && !ret; i++) {
 		ret = cow_run_write(sd, &sd->runs[i], buf, locs, &io);
 		buf += (size_t)sd->runs[i].count << shift;
@@ -349,17 +412,25 @@ static int cow_batch_record(struct snap_dev *sd)
 	struct cow_run *run;
 	unsigned int i;
 	u32 k;
-	int ret = 0;
+	int ret;
 
-	down_write(&sd->record_sem);
-	for (i = 0; i < sd->nr_runs && !ret; i++) {
+	for (i = 0; i < sd->nr_runs; i++) {
 		run = &sd->runs[i];
-		for (k = 0; k < run->count && !ret; k++)
+		for (k = 0; k < run->count; k++) {
 			ret = xa_err(xa_store(&sd->chunks, run->first + k,
 					      xa_mk_value(*locs++), GFP_NOIO));
+			if (ret)
+				return ret;
+		}
 	}
-	up_write(&sd->record_sem);
-	return ret;
+	snap_dev_wait_readers(sd);
+	for (i = 0; i < sd->nr_runs; i++) {
+		run = &sd->runs[i];
+		for (k = 0; k < run->count; k++)
+			xa_set_mark(&sd->chunks, run->first + k,
+				    SNAP_CHUNK_RELEASED);
+	}
+	return 0;
 }
 
 /*

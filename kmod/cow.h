@@ -5,7 +5,6 @@
 #include <linux/bio.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
-#include <linux/rwsem.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -19,6 +18,9 @@ struct tracker;
 #define COW_BUFFER_BYTES	(4u << 20)
 #define COW_MAX_RUNS		64
 #define COW_MAX_BIOS		256
+
+/* Set on a chunk's entry once writes over it may reach the origin. */
+#define SNAP_CHUNK_RELEASED	XA_MARK_0
 
 /* Consecutive chunks of a batch, copied with one read and one write. */
 struct cow_run {
@@ -47,10 +49,10 @@ struct cow_run {
  * @runs: the batch, in buffer order
  * @nr_runs: runs in the batch
  * @batch_chunks: chunks in the batch
- * @record_sem: held shared by image bios from their chunk lookups to the
- *              end of their I/O, exclusively to record copied chunks: no
- *              write over a chunk is let through while an image read that
- *              found it uncopied still reads the origin
+ * @readers_lock: protects @readers_gen and @readers (any context: irq)
+ * @readers_gen: the reader generation image reads register in
+ * @readers: image reads in flight per generation (by its lowest bit)
+ * @readers_wq: the recorder waits here for a generation to drain
  * @held_lock: protects @held (taken in any context: irqsave)
  * @held: write bios held until the chunks they touch are copied
  * @cow_work: copies and releases @held
@@ -75,7 +77,10 @@ struct snap_dev {
 	struct cow_run runs[COW_MAX_RUNS];
 	unsigned int nr_runs;
 	u32 batch_chunks;
-	struct rw_semaphore record_sem;	/* see above */
+	spinlock_t readers_lock;	/* see above */
+	unsigned long readers_gen;
+	unsigned int readers[2];
+	wait_queue_head_t readers_wq;
 	spinlock_t held_lock;		/* see above */
 	struct bio_list held;
 	struct work_struct cow_work;
@@ -95,6 +100,8 @@ void snap_dev_kick(struct snap_dev *sd);
 void snap_dev_flush(struct snap_dev *sd);
 int snap_dev_prepare(struct snap_dev *sd);
 int snap_dev_copy_range(struct snap_dev *sd, u64 first, u64 last);
+unsigned int snap_dev_read_begin(struct snap_dev *sd);
+void snap_dev_read_end(struct snap_dev *sd, unsigned int slot);
 bool snap_dev_io_get(struct snap_dev *sd);
 void snap_dev_io_put(struct snap_dev *sd);
 void snap_dev_stop_io(struct snap_dev *sd);

@@ -230,32 +230,69 @@ int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
 }
 
 static struct bio_set blksnap_bio_set;
+/*
+ * Clones of image bios. Allocated inside the image disk's submit_bio,
+ * where earlier clones wait on current->bio_list until it returns: the
+ * rescuer submits them if the pool runs dry, so allocation cannot wait
+ * for bios that are never sent.
+ */
+static struct bio_set blksnap_clone_set;
 
 /* Context: module init. Return: 0 or -ENOMEM. */
 int blksnap_io_setup(void)
 {
-	return bioset_init(&blksnap_bio_set, BIO_POOL_SIZE, 0,
-			   BIOSET_NEED_BVECS);
+	int ret;
+
+	ret = bioset_init(&blksnap_bio_set, BIO_POOL_SIZE, 0,
+			  BIOSET_NEED_BVECS);
+	if (ret)
+		return ret;
+	ret = bioset_init(&blksnap_clone_set, BIO_POOL_SIZE, 0,
+			  BIOSET_NEED_RESCUER);
+	if (ret)
+		bioset_exit(&blksnap_bio_set);
+	return ret;
 }
 
 /* Context: module exit, no bio of the module in flight. */
 void blksnap_io_teardown(void)
 {
+	bioset_exit(&blksnap_clone_set);
 	bioset_exit(&blksnap_bio_set);
 }
 
-/* Start a group of bios: @io counts one reference of its own. */
-void blksnap_io_init(struct blksnap_io *io)
+/**
+ * blksnap_io_init() - start a group of bios
+ * @io: the group; counts one reference of its own until
+ *      blksnap_io_wait() or blksnap_io_finish()
+ * @end: NULL to wait with blksnap_io_wait(), or called (in any context,
+ *       often an interrupt) when the last bio has completed after
+ *       blksnap_io_finish()
+ */
+void blksnap_io_init(struct blksnap_io *io, void (*end)(struct blksnap_io *))
 {
 	atomic_set(&io->pending, 1);
 	io->status = BLK_STS_OK;
-	init_completion(&io->done);
+	io->end = end;
+	if (!end)
+		init_completion(&io->done);
 }
 
 static void blksnap_io_put(struct blksnap_io *io)
 {
-	if (atomic_dec_and_test(&io->pending))
+	if (!atomic_dec_and_test(&io->pending))
+		return;
+	if (io->end)
+		io->end(io);
+	else
 		complete(&io->done);
+}
+
+/* Note an error of the group; the first one is kept. Context: any. */
+void blksnap_io_error(struct blksnap_io *io, blk_status_t status)
+{
+	if (status)
+		cmpxchg(&io->status, BLK_STS_OK, status);
 }
 
 /* Completion of a bio of a group. Context: any (often an interrupt). */
@@ -263,9 +300,7 @@ static void blksnap_io_endio(struct bio *bio)
 {
 	struct blksnap_io *io = bio->bi_private;
 
-	/* Keep the first error; a later one would hide its cause. */
-	if (bio->bi_status)
-		cmpxchg(&io->status, BLK_STS_OK, bio->bi_status);
+	blksnap_io_error(io, bio->bi_status);
 	bio_put(bio);
 	blksnap_io_put(io);
 }
@@ -293,9 +328,9 @@ void blksnap_io_submit(struct blksnap_io *io, struct bio *bio)
  * @bdev: the device the clone goes to
  * @sector: the clone's first sector on @bdev
  *
- * Context: process context; allocates from the module's bio pool, so it
- * does not fail, but the caller must submit each clone before asking for
- * the next one.
+ * Context: process context, also a disk's submit_bio; allocates from the
+ * module's pool of clones, so it does not fail, but the caller must
+ * submit each clone before asking for the next one.
  * Return: the clone, for blksnap_io_submit().
  */
 struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
@@ -303,10 +338,16 @@ struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
 {
 	struct bio *clone;
 
-	clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &blksnap_bio_set);
+	clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &blksnap_clone_set);
 	clone->bi_iter = iter;
 	clone->bi_iter.bi_sector = sector;
 	return clone;
+}
+
+/* No more bios for an asynchronous group: its end runs once they are done. */
+void blksnap_io_finish(struct blksnap_io *io)
+{
+	blksnap_io_put(io);
 }
 
 /* Wait for every bio of the group. Return: 0 or a negative errno. */
@@ -389,7 +430,7 @@ int blksnap_bio_rw(struct block_device *bdev, bool write, sector_t sector,
 	struct blksnap_io io;
 	int ret;
 
-	blksnap_io_init(&io);
+	blksnap_io_init(&io, NULL);
 	blksnap_io_buf(&io, bdev, write, sector, buf, len);
 	ret = blksnap_io_wait(&io);
 	if (!write)
@@ -496,7 +537,7 @@ int diff_storage_rw(struct diff_storage *ds, unsigned int shift, u64 loc,
 	struct blksnap_io io;
 	int ret, err;
 
-	blksnap_io_init(&io);
+	blksnap_io_init(&io, NULL);
 	ret = diff_storage_submit(ds, shift, loc, offset, buf, len, write,
 				  &io);
 	err = blksnap_io_wait(&io);

@@ -56,26 +56,31 @@ struct diff_storage {
 };
 
 /**
- * struct blksnap_io - bios of the module waited for together
- * @pending: bios in flight, plus one held until blksnap_io_wait()
+ * struct blksnap_io - bios of the module completed together
+ * @pending: bios in flight, plus one held until blksnap_io_wait() or
+ *           blksnap_io_finish()
  * @status: the first error
- * @done: completed when @pending drops to zero
+ * @end: called when @pending drops to zero, or NULL: @done completes
+ * @done: see @end
  */
 struct blksnap_io {
 	atomic_t pending;
 	blk_status_t status;
+	void (*end)(struct blksnap_io *io);
 	struct completion done;
 };
 
 int blksnap_io_setup(void);
 void blksnap_io_teardown(void);
-void blksnap_io_init(struct blksnap_io *io);
+void blksnap_io_init(struct blksnap_io *io, void (*end)(struct blksnap_io *));
+void blksnap_io_error(struct blksnap_io *io, blk_status_t status);
 void blksnap_io_submit(struct blksnap_io *io, struct bio *bio);
 struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
 			     struct block_device *bdev, sector_t sector);
 void blksnap_io_buf(struct blksnap_io *io, struct block_device *bdev,
 		    bool write, sector_t sector, void *buf, u32 len);
 int blksnap_io_wait(struct blksnap_io *io);
+void blksnap_io_finish(struct blksnap_io *io);
 void blksnap_buf_read_done(void *buf, u32 len);
 
 void diff_storage_init(struct diff_storage *ds);

@@ -3,21 +3,22 @@
  * Snapshot images: one bio-based disk per device of a taken snapshot,
  * named BLKSNAP_IMAGE_NAME_FMT after the origin's device number.
  *
- * Each image bio is processed by a work item on an unbound workqueue, so
- * several run in parallel. A bio is cut at chunk boundaries and each
- * piece mapped: a chunk copied into the storage maps to its slot, an
- * uncopied one (reads only) to the origin; neighbouring pieces that map
- * to consecutive sectors of one device are merged. Every merged piece on
- * a block device becomes a clone of the image bio sharing its pages, and
- * all clones are in flight at once; a storage file is read or written
- * through a bounce buffer. A write first copies the chunks it touches
- * (snap_dev_copy_range()), so image writes never reach the origin. The
- * work item holds the device's record_sem shared until its clones have
- * completed, so the COW worker cannot let a write over an uncopied chunk
- * reach the origin while an image read of that chunk is in flight (see
- * cow.c). Discard and write-zeroes are not supported (not advertised). A
- * corrupted or destroyed snapshot fails every image bio with an I/O
- * error, also a read in flight when the snapshot became corrupted.
+ * A bio is cut at chunk boundaries and each piece mapped: a chunk copied
+ * into the storage maps to its slot, an uncopied one (reads only) to the
+ * origin; neighbouring pieces that map to consecutive sectors of one
+ * device are merged. Every merged piece on a block device becomes a clone
+ * of the image bio sharing its pages, all in flight at once, and the
+ * image bio ends when the last clone does. A read whose chunks all lie on
+ * block devices is sent from submit_bio itself; other bios go to a work
+ * item on an unbound workqueue: a write first copies the chunks it
+ * touches (snap_dev_copy_range()), so image writes never reach the
+ * origin, and a storage file is read or written through a bounce buffer.
+ * A read registers with the COW state before it looks chunks up and
+ * leaves when its clones have completed (snap_dev_read_begin(), see
+ * cow.c), so no write over a chunk it found uncopied reaches the origin
+ * meanwhile. Discard and write-zeroes are not supported (not advertised).
+ * A corrupted or destroyed snapshot fails every image bio with an I/O
+ * error, also one in flight when the snapshot became corrupted.
  *
  * The disk keeps a reference to its struct snap_dev and to the module until
  * the last opener is gone (.free_disk), so an image open when the snapshot
@@ -41,11 +42,22 @@ static DEFINE_IDA(image_ida);
 static struct workqueue_struct *image_wq;
 static const struct block_device_operations image_fops;
 
-/* One image bio in a work item. */
+/**
+ * struct image_io - an image bio in progress
+ * @work: for the bios that need process context
+ * @group: the clones, ending the bio when the last one completes
+ * @sd: the device's state
+ * @bio: the image bio
+ * @slot: reader generation of a read (snap_dev_read_begin())
+ * @reading: registered as a reader
+ */
 struct image_io {
 	struct work_struct work;
+	struct blksnap_io group;
 	struct snap_dev *sd;
 	struct bio *bio;
+	unsigned int slot;
+	bool reading;
 };
 
 /* Copy @len bytes between a bio's data at @start and @buf. */
@@ -127,15 +139,50 @@ static int image_file_piece(struct snap_dev *sd, struct bio *bio,
 	return ret;
 }
 
-/*
- * Map every piece of @bio and start its clones in @io.
- * Context: record_sem held shared; for a write, its chunks are copied.
- */
-static int image_map_bio(struct snap_dev *sd, struct bio *bio,
-			 struct blksnap_io *io)
+/* Where a piece of chunk @c at byte @off lies; NULL bdev: a storage file. */
+static struct block_device *image_map_piece(struct snap_dev *sd, u64 c,
+					    u32 off, sector_t orig,
+					    sector_t *sector, u64 *loc)
 {
 	struct snapshot *snap = sd->snap;
-	unsigned int shift = snap->chunk_shift;
+	void *entry = xa_load(&sd->chunks, c);
+
+	if (!entry) {
+		*sector = orig;
+		return sd->origin.bdev;
+	}
+	*loc = xa_to_value(entry);
+	return diff_storage_map(&snap->storage, snap->chunk_shift, *loc, off,
+				sector);
+}
+
+/* Does a piece of @bio lie in a storage file? Context: registered reader. */
+static bool image_bio_in_file(struct snap_dev *sd, struct bio *bio)
+{
+	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	u64 c, last = (bio_end_sector(bio) - 1) >> sshift;
+	sector_t sector;
+	u64 loc;
+
+	for (c = bio->bi_iter.bi_sector >> sshift; c <= last; c++) {
+		if (!image_map_piece(sd, c, 0, 0, &sector, &loc))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Map every piece of @io's bio and start its clones. From submit_bio
+ * (@in_submit), a piece found in a storage file is read from the origin:
+ * image_bio_in_file() found none after the read registered, so the chunk
+ * was copied since, and its original data stays on the origin until the
+ * read ends.
+ */
+static int image_map_bio(struct image_io *io, bool in_submit)
+{
+	struct snap_dev *sd = io->sd;
+	struct bio *bio = io->bio;
+	unsigned int shift = sd->snap->chunk_shift;
 	struct bvec_iter iter = bio->bi_iter;
 	struct image_map map = { };
 	struct block_device *bdev;
@@ -143,88 +190,109 @@ static int image_map_bio(struct snap_dev *sd, struct bio *bio,
 	void *bounce = NULL;
 	sector_t sector;
 	u32 off, len;
-	void *entry;
 	u64 loc = 0;
 	int ret = 0;
 
 	while (iter.bi_size && !ret) {
 		off = (iter.bi_sector << SECTOR_SHIFT) & (chunk - 1);
 		len = min(iter.bi_size, chunk - off);
-		entry = xa_load(&sd->chunks, iter.bi_sector >>
-				(shift - SECTOR_SHIFT));
-		if (entry) {
-			loc = xa_to_value(entry);
-			bdev = diff_storage_map(&snap->storage, shift, loc,
-						off, &sector);
-		} else if (op_is_write(bio_op(bio))) {
-			/* snap_dev_copy_range() copied every chunk. */
-			ret = -EIO;
-			break;
-		} else {
+		bdev = image_map_piece(sd, iter.bi_sector >>
+				       (shift - SECTOR_SHIFT), off,
+				       iter.bi_sector, &sector, &loc);
+		if (!bdev && in_submit) {
 			bdev = sd->origin.bdev;
 			sector = iter.bi_sector;
 		}
-		if (bdev)
-			image_map_add(&map, bio, io, iter, len, bdev, sector);
+		/* A write's chunks were all copied: never the origin. */
+		if (bdev == sd->origin.bdev && op_is_write(bio_op(bio)))
+			ret = -EIO;
+		else if (bdev)
+			image_map_add(&map, bio, &io->group, iter, len, bdev,
+				      sector);
 		else
 			ret = image_file_piece(sd, bio, iter, loc, off, len,
 					       &bounce);
 		bio_advance_iter(bio, &iter, len);
 	}
-	image_map_flush(&map, bio, io);
+	image_map_flush(&map, bio, &io->group);
 	kvfree(bounce);
 	return ret;
 }
 
-static blk_status_t image_rw(struct snap_dev *sd, struct bio *bio)
+/* The last clone has completed. Context: any, often an interrupt. */
+static void image_io_end(struct blksnap_io *group)
 {
-	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
-	struct blksnap_io io;
-	int ret = 0, err;
+	struct image_io *io = container_of(group, struct image_io, group);
+	struct snap_dev *sd = io->sd;
+	struct bio *bio = io->bio;
 
-	if (!bio_sectors(bio))
-		return BLK_STS_OK;
-	if (op_is_write(bio_op(bio))) {
-		ret = snap_dev_copy_range(sd, bio->bi_iter.bi_sector >> sshift,
-					  (bio_end_sector(bio) - 1) >> sshift);
-		if (ret)
-			snapshot_corrupt(sd->snap, -ret, sd->dev);
-	}
-	blksnap_io_init(&io);
-	down_read(&sd->record_sem);
-	if (READ_ONCE(sd->snap->state) != SNAP_TAKEN)
-		ret = -EIO;
-	if (!ret)
-		ret = image_map_bio(sd, bio, &io);
-	err = blksnap_io_wait(&io);
+	if (io->reading)
+		snap_dev_read_end(sd, io->slot);
 	/* A copy that failed meanwhile may have let a write through. */
 	if (READ_ONCE(sd->snap->state) != SNAP_TAKEN)
-		ret = -EIO;
-	up_read(&sd->record_sem);
-	return ret || err ? BLK_STS_IOERR : BLK_STS_OK;
+		blksnap_io_error(group, BLK_STS_IOERR);
+	bio->bi_status = group->status;
+	kfree(io);
+	bio_endio(bio);
+	snap_dev_io_put(sd);
 }
 
+static void image_io_start(struct image_io *io)
+{
+	blksnap_io_init(&io->group, image_io_end);
+	io->reading = false;
+	if (READ_ONCE(io->sd->snap->state) != SNAP_TAKEN)
+		blksnap_io_error(&io->group, BLK_STS_IOERR);
+}
+
+/* Context: the image workqueue. */
 static void image_io_work(struct work_struct *work)
 {
 	struct image_io *io = container_of(work, struct image_io, work);
 	unsigned int noio = memalloc_noio_save();
 	struct snap_dev *sd = io->sd;
 	struct bio *bio = io->bio;
+	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	int ret;
 
-	kfree(io);
-	switch (bio_op(bio)) {
-	case REQ_OP_READ:
-	case REQ_OP_WRITE:
-		bio->bi_status = image_rw(sd, bio);
-		break;
-	case REQ_OP_FLUSH:
-		break;
-	default:
-		bio->bi_status = BLK_STS_NOTSUPP;
+	image_io_start(io);
+	if (io->group.status)
+		goto finish;
+	if (op_is_write(bio_op(bio))) {
+		ret = snap_dev_copy_range(sd, bio->bi_iter.bi_sector >> sshift,
+					  (bio_end_sector(bio) - 1) >> sshift);
+		if (ret) {
+			snapshot_corrupt(sd->snap, -ret, sd->dev);
+			blksnap_io_error(&io->group, BLK_STS_IOERR);
+			goto finish;
+		}
+	} else {
+		io->slot = snap_dev_read_begin(sd);
+		io->reading = true;
 	}
-	bio_endio(bio);
-	snap_dev_io_put(sd);
+	if (image_map_bio(io, false))
+		blksnap_io_error(&io->group, BLK_STS_IOERR);
+finish:
+	blksnap_io_finish(&io->group);
 	memalloc_noio_restore(noio);
+}
+
+/* A read with every piece on a block device: sent from here. */
+static bool image_read_in_submit(struct image_io *io)
+{
+	image_io_start(io);
+	if (!io->group.status) {
+		io->slot = snap_dev_read_begin(io->sd);
+		io->reading = true;
+		if (image_bio_in_file(io->sd, io->bio)) {
+			snap_dev_read_end(io->sd, io->slot);
+			return false;
+		}
+		if (image_map_bio(io, true))
+			blksnap_io_error(&io->group, BLK_STS_IOERR);
+	}
+	blksnap_io_finish(&io->group);
+	return true;
 }
 
 static void image_submit_bio(struct bio *bio)
@@ -236,6 +304,21 @@ static void image_submit_bio(struct bio *bio)
 		bio_io_error(bio);
 		return;
 	}
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		break;
+	case REQ_OP_FLUSH:
+		/* Image writes are as durable as the storage's. */
+		break;
+	default:
+		bio->bi_status = BLK_STS_NOTSUPP;
+	}
+	if (bio->bi_status || !bio_sectors(bio)) {
+		bio_endio(bio);
+		snap_dev_io_put(sd);
+		return;
+	}
 	io = kmalloc(sizeof(*io), GFP_NOIO);
 	if (!io) {
 		snap_dev_io_put(sd);
@@ -243,9 +326,11 @@ static void image_submit_bio(struct bio *bio)
 		bio_endio(bio);
 		return;
 	}
-	INIT_WORK(&io->work, image_io_work);
 	io->sd = sd;
 	io->bio = bio;
+	if (bio_op(bio) == REQ_OP_READ && image_read_in_submit(io))
+		return;
+	INIT_WORK(&io->work, image_io_work);
 	queue_work(image_wq, &io->work);
 }
 

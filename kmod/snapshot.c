@@ -50,7 +50,7 @@
  * transitions made by the ioctls. snap->event_lock protects the event
  * queue, the low-space flag and state changes from the workers
  * (TAKEN -> CORRUPTED). Lock order: tracker_mutex, then a device's
- * copy_lock, then its record_sem, then the storage lock, then event_lock.
+ * copy_lock, then the storage lock, then event_lock.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
