@@ -15,8 +15,21 @@
 #if !defined(CONFIG_FUNCTION_TRACER) || !defined(CONFIG_DYNAMIC_FTRACE)
 #error "blksnap needs CONFIG_FUNCTION_TRACER and CONFIG_DYNAMIC_FTRACE"
 #endif
-#if !defined(CONFIG_DYNAMIC_FTRACE_WITH_REGS)
-#error "blksnap needs CONFIG_DYNAMIC_FTRACE_WITH_REGS"
+#if !defined(CONFIG_DYNAMIC_FTRACE_WITH_REGS) && \
+	!defined(CONFIG_DYNAMIC_FTRACE_WITH_ARGS)
+#error "blksnap needs CONFIG_DYNAMIC_FTRACE_WITH_REGS or _WITH_ARGS"
+#endif
+
+/*
+ * Flags of the hook besides IPMODIFY. Where ftrace passes its argument
+ * frame with an instruction pointer a callback may change (WITH_ARGS, as
+ * live patching relies on), the lighter trampoline that saves only that
+ * frame does; elsewhere the hook needs the full register set.
+ */
+#ifdef CONFIG_DYNAMIC_FTRACE_WITH_ARGS
+#define BLKSNAP_FTRACE_FLAGS 0
+#else
+#define BLKSNAP_FTRACE_FLAGS FTRACE_OPS_FL_SAVE_REGS
 #endif
 
 /* Redirect the traced function to @ip (renamed in 6.2). */

@@ -62,7 +62,7 @@ static void notrace hook_callback(unsigned long ip, unsigned long parent_ip,
 
 static struct ftrace_ops hook_ops = {
 	.func = hook_callback,
-	.flags = FTRACE_OPS_FL_SAVE_REGS | FTRACE_OPS_FL_IPMODIFY,
+	.flags = BLKSNAP_FTRACE_FLAGS | FTRACE_OPS_FL_IPMODIFY,
 };
 
 /**
