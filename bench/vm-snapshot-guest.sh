@@ -15,9 +15,9 @@
 #            before the run, CHUNK = the blksnap chunk size in sectors.
 # Rows: 4k random write IOPS, 1 MiB sequential write MiB/s.
 # Reads (1 MiB sequential, MiB/s), after a 4 KiB write into every other
-# chunk of the region (half the image then comes from the storage):
-#   origin /dev/vda, image (the blksnap image), dm-image (the dm-snapshot
-#   device, set up the same way afterwards).
+# chunk of the region (half the image then comes from the storage), and
+# again into one chunk in 16: origin /dev/vda, image (the blksnap image),
+# dm-image (the dm-snapshot device, set up the same way afterwards).
 # Writes OUT/bench.out.
 # Usage: vm-snapshot-guest.sh SRCDIR OUT
 out=$2
@@ -108,11 +108,48 @@ run_write() {
 	echo "$1 $3 ${v:-0}$(check_side "$3" "$1")" >> "$res"
 }
 
-# every other chunk of the region gets a 4 KiB write through DEV
-half_chunks() {
-	awk -v n=$((REGION / chunk)) -v c="$chunk" \
-		'BEGIN { for (i = 0; i < n; i += 2) print i * c }' |
+# every_nth DEV N: every Nth chunk of the region gets a 4 KiB write
+# through DEV (so it is copied into the storage)
+every_nth() {
+	awk -v n=$((REGION / chunk)) -v c="$chunk" -v step="$2" \
+		'BEGIN { for (i = 0; i < n; i += step) print i * c }' |
 		xargs "$KTEST" pwrite "$1" 4096
+}
+
+# read_rows TAG N: sequential reads of the blksnap image and of the
+# dm-snapshot device after every Nth chunk was copied, each alternating
+# with reads of the origin
+read_rows() {
+	teardown
+	if setup blksnap > /dev/null; then
+		id=$("$KTEST" snap-list | head -n 1)
+		every_nth /dev/vda "$2"
+		img=$("$KTEST" snap-image "$id" /dev/vda)
+		echo "$1: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
+		for order in "origin image" "image origin" "origin image"; do
+			for side in $order; do
+				case $side in
+				origin) d=/dev/vda ;;
+				image) d=$img ;;
+				esac
+				echo "$1 $side $(measure read 1M "$d")" >> "$res"
+			done
+		done
+	fi
+	teardown
+	if setup dm > /dev/null; then
+		every_nth /dev/mapper/bsorigin "$2"
+		for order in "origin dm-image" "dm-image origin" "origin dm-image"; do
+			for side in $order; do
+				case $side in
+				origin) d=/dev/vda ;;
+				dm-image) d=/dev/mapper/bssnap ;;
+				esac
+				echo "$1-dm $side $(measure read 1M "$d")" >> "$res"
+			done
+		done
+	fi
+	teardown
 }
 
 # Precondition: allocate both disks on the host, learn the chunk size.
@@ -136,37 +173,11 @@ for rw in "randwrite 4k" "write 1M"; do
 	done
 done
 
-# Reads: blksnap image against the origin, alternating.
-teardown
-if setup blksnap > /dev/null; then
-	id=$("$KTEST" snap-list | head -n 1)
-	half_chunks /dev/vda
-	img=$("$KTEST" snap-image "$id" /dev/vda)
-	echo "read: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
-	for order in "origin image" "image origin" "origin image"; do
-		for side in $order; do
-			case $side in
-			origin) d=/dev/vda ;;
-			image) d=$img ;;
-			esac
-			echo "read $side $(measure read 1M "$d")" >> "$res"
-		done
-	done
-fi
-teardown
-if setup dm > /dev/null; then
-	half_chunks /dev/mapper/bsorigin
-	for order in "origin dm-image" "dm-image origin" "origin dm-image"; do
-		for side in $order; do
-			case $side in
-			origin) d=/dev/vda ;;
-			dm-image) d=/dev/mapper/bssnap ;;
-			esac
-			echo "read2 $side $(measure read 1M "$d")" >> "$res"
-		done
-	done
-fi
-teardown
+# Reads: images against the origin, alternating; half the chunks copied
+# (the worst case: every piece of a read alternates between origin and
+# storage), then one in 16 (a backup read soon after the take).
+read_rows read 2
+read_rows read16 16
 
 awk -v chunk="$chunk" '
 	{
@@ -176,13 +187,13 @@ awk -v chunk="$chunk" '
 	function mean(k) { return n[k] ? sum[k] / n[k] : 0 }
 	function ratio(a, b) { return b > 0 ? a / b : 0 }
 	function row(label, k, base, dm) {
-		printf "%-26s %-28s %9.1f %8.3f %8s\n", label, vals[k], mean(k),
+		printf "%-30s %-28s %9.1f %8.3f %8s\n", label, vals[k], mean(k),
 			ratio(mean(k), mean(base)),
 			dm == "" ? "" : sprintf("%.3f", ratio(mean(k), mean(dm)))
 	}
 	END {
 		printf "chunk %d bytes\n", chunk
-		printf "%-26s %-28s %9s %8s %8s\n", "row", "per run", "mean",
+		printf "%-30s %-28s %9s %8s %8s\n", "row", "per run", "mean",
 			"vs base", "vs dm"
 		row("randwrite 4k IOPS bare", "randwrite bare", "randwrite bare", "")
 		row("randwrite 4k IOPS blksnap", "randwrite blksnap", "randwrite bare",
@@ -192,10 +203,14 @@ awk -v chunk="$chunk" '
 		row("write 1M MiB/s blksnap", "write blksnap", "write bare",
 			"write dm")
 		row("write 1M MiB/s dm", "write dm", "write bare", "")
-		row("read 1M MiB/s origin", "read origin", "read origin", "")
-		row("read 1M MiB/s image", "read image", "read origin", "")
-		row("read 1M MiB/s origin (2)", "read2 origin", "read2 origin", "")
-		row("read 1M MiB/s dm-image", "read2 dm-image", "read2 origin", "")
+		row("read 1M, 1/2 copied: origin", "read origin", "read origin", "")
+		row("read 1M, 1/2 copied: image", "read image", "read origin", "")
+		row("read 1M, 1/2: origin (dm)", "read-dm origin", "read-dm origin", "")
+		row("read 1M, 1/2: dm-image", "read-dm dm-image", "read-dm origin", "")
+		row("read 1M, 1/16 copied: origin", "read16 origin", "read16 origin", "")
+		row("read 1M, 1/16 copied: image", "read16 image", "read16 origin", "")
+		row("read 1M, 1/16: origin (dm)", "read16-dm origin", "read16-dm origin", "")
+		row("read 1M, 1/16: dm-image", "read16-dm dm-image", "read16-dm origin", "")
 		for (k in note) print "note:" note[k]
 	}' "$res" > "$out/bench.out"
 echo "# base: bare for writes, origin for reads; vs dm: blksnap / dm-snapshot" >> "$out/bench.out"
