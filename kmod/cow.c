@@ -170,12 +170,13 @@ static bool snap_dev_range_copied(struct snap_dev *sd, sector_t sector,
  */
 unsigned int snap_dev_read_begin(struct snap_dev *sd)
 {
+	unsigned long flags;
 	unsigned int slot;
 
-	spin_lock_irq(&sd->readers_lock);
+	spin_lock_irqsave(&sd->readers_lock, flags);
 	slot = sd->readers_gen & 1;
 	sd->readers[slot]++;
-	spin_unlock_irq(&sd->readers_lock);
+	spin_unlock_irqrestore(&sd->readers_lock, flags);
 	return slot;
 }
 
