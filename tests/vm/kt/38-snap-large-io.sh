@@ -17,7 +17,11 @@ chunk_s=128
 size_s=$(((96 << 11) + 77))	# 96 MiB and 77 sectors: a short last chunk
 dmsetup create blksnap-odd --table "0 $size_s linear $DISK 0" ||
 	die "dmsetup create"
-trap 'umount /tmp/mnt-storage 2> /dev/null; dmsetup remove blksnap-odd 2> /dev/null' EXIT
+# The guest's /tmp is a tmpfs shared by the tests that follow: leave
+# nothing in it.
+scratch="/tmp/taken.img /tmp/expect.img /tmp/zero /tmp/rand /tmp/tail /tmp/iw /tmp/img.md5"
+# shellcheck disable=SC2086
+trap 'rm -f $scratch; umount /tmp/mnt-storage 2> /dev/null; dmsetup remove blksnap-odd 2> /dev/null' EXIT
 dmsetup mknodes
 odd=/dev/mapper/blksnap-odd
 [ -b $odd ] || die "no $odd"
@@ -97,5 +101,7 @@ dd if=/tmp/iw of=/tmp/taken.img bs=$((3 << 20)) seek=$((61 << 19)) count=1 \
 "$KTEST" snap-destroy "$id" || die "destroy"
 umount /tmp/mnt-storage || die "umount"
 dmsetup remove blksnap-odd || die "dmsetup remove"
+# shellcheck disable=SC2086
+rm -f $scratch
 trap - EXIT
 unload
