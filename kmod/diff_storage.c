@@ -145,6 +145,8 @@ int diff_storage_add(struct diff_storage *ds, struct diff_segment *seg)
 	if (ds->nr_segs < DIFF_MAX_SEGMENTS) {
 		ds->segs[ds->nr_segs] = seg;
 		ds->nr_segs++;
+		if (!seg->bdev)
+			WRITE_ONCE(ds->has_file, true);
 		WRITE_ONCE(ds->limit, ds->limit + seg->limit);
 		WRITE_ONCE(ds->allocated, ds->allocated + seg->allocated);
 	} else {
@@ -231,10 +233,10 @@ int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
 
 static struct bio_set blksnap_bio_set;
 /*
- * Clones of image bios. Allocated inside the image disk's submit_bio,
- * where earlier clones wait on current->bio_list until it returns: the
- * rescuer submits them if the pool runs dry, so allocation cannot wait
- * for bios that are never sent.
+ * Clones of image bios, and the reads gathered from their pages.
+ * Allocated inside the image disk's submit_bio, where earlier bios wait on
+ * current->bio_list until it returns: the rescuer submits them if the pool
+ * runs dry, so allocation cannot wait for bios that are never sent.
  */
 static struct bio_set blksnap_clone_set;
 
@@ -248,7 +250,7 @@ int blksnap_io_setup(void)
 	if (ret)
 		return ret;
 	ret = bioset_init(&blksnap_clone_set, BIO_POOL_SIZE, 0,
-			  BIOSET_NEED_RESCUER);
+			  BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
 	if (ret)
 		bioset_exit(&blksnap_bio_set);
 	return ret;
@@ -342,6 +344,27 @@ struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
 	clone->bi_iter = iter;
 	clone->bi_iter.bi_sector = sector;
 	return clone;
+}
+
+/**
+ * blksnap_io_gather() - an empty read bio for pages of another bio
+ * @bdev: the device it reads
+ * @sector: its first sector
+ * @opf: its operation and flags
+ *
+ * It has room for BIO_MAX_VECS vectors (bio_add_page()).
+ * Context: as blksnap_io_clone(), with the same rule.
+ * Return: the bio, for blksnap_io_submit().
+ */
+struct bio *blksnap_io_gather(struct block_device *bdev, sector_t sector,
+			      blk_opf_t opf)
+{
+	struct bio *bio;
+
+	bio = bio_alloc_bioset(bdev, BIO_MAX_VECS, opf, GFP_NOIO,
+			       &blksnap_clone_set);
+	bio->bi_iter.bi_sector = sector;
+	return bio;
 }
 
 /* No more bios for an asynchronous group: its end runs once they are done. */

@@ -41,6 +41,7 @@ struct diff_segment {
  * @used: bytes of allocated chunks
  * @allocated: sum of the segments' @allocated
  * @limit: sum of the segments' @limit
+ * @has_file: a segment is a regular file
  *
  * The counters are written under @lock and may be read without it
  * (READ_ONCE) for reports.
@@ -53,7 +54,14 @@ struct diff_storage {
 	u64 used;
 	u64 allocated;
 	u64 limit;
+	bool has_file;
 };
+
+/* May a location lie in a file? Lockless: a file segment may follow. */
+static inline bool diff_storage_has_file(struct diff_storage *ds)
+{
+	return READ_ONCE(ds->has_file);
+}
 
 /**
  * struct blksnap_io - bios of the module completed together
@@ -77,6 +85,8 @@ void blksnap_io_error(struct blksnap_io *io, blk_status_t status);
 void blksnap_io_submit(struct blksnap_io *io, struct bio *bio);
 struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
 			     struct block_device *bdev, sector_t sector);
+struct bio *blksnap_io_gather(struct block_device *bdev, sector_t sector,
+			      blk_opf_t opf);
 void blksnap_io_buf(struct blksnap_io *io, struct block_device *bdev,
 		    bool write, sector_t sector, void *buf, u32 len);
 int blksnap_io_wait(struct blksnap_io *io);

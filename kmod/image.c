@@ -5,14 +5,20 @@
  *
  * A bio is cut at chunk boundaries and each piece mapped: a chunk copied
  * into the storage maps to its slot, an uncopied one (reads only) to the
- * origin; neighbouring pieces that map to consecutive sectors of one
- * device are merged. Every merged piece on a block device becomes a clone
- * of the image bio sharing its pages, all in flight at once, and the
- * image bio ends when the last clone does. A read whose chunks all lie on
- * block devices is sent from submit_bio itself; other bios go to a work
- * item on an unbound workqueue: a write first copies the chunks it
+ * origin. A read whose chunks all lie on block devices is sent from
+ * submit_bio itself, gathered: one bio reads the pieces of the origin
+ * into the image bio's pages, and a gap of copied chunks between them
+ * into a bucket page whose content nobody reads; more bios likewise read
+ * the pieces in the storage wherever their slots follow each other. So a
+ * read that alternates between origin and storage chunk by chunk costs
+ * two requests, not one per chunk. Other bios go to a work item on an
+ * unbound workqueue, where pieces that map to consecutive sectors of one
+ * device are merged into clones of the image bio sharing its pages: a
+ * write first copies the chunks it
  * touches (snap_dev_copy_range()), so image writes never reach the
  * origin, and a storage file is read or written through a bounce buffer.
+ * All the bios of an image bio are in flight at once; it ends when the
+ * last one does.
  * A read registers with the COW state before it looks chunks up and
  * leaves when its clones have completed (snap_dev_read_begin(), see
  * cow.c), so no write over a chunk it found uncopied reaches the origin
@@ -30,6 +36,7 @@
 #include <linux/idr.h>
 #include <linux/module.h>
 #include <linux/sched/mm.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include "compat.h"
 #include "diff_storage.h"
@@ -37,7 +44,17 @@
 #include "cow.h"
 #include "image.h"
 
+/* Chunks whose mapping a gathered read remembers between its passes. */
+#define IMAGE_GATHER_CHUNKS	64
+/* Largest gap a gathered read fills with the bucket rather than split. */
+#define IMAGE_GATHER_MAX_GAP	(256u << 10)
+/* What a gathered read keeps of the image bio's flags. */
+#define IMAGE_GATHER_FLAGS	(REQ_SYNC | REQ_META | REQ_PRIO | REQ_RAHEAD)
+
 static int image_major;
+/* Where gathered reads put the gaps' data: never read, shared by all. */
+static struct page *image_bucket;
+static unsigned int image_bucket_order;
 static DEFINE_IDA(image_ida);
 static struct workqueue_struct *image_wq;
 static const struct block_device_operations image_fops;
@@ -164,6 +181,8 @@ static bool image_bio_in_file(struct snap_dev *sd, struct bio *bio)
 	sector_t sector;
 	u64 loc;
 
+	if (!diff_storage_has_file(&sd->snap->storage))
+		return false;
 	for (c = bio->bi_iter.bi_sector >> sshift; c <= last; c++) {
 		if (!image_map_piece(sd, c, 0, 0, &sector, &loc))
 			return true;
@@ -171,14 +190,8 @@ static bool image_bio_in_file(struct snap_dev *sd, struct bio *bio)
 	return false;
 }
 
-/*
- * Map every piece of @io's bio and start its clones. From submit_bio
- * (@in_submit), a piece found in a storage file is read from the origin:
- * image_bio_in_file() found none after the read registered, so the chunk
- * was copied since, and its original data stays on the origin until the
- * read ends.
- */
-static int image_map_bio(struct image_io *io, bool in_submit)
+/* Map every piece of @io's bio and start its clones. Context: the work. */
+static int image_map_bio(struct image_io *io)
 {
 	struct snap_dev *sd = io->sd;
 	struct bio *bio = io->bio;
@@ -199,10 +212,6 @@ static int image_map_bio(struct image_io *io, bool in_submit)
 		bdev = image_map_piece(sd, iter.bi_sector >>
 				       (shift - SECTOR_SHIFT), off,
 				       iter.bi_sector, &sector, &loc);
-		if (!bdev && in_submit) {
-			bdev = sd->origin.bdev;
-			sector = iter.bi_sector;
-		}
 		/* A write's chunks were all copied: never the origin. */
 		if (bdev == sd->origin.bdev && op_is_write(bio_op(bio)))
 			ret = -EIO;
@@ -217,6 +226,175 @@ static int image_map_bio(struct image_io *io, bool in_submit)
 	image_map_flush(&map, bio, &io->group);
 	kvfree(bounce);
 	return ret;
+}
+
+/*
+ * A read bio being gathered for one device: the pieces added so far and
+ * the gaps between them end at sector @end.
+ */
+struct image_gather {
+	struct bio *bio;	/* NULL: none */
+	struct block_device *bdev;
+	sector_t end;
+};
+
+static void image_gather_flush(struct image_gather *g, struct blksnap_io *io)
+{
+	if (g->bio)
+		blksnap_io_submit(io, g->bio);
+	g->bio = NULL;
+}
+
+/* Vectors that @len bytes of @bio at @iter need, at most. */
+static unsigned int image_gather_vecs(struct bio *bio, struct bvec_iter iter,
+				      u32 len)
+{
+	unsigned int n = 0;
+	struct bio_vec bv;
+
+	iter.bi_size = len;
+	__bio_for_each_segment(bv, bio, iter, iter)
+		n++;
+	return n;
+}
+
+/* Can the gathered bio take a piece at @sector needing @vecs vectors? */
+static bool image_gather_fits(struct image_gather *g, struct block_device *bdev,
+			      sector_t sector, unsigned int vecs)
+{
+	u64 gap = (u64)(sector - g->end) << SECTOR_SHIFT;
+	u32 bucket = PAGE_SIZE << image_bucket_order;
+
+	if (g->bdev != bdev || sector < g->end || gap > IMAGE_GATHER_MAX_GAP)
+		return false;
+	/* Its size cannot overflow: it spans part of the image bio. */
+	vecs += DIV_ROUND_UP(gap, bucket);
+	return g->bio->bi_vcnt + vecs <= g->bio->bi_max_vecs;
+}
+
+/* Fill the gathered bio up to @sector with the bucket. */
+static void image_gather_gap(struct image_gather *g, sector_t sector)
+{
+	u32 bucket = PAGE_SIZE << image_bucket_order;
+	u64 gap = (u64)(sector - g->end) << SECTOR_SHIFT;
+	u32 n;
+
+	while (gap) {
+		n = min_t(u64, gap, bucket);
+		/* image_gather_fits() counted the vectors. */
+		if (WARN_ON_ONCE(bio_add_page(g->bio, image_bucket, n, 0) != n))
+			return;
+		gap -= n;
+	}
+}
+
+/*
+ * Read @len bytes of @bio at @iter from @sector of @bdev as part of the
+ * gathered bio, which is flushed first if the piece does not join it.
+ */
+static void image_gather_add(struct image_gather *g, struct blksnap_io *io,
+			     struct bio *bio, struct bvec_iter iter, u32 len,
+			     struct block_device *bdev, sector_t sector)
+{
+	unsigned int vecs = image_gather_vecs(bio, iter, len);
+	struct bvec_iter i;
+	struct bio_vec bv;
+
+	if (g->bio && !image_gather_fits(g, bdev, sector, vecs))
+		image_gather_flush(g, io);
+	if (!g->bio && vecs > BIO_MAX_VECS) {
+		/* Too fragmented a piece: its own clone. */
+		iter.bi_size = len;
+		blksnap_io_submit(io, blksnap_io_clone(bio, iter, bdev, sector));
+		return;
+	}
+	if (!g->bio) {
+		g->bio = blksnap_io_gather(bdev, sector, REQ_OP_READ |
+					   (bio->bi_opf & IMAGE_GATHER_FLAGS));
+		g->bio->bi_ioprio = bio->bi_ioprio;
+		g->bdev = bdev;
+		g->end = sector;
+	}
+	image_gather_gap(g, sector);
+	iter.bi_size = len;
+	__bio_for_each_segment(bv, bio, i, iter) {
+		if (WARN_ON_ONCE(bio_add_page(g->bio, bv.bv_page, bv.bv_len,
+					      bv.bv_offset) != bv.bv_len))
+			break;
+	}
+	g->end = sector + (len >> SECTOR_SHIFT);
+}
+
+/*
+ * One pass of a gathered read over @win: the origin's pieces (@origin,
+ * noting their chunks in @on_origin) or the storage's (the chunks not
+ * noted). A piece found in a storage file is read from the origin:
+ * image_bio_in_file() found none after the read registered, so the chunk
+ * was copied since, and its original data stays on the origin until the
+ * read ends. A chunk the first pass found uncopied is read from the
+ * origin even if it has been copied since; a copied one keeps its slot.
+ */
+static void image_gather_pass(struct image_io *io, struct bvec_iter win,
+			      unsigned long *on_origin, bool origin)
+{
+	struct snap_dev *sd = io->sd;
+	struct bio *bio = io->bio;
+	unsigned int shift = sd->snap->chunk_shift;
+	u64 first = win.bi_sector >> (shift - SECTOR_SHIFT);
+	struct image_gather g = { };
+	struct block_device *bdev;
+	u32 chunk = 1u << shift;
+	sector_t sector;
+	u32 off, len;
+	u64 c, loc;
+
+	while (win.bi_size) {
+		off = (win.bi_sector << SECTOR_SHIFT) & (chunk - 1);
+		len = min(win.bi_size, chunk - off);
+		c = win.bi_sector >> (shift - SECTOR_SHIFT);
+		if (origin || !test_bit(c - first, on_origin)) {
+			bdev = image_map_piece(sd, c, off, win.bi_sector,
+					       &sector, &loc);
+			if (origin && bdev == sd->origin.bdev) {
+				__set_bit(c - first, on_origin);
+			} else if (origin && !bdev) {
+				__set_bit(c - first, on_origin);
+				bdev = sd->origin.bdev;
+				sector = win.bi_sector;
+			}
+			if (origin == (bdev == sd->origin.bdev))
+				image_gather_add(&g, &io->group, bio, win, len,
+						 bdev, sector);
+		}
+		bio_advance_iter(bio, &win, len);
+	}
+	image_gather_flush(&g, &io->group);
+}
+
+/*
+ * Start the bios of a read whose pieces all lie on block devices, in
+ * windows of IMAGE_GATHER_CHUNKS chunks. Context: the image disk's
+ * submit_bio, registered reader.
+ */
+static void image_gather_read(struct image_io *io)
+{
+	DECLARE_BITMAP(on_origin, IMAGE_GATHER_CHUNKS);
+	unsigned int shift = io->sd->snap->chunk_shift;
+	struct bvec_iter iter = io->bio->bi_iter;
+	struct bvec_iter win;
+	u64 start, end;
+
+	while (iter.bi_size) {
+		start = (u64)iter.bi_sector << SECTOR_SHIFT;
+		end = (round_down(start, 1ull << shift) +
+		       ((u64)IMAGE_GATHER_CHUNKS << shift));
+		win = iter;
+		win.bi_size = min_t(u64, iter.bi_size, end - start);
+		bitmap_zero(on_origin, IMAGE_GATHER_CHUNKS);
+		image_gather_pass(io, win, on_origin, true);
+		image_gather_pass(io, win, on_origin, false);
+		bio_advance_iter(io->bio, &iter, win.bi_size);
+	}
 }
 
 /* The last clone has completed. Context: any, often an interrupt. */
@@ -270,7 +448,7 @@ static void image_io_work(struct work_struct *work)
 		io->slot = snap_dev_read_begin(sd);
 		io->reading = true;
 	}
-	if (image_map_bio(io, false))
+	if (image_map_bio(io))
 		blksnap_io_error(&io->group, BLK_STS_IOERR);
 finish:
 	blksnap_io_finish(&io->group);
@@ -288,8 +466,7 @@ static bool image_read_in_submit(struct image_io *io)
 			snap_dev_read_end(io->sd, io->slot);
 			return false;
 		}
-		if (image_map_bio(io, true))
-			blksnap_io_error(&io->group, BLK_STS_IOERR);
+		image_gather_read(io);
 	}
 	blksnap_io_finish(&io->group);
 	return true;
@@ -432,22 +609,51 @@ void image_destroy(struct snap_dev *sd)
 	sd->disk = NULL;
 }
 
+/* A 64 KiB bucket if memory allows, else as large as it does. */
+static int image_bucket_alloc(void)
+{
+	unsigned int order = get_order(SZ_64K);
+
+	for (;; order--) {
+		image_bucket = alloc_pages(GFP_KERNEL | __GFP_NOWARN |
+					   (order ? __GFP_NORETRY : 0), order);
+		if (image_bucket || !order)
+			break;
+	}
+	image_bucket_order = order;
+	return image_bucket ? 0 : -ENOMEM;
+}
+
 int image_init(void)
 {
+	int ret;
+
+	ret = image_bucket_alloc();
+	if (ret)
+		return ret;
 	image_major = register_blkdev(0, "blksnap-image");
-	if (image_major < 0)
-		return image_major;
+	if (image_major < 0) {
+		ret = image_major;
+		goto free_bucket;
+	}
 	image_wq = alloc_workqueue("blksnap-image",
 				   WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!image_wq) {
-		unregister_blkdev(image_major, "blksnap-image");
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto unregister;
 	}
 	return 0;
+
+unregister:
+	unregister_blkdev(image_major, "blksnap-image");
+free_bucket:
+	__free_pages(image_bucket, image_bucket_order);
+	return ret;
 }
 
 void image_exit(void)
 {
 	destroy_workqueue(image_wq);
 	unregister_blkdev(image_major, "blksnap-image");
+	__free_pages(image_bucket, image_bucket_order);
 }

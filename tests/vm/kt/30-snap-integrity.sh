@@ -48,4 +48,32 @@ echo "after: $("$KTEST" snap-info "$id" | head -n 1)"
 [ -z "$("$KTEST" snap-list)" ] || die "snapshot listed after destroy"
 [ ! -e "$img" ] || sleep 1
 [ ! -b "$img" ] || die "$img left after destroy"
+
+# Reads that alternate between origin and storage: 4 KiB is written into
+# chunks of the first 32 MiB in a set of layouts (every other chunk, every
+# third, runs of two copied and five not, a run copied in descending order
+# so its storage slots descend), then the image is read in 1 MiB requests
+# (gathered: origin pieces with the copied chunks between them, storage
+# pieces by their slots) and in 4 KiB ones.
+"$KTEST" pattern-fill "$DISK" 4 $((32 << 20)) || die "pattern-fill 4"
+id=$(snap_new "$DISK2" 0 0 "$DISK") || die "snapshot 2"
+img=$(image_of "$id" "$DISK") || die "no image 2"
+chunk=$(snap_field "$id" chunk)
+n=$(((8 << 20) / chunk))
+offsets=$(awk -v n="$n" -v c="$chunk" 'BEGIN {
+	for (i = 0; i < n; i += 2) print i * c
+	for (i = 0; i < n; i += 3) print (n + i) * c
+	for (i = 0; i < n; i++) if (i % 7 < 2) print (2 * n + i) * c + 8192
+	for (i = n - 1; i >= 0; i -= 2) print (3 * n + i) * c }')
+# shellcheck disable=SC2086
+"$KTEST" pwrite "$DISK" 4096 $offsets || die "writes over the layouts"
+echo "layouts: $("$KTEST" snap-info "$id" | head -n 1)"
+"$KTEST" pattern-verify "$img" 4 $((32 << 20)) ||
+	die "image differs where origin and storage alternate"
+small=$(dd if="$img" bs=4k count=8192 iflag=direct 2> /dev/null | md5sum)
+large=$(dd if="$img" bs=1M count=32 iflag=direct 2> /dev/null | md5sum)
+[ "$small" = "$large" ] || die "4 KiB image reads differ from 1 MiB ones"
+"$KTEST" pattern-verify "$DISK" 4 $((32 << 20)) &&
+	die "the writes did not reach the origin"
+"$KTEST" snap-destroy "$id" || die "destroy 2"
 unload
