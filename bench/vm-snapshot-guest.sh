@@ -12,7 +12,8 @@
 #            (storage: /dev/vdb);
 #   dm       /dev/mapper/bsorigin (snapshot-origin of /dev/vda) with a
 #            dm-snapshot "snapshot /dev/vda /dev/vdb P CHUNK" created just
-#            before the run, CHUNK = the blksnap chunk size in sectors.
+#            before the run (the snapshot first, as LVM does), CHUNK =
+#            the blksnap chunk size in sectors.
 # Rows: 4k random write IOPS, 1 MiB sequential write MiB/s.
 # Reads (1 MiB sequential, MiB/s), after a 4 KiB write into every other
 # chunk of the region (half the image then comes from the storage), and
@@ -60,9 +61,14 @@ setup() {
 		;;
 	dm)
 		dd if=/dev/zero of=/dev/vdb bs=64k count=16 oflag=direct 2> /dev/null
-		dmsetup create bsorigin --table "0 $size snapshot-origin /dev/vda" &&
-			dmsetup create bssnap --table \
-				"0 $size snapshot /dev/vda /dev/vdb P $chunk_sectors" &&
+		# The snapshot first: snapshot-origin learns at its resume
+		# the chunk size it splits writes at. The other way round
+		# (before 2026-12-02) a 1 MiB write copied its first chunk
+		# only, and the dm write row measured a broken snapshot.
+		dmsetup create bssnap --table \
+			"0 $size snapshot /dev/vda /dev/vdb P $chunk_sectors" &&
+			dmsetup create bsorigin --table \
+				"0 $size snapshot-origin /dev/vda" &&
 			dmsetup mknodes || return 1
 		echo /dev/mapper/bsorigin
 		;;
