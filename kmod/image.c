@@ -11,16 +11,18 @@
  * into a bucket page whose content nobody reads; more bios likewise read
  * the pieces in the storage wherever their slots follow each other. So a
  * read that alternates between origin and storage chunk by chunk costs
- * two requests, not one per chunk. Other bios go to a work item on an
- * unbound workqueue, where pieces that map to consecutive sectors of one
- * device are merged into clones of the image bio sharing its pages: a
- * write first copies the chunks it
- * touches (snap_dev_copy_range()), so image writes never reach the
- * origin, and a storage file is read or written through a bounce buffer.
- * All the bios of an image bio are in flight at once; it ends when the
- * last one does.
+ * two requests, not one per chunk. Pieces that are one stretch of the
+ * image bio on consecutive sectors go as a clone sharing its vectors.
+ *
+ * Other bios go to a work item on an unbound workqueue, where pieces that
+ * map to consecutive sectors of one device are merged into clones of the
+ * image bio sharing its pages: a write first copies the chunks it touches
+ * (snap_dev_copy_range()), so image writes never reach the origin, and a
+ * storage file is read or written through a bounce buffer. All the bios
+ * of an image bio are in flight at once; it ends when the last one does.
+ *
  * A read registers with the COW state before it looks chunks up and
- * leaves when its clones have completed (snap_dev_read_begin(), see
+ * leaves when its bios have completed (snap_dev_read_begin(), see
  * cow.c), so no write over a chunk it found uncopied reaches the origin
  * meanwhile. Discard and write-zeroes are not supported (not advertised).
  * A corrupted or destroyed snapshot fails every image bio with an I/O
@@ -229,99 +231,131 @@ static int image_map_bio(struct image_io *io)
 }
 
 /*
- * A read bio being gathered for one device: the pieces added so far and
- * the gaps between them end at sector @end.
+ * The pieces of a read for one device, in image order and ascending on
+ * the device, ending at sector @end. While they are one stretch of the
+ * image bio on consecutive sectors (@head), they go as a clone sharing
+ * its vectors; a gap, or a jump in the image, makes them a gathered bio
+ * of their pages and, for the gaps, the bucket.
  */
 struct image_gather {
-	struct bio *bio;	/* NULL: none */
+	struct bio *src;	/* the image bio */
+	struct blksnap_io *io;
+	struct bio *bio;	/* NULL: just @head */
+	struct bvec_iter head;	/* empty: no piece yet */
 	struct block_device *bdev;
+	sector_t sector;	/* of @head on @bdev */
 	sector_t end;
 };
 
-static void image_gather_flush(struct image_gather *g, struct blksnap_io *io)
+static void image_gather_flush(struct image_gather *g)
 {
 	if (g->bio)
-		blksnap_io_submit(io, g->bio);
+		blksnap_io_submit(g->io, g->bio);
+	else if (g->head.bi_size)
+		blksnap_io_submit(g->io, blksnap_io_clone(g->src, g->head,
+							  g->bdev, g->sector));
 	g->bio = NULL;
+	g->head.bi_size = 0;
 }
 
-/* Vectors that @len bytes of @bio at @iter need, at most. */
-static unsigned int image_gather_vecs(struct bio *bio, struct bvec_iter iter,
-				      u32 len)
+/* Vectors that the part of @bio at @iter needs, at most. */
+static unsigned int image_gather_vecs(struct bio *bio, struct bvec_iter iter)
 {
 	unsigned int n = 0;
 	struct bio_vec bv;
+	struct bvec_iter i;
 
-	iter.bi_size = len;
-	__bio_for_each_segment(bv, bio, iter, iter)
+	__bio_for_each_segment(bv, bio, i, iter)
 		n++;
 	return n;
 }
 
-/* Can the gathered bio take a piece at @sector needing @vecs vectors? */
-static bool image_gather_fits(struct image_gather *g, struct block_device *bdev,
-			      sector_t sector, unsigned int vecs)
+/* Vectors of the bucket for the gap up to @sector. */
+static unsigned int image_gather_gap_vecs(struct image_gather *g,
+					  sector_t sector)
 {
 	u64 gap = (u64)(sector - g->end) << SECTOR_SHIFT;
-	u32 bucket = PAGE_SIZE << image_bucket_order;
 
-	if (g->bdev != bdev || sector < g->end || gap > IMAGE_GATHER_MAX_GAP)
-		return false;
-	/* Its size cannot overflow: it spans part of the image bio. */
-	vecs += DIV_ROUND_UP(gap, bucket);
-	return g->bio->bi_vcnt + vecs <= g->bio->bi_max_vecs;
-}
-
-/* Fill the gathered bio up to @sector with the bucket. */
-static void image_gather_gap(struct image_gather *g, sector_t sector)
-{
-	u32 bucket = PAGE_SIZE << image_bucket_order;
-	u64 gap = (u64)(sector - g->end) << SECTOR_SHIFT;
-	u32 n;
-
-	while (gap) {
-		n = min_t(u64, gap, bucket);
-		/* image_gather_fits() counted the vectors. */
-		if (WARN_ON_ONCE(bio_add_page(g->bio, image_bucket, n, 0) != n))
-			return;
-		gap -= n;
-	}
+	return DIV_ROUND_UP(gap, PAGE_SIZE << image_bucket_order);
 }
 
 /*
- * Read @len bytes of @bio at @iter from @sector of @bdev as part of the
- * gathered bio, which is flushed first if the piece does not join it.
+ * Add the gap up to @sector and the image bio's part at @iter to the
+ * gathered bio, whose room the caller counted.
  */
-static void image_gather_add(struct image_gather *g, struct blksnap_io *io,
-			     struct bio *bio, struct bvec_iter iter, u32 len,
-			     struct block_device *bdev, sector_t sector)
+static void image_gather_put(struct image_gather *g, struct bvec_iter iter,
+			     sector_t sector)
 {
-	unsigned int vecs = image_gather_vecs(bio, iter, len);
-	struct bvec_iter i;
+	u64 gap = (u64)(sector - g->end) << SECTOR_SHIFT;
+	u32 bucket = PAGE_SIZE << image_bucket_order;
 	struct bio_vec bv;
+	struct bvec_iter i;
+	u32 n;
 
-	if (g->bio && !image_gather_fits(g, bdev, sector, vecs))
-		image_gather_flush(g, io);
-	if (!g->bio && vecs > BIO_MAX_VECS) {
-		/* Too fragmented a piece: its own clone. */
-		iter.bi_size = len;
-		blksnap_io_submit(io, blksnap_io_clone(bio, iter, bdev, sector));
-		return;
+	for (; gap; gap -= n) {
+		n = min_t(u64, gap, bucket);
+		if (WARN_ON_ONCE(bio_add_page(g->bio, image_bucket, n, 0) != n))
+			return;
 	}
-	if (!g->bio) {
-		g->bio = blksnap_io_gather(bdev, sector, REQ_OP_READ |
-					   (bio->bi_opf & IMAGE_GATHER_FLAGS));
-		g->bio->bi_ioprio = bio->bi_ioprio;
-		g->bdev = bdev;
-		g->end = sector;
-	}
-	image_gather_gap(g, sector);
-	iter.bi_size = len;
-	__bio_for_each_segment(bv, bio, i, iter) {
+	__bio_for_each_segment(bv, g->src, i, iter) {
 		if (WARN_ON_ONCE(bio_add_page(g->bio, bv.bv_page, bv.bv_len,
 					      bv.bv_offset) != bv.bv_len))
-			break;
+			return;
 	}
+	g->end = sector + (iter.bi_size >> SECTOR_SHIFT);
+}
+
+/* Make @head a gathered bio with room for @more vectors, if it fits. */
+static bool image_gather_open(struct image_gather *g, unsigned int more)
+{
+	if (image_gather_vecs(g->src, g->head) + more > BIO_MAX_VECS)
+		return false;
+	g->bio = blksnap_io_gather(g->bdev, g->sector, REQ_OP_READ |
+				   (g->src->bi_opf & IMAGE_GATHER_FLAGS));
+	g->bio->bi_ioprio = g->src->bi_ioprio;
+	g->end = g->sector;
+	image_gather_put(g, g->head, g->sector);
+	return true;
+}
+
+/* Does the piece at @iter, on @sector of @bdev, join the pieces so far? */
+static bool image_gather_join(struct image_gather *g, struct bvec_iter iter,
+			      struct block_device *bdev, sector_t sector)
+{
+	unsigned int vecs;
+
+	if (!g->head.bi_size || g->bdev != bdev || sector < g->end ||
+	    sector - g->end > (IMAGE_GATHER_MAX_GAP >> SECTOR_SHIFT))
+		return false;
+	if (!g->bio && sector == g->end &&
+	    iter.bi_sector == bvec_iter_end_sector(g->head)) {
+		/* Its size cannot overflow: it spans part of the image bio. */
+		g->head.bi_size += iter.bi_size;
+		g->end += iter.bi_size >> SECTOR_SHIFT;
+		return true;
+	}
+	vecs = image_gather_vecs(g->src, iter) +
+	       image_gather_gap_vecs(g, sector);
+	if (!g->bio && !image_gather_open(g, vecs))
+		return false;
+	if (g->bio->bi_vcnt + vecs > g->bio->bi_max_vecs)
+		return false;
+	image_gather_put(g, iter, sector);
+	return true;
+}
+
+/* Read @len bytes of the image bio at @iter from @sector of @bdev. */
+static void image_gather_add(struct image_gather *g, struct bvec_iter iter,
+			     u32 len, struct block_device *bdev,
+			     sector_t sector)
+{
+	iter.bi_size = len;
+	if (image_gather_join(g, iter, bdev, sector))
+		return;
+	image_gather_flush(g);
+	g->head = iter;
+	g->bdev = bdev;
+	g->sector = sector;
 	g->end = sector + (len >> SECTOR_SHIFT);
 }
 
@@ -341,7 +375,7 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 	struct bio *bio = io->bio;
 	unsigned int shift = sd->snap->chunk_shift;
 	u64 first = win.bi_sector >> (shift - SECTOR_SHIFT);
-	struct image_gather g = { };
+	struct image_gather g = { .src = bio, .io = &io->group };
 	struct block_device *bdev;
 	u32 chunk = 1u << shift;
 	sector_t sector;
@@ -363,12 +397,11 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 				sector = win.bi_sector;
 			}
 			if (origin == (bdev == sd->origin.bdev))
-				image_gather_add(&g, &io->group, bio, win, len,
-						 bdev, sector);
+				image_gather_add(&g, win, len, bdev, sector);
 		}
 		bio_advance_iter(bio, &win, len);
 	}
-	image_gather_flush(&g, &io->group);
+	image_gather_flush(&g);
 }
 
 /*
