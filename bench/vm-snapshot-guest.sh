@@ -187,20 +187,38 @@ read_rows read16 16
 
 awk -v chunk="$chunk" '
 	{
-		k = $1 " " $2; vals[k] = vals[k] " " $3; sum[k] += $3; n[k]++
+		k = $1 " " $2; vals[k] = vals[k] " " $3; sum[k] += $3
+		v[k, n[k]++] = $3
 		if (NF > 3) note[k] = note[k] " [" $0 "]"
 	}
 	function mean(k) { return n[k] ? sum[k] / n[k] : 0 }
 	function ratio(a, b) { return b > 0 ? a / b : 0 }
+	# median over the rounds of k / base in the same round: a round
+	# slowed by the host slows both sides
+	function median_ratio(k, base,    i, j, m, r, t) {
+		if (k == base || n[k] != n[base] || !n[k])
+			return ""
+		for (i = 0; i < n[k]; i++) {
+			r[i] = ratio(v[k, i], v[base, i])
+			for (j = i; j > 0 && r[j - 1] > r[j]; j--) {
+				t = r[j]; r[j] = r[j - 1]; r[j - 1] = t
+			}
+		}
+		m = n[k] % 2 ? r[(n[k] - 1) / 2] : \
+			(r[n[k] / 2 - 1] + r[n[k] / 2]) / 2
+		return sprintf("%.3f", m)
+	}
 	function row(label, k, base, dm) {
-		printf "%-30s %-28s %9.1f %8.3f %8s\n", label, vals[k], mean(k),
-			ratio(mean(k), mean(base)),
-			dm == "" ? "" : sprintf("%.3f", ratio(mean(k), mean(dm)))
+		printf "%-30s %-28s %9.1f %8.3f %8s %8s %8s\n", label, vals[k],
+			mean(k), ratio(mean(k), mean(base)),
+			median_ratio(k, base),
+			dm == "" ? "" : sprintf("%.3f", ratio(mean(k), mean(dm))),
+			dm == "" ? "" : median_ratio(k, dm)
 	}
 	END {
 		printf "chunk %d bytes\n", chunk
-		printf "%-30s %-28s %9s %8s %8s\n", "row", "per run", "mean",
-			"vs base", "vs dm"
+		printf "%-30s %-28s %9s %8s %8s %8s %8s\n", "row", "per run",
+			"mean", "vs base", "median", "vs dm", "median"
 		row("randwrite 4k IOPS bare", "randwrite bare", "randwrite bare", "")
 		row("randwrite 4k IOPS blksnap", "randwrite blksnap", "randwrite bare",
 			"randwrite dm")
@@ -219,5 +237,6 @@ awk -v chunk="$chunk" '
 		row("read 1M, 1/16: dm-image", "read16-dm dm-image", "read16-dm origin", "")
 		for (k in note) print "note:" note[k]
 	}' "$res" > "$out/bench.out"
-echo "# base: bare for writes, origin for reads; vs dm: blksnap / dm-snapshot" >> "$out/bench.out"
+echo "# base: bare for writes, origin for reads; vs dm: blksnap / dm-snapshot;" >> "$out/bench.out"
+echo "# vs: ratio of the means; median: of the ratios within each round" >> "$out/bench.out"
 echo done >> "$out/bench.out.done"
