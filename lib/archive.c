@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <archive.h>
 #include <archive_entry.h>
 
@@ -994,10 +995,85 @@ int blksnap_archive_read_index(struct blksnap_archive *r,
 	return read_index_entry(r, ix);
 }
 
+/* A ustar header's octal field; false when it is not one. */
+static bool get_octal(const unsigned char *field, size_t size, uint64_t *v)
+{
+	size_t i = 0;
+
+	*v = 0;
+	while (i < size && field[i] == ' ')
+		i++;
+	if (i == size || field[i] < '0' || field[i] > '7')
+		return false;
+	for (; i < size && field[i] >= '0' && field[i] <= '7'; i++)
+		*v = *v << 3 | (uint64_t)(field[i] - '0');
+	return i == size || field[i] == ' ' || field[i] == '\0';
+}
+
+/* A plain ustar header of a regular file named @name, of *size bytes. */
+static bool plain_header(const unsigned char *h, const char *name,
+			 uint64_t *size)
+{
+	uint64_t sum;
+	unsigned int got = 0;
+	size_t i;
+
+	for (i = 0; i < TAR_BLOCK; i++)
+		got += (i >= 148 && i < 156) ? ' ' : h[i];
+	return get_octal(h + 148, 8, &sum) && sum == got &&
+	       !memcmp(h + 257, "ustar", 5) &&
+	       (h[156] == '0' || h[156] == '\0') &&
+	       strnlen((const char *)h, TAR_NAME_MAX) == strlen(name) &&
+	       !memcmp(h, name, strlen(name)) &&
+	       get_octal(h + 124, 12, size);
+}
+
+/*
+ * The manifest of a manifest file (blksnap.manifest then blksnap.hashes,
+ * uncompressed, in plain ustar headers, as blksnap-send writes it), read
+ * without libarchive: an incremental's base is usually one.  False for
+ * anything else, which libarchive then reads, or fails on, as for any
+ * other archive.
+ */
+static bool read_manifest_file(const char *name, struct blksnap_manifest *m)
+{
+	unsigned char buf[4096];
+	uint64_t size, next, hsize;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if (!strcmp(name, "-") || blksnap_is_url(name))
+		return false;
+	/*
+	 * A regular file only, not even opened otherwise: opening a FIFO
+	 * lets its writer write, and what it wrote would be gone when
+	 * libarchive opens it again.
+	 */
+	if (stat(name, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	got = fstat(fd, &st) || !S_ISREG(st.st_mode) ? -1 :
+	      bs_pread_all(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (got < 0 || (size_t)got < 2 * TAR_BLOCK ||
+	    !plain_header(buf, BLKSNAP_ENTRY_MANIFEST, &size))
+		return false;
+	next = TAR_BLOCK + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	return next + TAR_BLOCK <= (uint64_t)got &&
+	       plain_header(buf + next, BLKSNAP_ENTRY_HASHES, &hsize) &&
+	       !blksnap_manifest_parse((const char *)buf + TAR_BLOCK,
+				       (size_t)size, name, m);
+}
+
 int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
 {
 	struct blksnap_archive *a;
 
+	if (read_manifest_file(name, m))
+		return 0;
 
 	if (archive_open(name, MANIFEST_READ_BLOCK, &a))
 		return -1;
