@@ -7,8 +7,11 @@
  * entry with zeros, so both are checked here before they reach it.
  */
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,125 @@
 
 #include "internal.h"
 #include "xxh.h"
+
+/*
+ * libarchive is loaded when it is first needed (an archive read through
+ * it, a compressed one written), not when a program linked with
+ * libblksnap starts, as libcurl is (lib/remote.c): Debian's brings
+ * libxml2, ICU, libstdc++, nettle and the compressors, which took 2 ms of
+ * every run of every tool to load, relocate and unload, a fifth of a 1%
+ * incremental of a 2 GiB image.  An uncompressed send from a manifest
+ * file does not need it at all (native_entry(), read_manifest_file()).
+ * The calls below keep their names: the #defines after la_ready() send
+ * them through the table.
+ */
+#define LIBARCHIVE_SONAME "libarchive.so.13"
+#define LA_FUNCTIONS(F) \
+	F(entry_filetype) F(entry_free) F(entry_new) \
+	F(entry_pathname) F(entry_set_filetype) F(entry_set_mtime) \
+	F(entry_set_pathname) F(entry_set_perm) F(entry_set_size) \
+	F(entry_size) F(entry_sparse_add_entry) F(errno) \
+	F(error_string) F(filter_bytes) F(read_data) \
+	F(read_data_block) F(read_free) F(read_new) \
+	F(read_next_header) F(read_open_fd) F(read_support_filter_all) \
+	F(read_support_format_tar) F(set_error) F(write_add_filter_gzip) \
+	F(write_add_filter_lz4) F(write_add_filter_none) F(write_add_filter_xz) \
+	F(write_add_filter_zstd) F(write_close) F(write_data) \
+	F(write_finish_entry) F(write_free) F(write_header) \
+	F(write_new) F(write_open2) F(write_set_bytes_per_block) \
+	F(write_set_filter_option) F(write_set_format_pax)
+
+static struct {
+#define F(f) __typeof__(archive_##f) *archive_##f;
+	LA_FUNCTIONS(F)
+#undef F
+} la;
+static pthread_once_t la_once = PTHREAD_ONCE_INIT;
+static bool la_loaded;
+static char la_error[512];
+
+static void la_load(void)
+{
+	static const struct {
+		const char *name;
+		size_t at;
+	} syms[] = {
+#define F(f) { "archive_" #f, offsetof(__typeof__(la), archive_##f) },
+		LA_FUNCTIONS(F)
+#undef F
+	};
+	/* Lazy binding, as when it was loaded with the program. */
+	void *h = dlopen(LIBARCHIVE_SONAME, RTLD_LAZY | RTLD_LOCAL);
+	size_t i;
+
+	if (!h) {
+		snprintf(la_error, sizeof(la_error),
+			 "archives need libarchive, which did not load (Debian: apt-get install libarchive13): %s",
+			 dlerror());
+		return;
+	}
+	for (i = 0; i < BS_ARRAY_SIZE(syms); i++) {
+		void *f = dlsym(h, syms[i].name);
+
+		if (!f) {
+			snprintf(la_error, sizeof(la_error), "%s: no %s in it",
+				 LIBARCHIVE_SONAME, syms[i].name);
+			return;		/* h stays loaded: harmless */
+		}
+		memcpy((char *)&la + syms[i].at, &f, sizeof(f));
+	}
+	la_loaded = true;
+}
+
+/*
+ * Loads libarchive once; concurrent callers wait for the first.  Every
+ * call below goes through the table: a handle exists only once it was
+ * loaded, and the freeing calls are only made on a handle.
+ */
+static int la_ready(void)
+{
+	pthread_once(&la_once, la_load);
+	return la_loaded ? 0 : bs_fail("%s", la_error);
+}
+
+#define archive_entry_filetype la.archive_entry_filetype
+#define archive_entry_free la.archive_entry_free
+#define archive_entry_new la.archive_entry_new
+#define archive_entry_pathname la.archive_entry_pathname
+#define archive_entry_set_filetype la.archive_entry_set_filetype
+#define archive_entry_set_mtime la.archive_entry_set_mtime
+#define archive_entry_set_pathname la.archive_entry_set_pathname
+#define archive_entry_set_perm la.archive_entry_set_perm
+#define archive_entry_set_size la.archive_entry_set_size
+#define archive_entry_size la.archive_entry_size
+#define archive_entry_sparse_add_entry la.archive_entry_sparse_add_entry
+#define archive_errno la.archive_errno
+#define archive_error_string la.archive_error_string
+#define archive_filter_bytes la.archive_filter_bytes
+#define archive_read_data la.archive_read_data
+#define archive_read_data_block la.archive_read_data_block
+#define archive_read_free la.archive_read_free
+#define archive_read_new la.archive_read_new
+#define archive_read_next_header la.archive_read_next_header
+#define archive_read_open_fd la.archive_read_open_fd
+#define archive_read_support_filter_all la.archive_read_support_filter_all
+#define archive_read_support_format_tar la.archive_read_support_format_tar
+#define archive_set_error la.archive_set_error
+#define archive_write_add_filter_gzip la.archive_write_add_filter_gzip
+#define archive_write_add_filter_lz4 la.archive_write_add_filter_lz4
+#define archive_write_add_filter_none la.archive_write_add_filter_none
+#define archive_write_add_filter_xz la.archive_write_add_filter_xz
+#define archive_write_add_filter_zstd la.archive_write_add_filter_zstd
+#define archive_write_close la.archive_write_close
+#define archive_write_data la.archive_write_data
+#define archive_write_finish_entry la.archive_write_finish_entry
+#define archive_write_free la.archive_write_free
+#define archive_write_header la.archive_write_header
+#define archive_write_new la.archive_write_new
+#define archive_write_open2 la.archive_write_open2
+#define archive_write_set_bytes_per_block la.archive_write_set_bytes_per_block
+#define archive_write_set_filter_option la.archive_write_set_filter_option
+#define archive_write_set_format_pax la.archive_write_set_format_pax
 
 /* Reads of an archive: libarchive hands out data in place from them. */
 #define ARCHIVE_READ_BLOCK	(1u << 20)
@@ -389,8 +511,11 @@ int blksnap_writer_open(int fd, const char *name,
 			struct blksnap_writer **wp)
 {
 	bool native = !strcmp(c->method, "none");
-	struct blksnap_writer *w = bs_calloc(1, sizeof(*w));
+	struct blksnap_writer *w;
 
+	if (!native && la_ready())
+		return -1;
+	w = bs_calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
 	w->fd = fd;
@@ -733,8 +858,11 @@ static int read_second_header(struct blksnap_archive *r)
 static int archive_open(const char *name, size_t block,
 			struct blksnap_archive **ap)
 {
-	struct blksnap_archive *r = bs_calloc(1, sizeof(*r));
+	struct blksnap_archive *r;
 
+	if (la_ready())
+		return -1;
+	r = bs_calloc(1, sizeof(*r));
 	if (!r)
 		return -1;
 	r->fd = -1;
