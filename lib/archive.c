@@ -1,21 +1,146 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Archive writer and reader over libarchive's pax tar (blksnap-archive(5)).
+ * Archive writer and reader over libarchive's pax tar (blksnap-archive(5));
+ * uncompressed archives are written here, in the same layout.
  *
  * libarchive drops malformed sparse maps silently and pads a short
  * entry with zeros, so both are checked here before they reach it.
  */
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <archive.h>
 #include <archive_entry.h>
 
 #include "internal.h"
 #include "xxh.h"
+
+/*
+ * libarchive is loaded when it is first needed (an archive read through
+ * it, a compressed one written), not when a program linked with
+ * libblksnap starts, as libcurl is (lib/remote.c): Debian's brings
+ * libxml2, ICU, libstdc++, nettle and the compressors, which took 2 ms of
+ * every run of every tool to load, relocate and unload, a fifth of a 1%
+ * incremental of a 2 GiB image.  An uncompressed send from a manifest
+ * file does not need it at all (native_entry(), read_manifest_file()).
+ * The calls below keep their names: the #defines after la_ready() send
+ * them through the table.
+ */
+#define LIBARCHIVE_SONAME "libarchive.so.13"
+#define LA_FUNCTIONS(F) \
+	F(entry_filetype) F(entry_free) F(entry_new) \
+	F(entry_pathname) F(entry_set_filetype) F(entry_set_mtime) \
+	F(entry_set_pathname) F(entry_set_perm) F(entry_set_size) \
+	F(entry_size) F(entry_sparse_add_entry) F(errno) \
+	F(error_string) F(filter_bytes) F(read_data) \
+	F(read_data_block) F(read_free) F(read_new) \
+	F(read_next_header) F(read_open_fd) F(read_support_filter_all) \
+	F(read_support_format_tar) F(set_error) F(write_add_filter_gzip) \
+	F(write_add_filter_lz4) F(write_add_filter_none) F(write_add_filter_xz) \
+	F(write_add_filter_zstd) F(write_close) F(write_data) \
+	F(write_finish_entry) F(write_free) F(write_header) \
+	F(write_new) F(write_open2) F(write_set_bytes_per_block) \
+	F(write_set_filter_option) F(write_set_format_pax)
+
+static struct {
+#define F(f) __typeof__(archive_##f) *archive_##f;
+	LA_FUNCTIONS(F)
+#undef F
+} la;
+static pthread_once_t la_once = PTHREAD_ONCE_INIT;
+static bool la_loaded;
+static char la_error[512];
+
+static void la_load(void)
+{
+	static const struct {
+		const char *name;
+		size_t at;
+	} syms[] = {
+#define F(f) { "archive_" #f, offsetof(__typeof__(la), archive_##f) },
+		LA_FUNCTIONS(F)
+#undef F
+	};
+	/* Lazy binding, as when it was loaded with the program. */
+	void *h = dlopen(LIBARCHIVE_SONAME, RTLD_LAZY | RTLD_LOCAL);
+	size_t i;
+
+	if (!h) {
+		snprintf(la_error, sizeof(la_error),
+			 "archives need libarchive, which did not load (Debian: apt-get install libarchive13): %s",
+			 dlerror());
+		return;
+	}
+	for (i = 0; i < BS_ARRAY_SIZE(syms); i++) {
+		void *f = dlsym(h, syms[i].name);
+
+		if (!f) {
+			snprintf(la_error, sizeof(la_error), "%s: no %s in it",
+				 LIBARCHIVE_SONAME, syms[i].name);
+			return;		/* h stays loaded: harmless */
+		}
+		memcpy((char *)&la + syms[i].at, &f, sizeof(f));
+	}
+	la_loaded = true;
+}
+
+/*
+ * Loads libarchive once; concurrent callers wait for the first.  Every
+ * call below goes through the table: a handle exists only once it was
+ * loaded, and the freeing calls are only made on a handle.
+ */
+static int la_ready(void)
+{
+	pthread_once(&la_once, la_load);
+	return la_loaded ? 0 : bs_fail("%s", la_error);
+}
+
+#define archive_entry_filetype la.archive_entry_filetype
+#define archive_entry_free la.archive_entry_free
+#define archive_entry_new la.archive_entry_new
+#define archive_entry_pathname la.archive_entry_pathname
+#define archive_entry_set_filetype la.archive_entry_set_filetype
+#define archive_entry_set_mtime la.archive_entry_set_mtime
+#define archive_entry_set_pathname la.archive_entry_set_pathname
+#define archive_entry_set_perm la.archive_entry_set_perm
+#define archive_entry_set_size la.archive_entry_set_size
+#define archive_entry_size la.archive_entry_size
+#define archive_entry_sparse_add_entry la.archive_entry_sparse_add_entry
+#define archive_errno la.archive_errno
+#define archive_error_string la.archive_error_string
+#define archive_filter_bytes la.archive_filter_bytes
+#define archive_read_data la.archive_read_data
+#define archive_read_data_block la.archive_read_data_block
+#define archive_read_free la.archive_read_free
+#define archive_read_new la.archive_read_new
+#define archive_read_next_header la.archive_read_next_header
+#define archive_read_open_fd la.archive_read_open_fd
+#define archive_read_support_filter_all la.archive_read_support_filter_all
+#define archive_read_support_format_tar la.archive_read_support_format_tar
+#define archive_set_error la.archive_set_error
+#define archive_write_add_filter_gzip la.archive_write_add_filter_gzip
+#define archive_write_add_filter_lz4 la.archive_write_add_filter_lz4
+#define archive_write_add_filter_none la.archive_write_add_filter_none
+#define archive_write_add_filter_xz la.archive_write_add_filter_xz
+#define archive_write_add_filter_zstd la.archive_write_add_filter_zstd
+#define archive_write_close la.archive_write_close
+#define archive_write_data la.archive_write_data
+#define archive_write_finish_entry la.archive_write_finish_entry
+#define archive_write_free la.archive_write_free
+#define archive_write_header la.archive_write_header
+#define archive_write_new la.archive_write_new
+#define archive_write_open2 la.archive_write_open2
+#define archive_write_set_bytes_per_block la.archive_write_set_bytes_per_block
+#define archive_write_set_filter_option la.archive_write_set_filter_option
+#define archive_write_set_format_pax la.archive_write_set_format_pax
 
 /* Reads of an archive: libarchive hands out data in place from them. */
 #define ARCHIVE_READ_BLOCK	(1u << 20)
@@ -72,13 +197,17 @@ int blksnap_compress_set_level(struct blksnap_compress *c, int level)
 /* ----------------------------------------------------------------------- */
 
 struct blksnap_writer {
-	struct archive *a;
+	struct archive *a;	/* NULL: uncompressed, written here */
 	int fd;
 	char *name;
 	uint64_t out_bytes;
 	uint64_t image_size;	/* logical bytes the image entry needs */
 	uint64_t image_fed;	/* logical bytes given so far */
 	bool in_image;
+	/* Uncompressed: the image's data regions, the one being fed. */
+	struct blksnap_range *map;
+	size_t map_count, map_at;
+	uint64_t entry_bytes;	/* data bytes of the current entry */
 };
 
 static la_ssize_t writer_cb(struct archive *a, void *ctx, const void *buf,
@@ -137,16 +266,266 @@ static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c
 	return 0;
 }
 
+/*
+ * Uncompressed archives are written here rather than by libarchive, in
+ * the layout its pax writer gives them (the same bytes but for names
+ * too long for a ustar header: tests/tar-compat.sh compares the two), so
+ * that an uncompressed send from a manifest file needs nothing of
+ * libarchive, whose loading is a fifth of a 1% incremental of a 2 GiB
+ * image.  Compressed archives go through libarchive's pax writer and
+ * filters.
+ */
+#define TAR_BLOCK	512u
+#define TAR_NAME_MAX	100u
+/* Largest size a ustar header holds: 11 octal digits. */
+#define USTAR_SIZE_MAX	077777777777ull
+
+static int native_out(struct blksnap_writer *w, const void *buf, size_t len)
+{
+	if (bs_write_all(w->fd, buf, len) < 0)
+		return bs_fail_errno(errno, "%s: write error", w->name);
+	w->out_bytes += len;
+	return 0;
+}
+
+/* Zeros up to the next multiple of TAR_BLOCK after @len bytes. */
+static int native_pad(struct blksnap_writer *w, uint64_t len)
+{
+	size_t n = (size_t)((TAR_BLOCK - len % TAR_BLOCK) % TAR_BLOCK);
+
+	return n ? native_out(w, bs_zeroes(), n) : 0;
+}
+
+/* @v in octal, zero-padded to @digits digits, then @tail. */
+static void put_octal(char *field, size_t digits, uint64_t v,
+		      const char *tail, size_t tail_len)
+{
+	size_t i;
+
+	for (i = digits; i-- > 0; v >>= 3)
+		field[i] = (char)('0' + (v & 7));
+	memcpy(field + digits, tail, tail_len);
+}
+
+/* A ustar header as libarchive's pax writer fills it. */
+static int native_header(struct blksnap_writer *w, const char *name,
+			 char type, uint64_t size, time_t mtime)
+{
+	unsigned char h[TAR_BLOCK];
+	unsigned int sum = 0;
+	size_t i, len;
+
+	memset(h, 0, sizeof(h));
+	/* A name that does not fit is cut to 99 bytes, as libarchive does. */
+	len = strlen(name);
+	memcpy(h, name, len <= TAR_NAME_MAX ? len : TAR_NAME_MAX - 1);
+	put_octal((char *)h + 100, 6, 0644, " ", 2);	/* mode */
+	put_octal((char *)h + 108, 6, 0, " ", 2);	/* uid */
+	put_octal((char *)h + 116, 6, 0, " ", 2);	/* gid */
+	/* A larger size is in the pax header (size=). */
+	put_octal((char *)h + 124, 11, BS_MIN(size, USTAR_SIZE_MAX), " ", 1);
+	put_octal((char *)h + 136, 11, (uint64_t)mtime, " ", 1);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar\0" "00", 8);
+	put_octal((char *)h + 329, 6, 0, " ", 2);	/* devmajor */
+	put_octal((char *)h + 337, 6, 0, " ", 2);	/* devminor */
+	memset(h + 148, ' ', 8);
+	for (i = 0; i < sizeof(h); i++)
+		sum += h[i];
+	put_octal((char *)h + 148, 6, sum, "\0 ", 2);
+	return native_out(w, h, sizeof(h));
+}
+
+/* Appends the pax record "LEN KEY=VALUE\n" to @buf (of @size) at *len. */
+static int pax_record(char *buf, size_t size, size_t *len, const char *key,
+		      const char *value)
+{
+	size_t n = strlen(key) + strlen(value) + 3, digits = 1, t;
+	int ret;
+
+	/* LEN counts its own digits. */
+	for (;;) {
+		size_t d = 1;
+
+		for (t = n + digits; t >= 10; t /= 10)
+			d++;
+		if (d == digits)
+			break;
+		digits = d;
+	}
+	ret = snprintf(buf + *len, size - *len, "%zu %s=%s\n", n + digits,
+		       key, value);
+	/* One byte is left for a terminating NUL. */
+	if (ret < 0 || (size_t)ret >= size - *len)
+		return bs_fail("internal error: pax header too long");
+	*len += (size_t)ret;
+	return 0;
+}
+
+/*
+ * The headers of an entry named @name: a pax extended header first when
+ * it needs records, @extra (pax records, may be empty) or others (the
+ * name when it does not fit the ustar header, a size too large for it),
+ * then the ustar header, named @ustar_name, cut as libarchive cuts it.
+ */
+static int native_entry(struct blksnap_writer *w, const char *name,
+			const char *ustar_name, uint64_t size, const char *extra)
+{
+	time_t now = time(NULL);
+	char rec[4 * TAR_BLOCK], num[24], pax_name[TAR_NAME_MAX];
+	size_t rlen = 0;
+
+	if (strlen(ustar_name) > TAR_NAME_MAX &&
+	    pax_record(rec, sizeof(rec), &rlen, "path", name))
+		return -1;
+	if (strlen(extra) >= sizeof(rec) - rlen)
+		return bs_fail("%s: internal error: pax header too long", w->name);
+	memcpy(rec + rlen, extra, strlen(extra));
+	rlen += strlen(extra);
+	if (size > USTAR_SIZE_MAX) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+		if (pax_record(rec, sizeof(rec), &rlen, "size", num))
+			return -1;
+	}
+	if (rlen) {
+		snprintf(pax_name, sizeof(pax_name), "PaxHeader/%s", name);
+		if (native_header(w, pax_name, 'x', rlen, now) ||
+		    native_out(w, rec, rlen) || native_pad(w, rlen))
+			return -1;
+	}
+	w->entry_bytes = size;
+	return native_header(w, ustar_name, '0', size, now);
+}
+
+static int native_add_file(struct blksnap_writer *w, const char *entry,
+			   const void *data, size_t len)
+{
+	if (native_entry(w, entry, entry, len, "") ||
+	    native_out(w, data, len))
+		return -1;
+	return native_pad(w, len);
+}
+
+/*
+ * The image entry: a plain one when a single region covers it, else in
+ * GNU sparse format 1.0 of pax, its data starting with the map in text.
+ */
+static int native_begin_image(struct blksnap_writer *w, const char *entry,
+			      uint64_t size,
+			      const struct blksnap_ranges *regions)
+{
+	/* A name longer than TAR_NAME_MAX is cut: a longer buffer is not needed. */
+	char records[2 * TAR_BLOCK], num[24], ustar_name[TAR_NAME_MAX + 2];
+	char *map = NULL;
+	size_t rlen = 0, mlen = 0, msize, i;
+	uint64_t data = 0;
+	bool tail;
+	int ret = -1;
+
+	w->map = bs_calloc(BS_MAX(regions->count, (size_t)1), sizeof(*w->map));
+	if (!w->map)
+		return -1;
+	memcpy(w->map, regions->v, regions->count * sizeof(*w->map));
+	w->map_count = regions->count;
+	w->map_at = 0;
+	if (regions->count == 1 && regions->v[0].offset == 0 &&
+	    regions->v[0].length == size)
+		return native_entry(w, entry, entry, size, "");
+	/* Two numbers of up to 20 digits and newlines a region. */
+	msize = 24 + (regions->count + 1) * 42;
+	map = bs_malloc(msize);
+	if (!map)
+		return -1;
+	/*
+	 * As libarchive does, an empty extent at the end of the image ends a
+	 * map whose last region does not: it keeps the size when there is
+	 * no region at all.
+	 */
+	tail = !regions->count ||
+	       regions->v[regions->count - 1].offset +
+	       regions->v[regions->count - 1].length < size;
+	mlen = (size_t)snprintf(map, msize, "%zu\n", regions->count + tail);
+	for (i = 0; i < regions->count; i++) {
+		mlen += (size_t)snprintf(map + mlen, msize - mlen, "%llu\n%llu\n",
+					 (unsigned long long)regions->v[i].offset,
+					 (unsigned long long)regions->v[i].length);
+		data += regions->v[i].length;
+	}
+	if (tail)
+		mlen += (size_t)snprintf(map + mlen, msize - mlen, "%llu\n0\n",
+					 (unsigned long long)size);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+	snprintf(ustar_name, sizeof(ustar_name), "GNUSparseFile.0/%s", entry);
+	if (pax_record(records, sizeof(records), &rlen, "GNU.sparse.major", "1") ||
+	    pax_record(records, sizeof(records), &rlen, "GNU.sparse.minor", "0") ||
+	    pax_record(records, sizeof(records), &rlen, "GNU.sparse.name", entry) ||
+	    pax_record(records, sizeof(records), &rlen, "GNU.sparse.realsize", num))
+		goto out;
+	data += (mlen + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	records[rlen] = '\0';
+	if (native_entry(w, entry, ustar_name, data, records) ||
+	    native_out(w, map, mlen) || native_pad(w, mlen))
+		goto out;
+	ret = 0;
+out:
+	free(map);
+	return ret;
+}
+
+/*
+ * Logical image bytes from the current position: those in a region are
+ * written (zeros when @buf is NULL), those in a hole skipped.
+ */
+static int native_feed(struct blksnap_writer *w, const char *buf, uint64_t len)
+{
+	uint64_t pos = w->image_fed;
+
+	while (len) {
+		const struct blksnap_range *r;
+		uint64_t n;
+
+		while (w->map_at < w->map_count &&
+		       w->map[w->map_at].offset + w->map[w->map_at].length <= pos)
+			w->map_at++;
+		r = w->map_at < w->map_count ? &w->map[w->map_at] : NULL;
+		if (!r || pos < r->offset) {
+			n = r ? BS_MIN(len, r->offset - pos) : len;
+		} else {
+			n = BS_MIN(len, r->offset + r->length - pos);
+			if (!buf)
+				n = BS_MIN(n, (uint64_t)BS_ZERO_CHUNK);
+			if (native_out(w, buf ? buf : bs_zeroes(), (size_t)n))
+				return -1;
+		}
+		if (buf)
+			buf += n;
+		pos += n;
+		len -= n;
+	}
+	w->image_fed = pos;
+	return 0;
+}
+
 int blksnap_writer_open(int fd, const char *name,
 			const struct blksnap_compress *c,
 			struct blksnap_writer **wp)
 {
-	struct blksnap_writer *w = bs_calloc(1, sizeof(*w));
+	bool native = !strcmp(c->method, "none");
+	struct blksnap_writer *w;
 
+	if (!native && la_ready())
+		return -1;
+	w = bs_calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
 	w->fd = fd;
 	w->name = bs_strdup(name);
+	if (native) {
+		if (!w->name)
+			goto fail;
+		*wp = w;
+		return 0;
+	}
 	w->a = archive_write_new();
 	if (!w->name || !w->a) {
 		bs_fail_errno(ENOMEM, "%s", name);
@@ -199,6 +578,8 @@ int blksnap_writer_add_file(struct blksnap_writer *w, const char *entry,
 
 	if (end_image(w))
 		return -1;
+	if (!w->a)
+		return native_add_file(w, entry, data, len);
 	e = new_entry(entry, len);
 	if (!e)
 		return bs_fail_errno(ENOMEM, "%s", w->name);
@@ -239,6 +620,12 @@ int blksnap_writer_begin_image(struct blksnap_writer *w, const char *entry,
 
 	if (check_map(w, regions, size))
 		return -1;
+	if (!w->a) {
+		w->image_size = size;
+		w->image_fed = 0;
+		w->in_image = true;
+		return native_begin_image(w, entry, size, regions);
+	}
 	e = new_entry(entry, size);
 	if (!e)
 		return bs_fail_errno(ENOMEM, "%s", w->name);
@@ -265,6 +652,8 @@ int blksnap_writer_image_data(struct blksnap_writer *w, const void *buf,
 	if (w->image_fed + len > w->image_size)
 		return bs_fail("%s: internal error: image data past its size",
 			       w->name);
+	if (!w->a)
+		return native_feed(w, buf, len);
 	while (len) {
 		la_ssize_t n = archive_write_data(w->a, p, len);
 
@@ -279,6 +668,12 @@ int blksnap_writer_image_data(struct blksnap_writer *w, const void *buf,
 
 int blksnap_writer_image_hole(struct blksnap_writer *w, uint64_t len)
 {
+	if (!w->a) {
+		if (w->image_fed + len > w->image_size)
+			return bs_fail("%s: internal error: image data past its size",
+				       w->name);
+		return native_feed(w, NULL, len);
+	}
 	while (len) {
 		size_t n = (size_t)BS_MIN(len, (uint64_t)BS_ZERO_CHUNK);
 
@@ -299,6 +694,11 @@ static int end_image(struct blksnap_writer *w)
 		return bs_fail("%s: internal error: image entry got %llu of %llu bytes",
 			       w->name, (unsigned long long)w->image_fed,
 			       (unsigned long long)w->image_size);
+	if (!w->a) {
+		free(w->map);
+		w->map = NULL;
+		return native_pad(w, w->entry_bytes);
+	}
 	if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
 		return writer_fail(w, "write error");
 	return 0;
@@ -308,6 +708,9 @@ int blksnap_writer_finish(struct blksnap_writer *w)
 {
 	if (end_image(w))
 		return -1;
+	/* The end of archive: two blocks of zeros, not padded further. */
+	if (!w->a)
+		return native_out(w, bs_zeroes(), 2 * TAR_BLOCK);
 	if (archive_write_close(w->a) != ARCHIVE_OK)
 		return writer_fail(w, "write error");
 	return 0;
@@ -324,6 +727,7 @@ void blksnap_writer_free(struct blksnap_writer *w)
 		return;
 	if (w->a)
 		archive_write_free(w->a);
+	free(w->map);
 	free(w->name);
 	free(w);
 }
@@ -454,8 +858,11 @@ static int read_second_header(struct blksnap_archive *r)
 static int archive_open(const char *name, size_t block,
 			struct blksnap_archive **ap)
 {
-	struct blksnap_archive *r = bs_calloc(1, sizeof(*r));
+	struct blksnap_archive *r;
 
+	if (la_ready())
+		return -1;
+	r = bs_calloc(1, sizeof(*r));
 	if (!r)
 		return -1;
 	r->fd = -1;
@@ -716,9 +1123,85 @@ int blksnap_archive_read_index(struct blksnap_archive *r,
 	return read_index_entry(r, ix);
 }
 
+/* A ustar header's octal field; false when it is not one. */
+static bool get_octal(const unsigned char *field, size_t size, uint64_t *v)
+{
+	size_t i = 0;
+
+	*v = 0;
+	while (i < size && field[i] == ' ')
+		i++;
+	if (i == size || field[i] < '0' || field[i] > '7')
+		return false;
+	for (; i < size && field[i] >= '0' && field[i] <= '7'; i++)
+		*v = *v << 3 | (uint64_t)(field[i] - '0');
+	return i == size || field[i] == ' ' || field[i] == '\0';
+}
+
+/* A plain ustar header of a regular file named @name, of *size bytes. */
+static bool plain_header(const unsigned char *h, const char *name,
+			 uint64_t *size)
+{
+	uint64_t sum;
+	unsigned int got = 0;
+	size_t i;
+
+	for (i = 0; i < TAR_BLOCK; i++)
+		got += (i >= 148 && i < 156) ? ' ' : h[i];
+	return get_octal(h + 148, 8, &sum) && sum == got &&
+	       !memcmp(h + 257, "ustar", 5) &&
+	       (h[156] == '0' || h[156] == '\0') &&
+	       strnlen((const char *)h, TAR_NAME_MAX) == strlen(name) &&
+	       !memcmp(h, name, strlen(name)) &&
+	       get_octal(h + 124, 12, size);
+}
+
+/*
+ * The manifest of a manifest file (blksnap.manifest then blksnap.hashes,
+ * uncompressed, in plain ustar headers, as blksnap-send writes it), read
+ * without libarchive: an incremental's base is usually one.  False for
+ * anything else, which libarchive then reads, or fails on, as for any
+ * other archive.
+ */
+static bool read_manifest_file(const char *name, struct blksnap_manifest *m)
+{
+	unsigned char buf[4096];
+	uint64_t size, next, hsize;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if (!strcmp(name, "-") || blksnap_is_url(name))
+		return false;
+	/*
+	 * A regular file only, not even opened otherwise: opening a FIFO
+	 * lets its writer write, and what it wrote would be gone when
+	 * libarchive opens it again.
+	 */
+	if (stat(name, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	got = fstat(fd, &st) || !S_ISREG(st.st_mode) ? -1 :
+	      bs_pread_all(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (got < 0 || (size_t)got < 2 * TAR_BLOCK ||
+	    !plain_header(buf, BLKSNAP_ENTRY_MANIFEST, &size))
+		return false;
+	next = TAR_BLOCK + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	return next + TAR_BLOCK <= (uint64_t)got &&
+	       plain_header(buf + next, BLKSNAP_ENTRY_HASHES, &hsize) &&
+	       !blksnap_manifest_parse((const char *)buf + TAR_BLOCK,
+				       (size_t)size, name, m);
+}
+
 int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
 {
 	struct blksnap_archive *a;
+
+	if (read_manifest_file(name, m))
+		return 0;
 
 	if (archive_open(name, MANIFEST_READ_BLOCK, &a))
 		return -1;

@@ -78,7 +78,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, level = -1, threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int c, level = -1, threads = 0;
 	uint64_t hbs;
 
 	blksnap_compress_parse("zstd", &a->o.compress);
@@ -134,8 +134,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("an incremental uses its base's hash block size");
 	if (level >= 0 && blksnap_compress_set_level(&a->o.compress, level))
 		cli_usage_error("--level: %s", blksnap_error());
-	if (!strcmp(a->o.compress.method, "zstd") || !strcmp(a->o.compress.method, "xz"))
+	/* All CPUs by default, asked only here: sysconf() reads /sys. */
+	if (!strcmp(a->o.compress.method, "zstd") || !strcmp(a->o.compress.method, "xz")) {
+		if (!threads)
+			threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
 		a->o.compress.threads = threads > 0 ? threads : 1;
+	}
 	a->o.source = argv[optind];
 }
 

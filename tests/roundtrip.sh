@@ -79,5 +79,16 @@ check "restore of archive + incremental made over its manifest" \
 expect_error "a manifest file cannot be restored" "holds no image|manifest file" \
 	blksnap-restore -o out2 m.0.man
 check "the failed restore left no file" test ! -e out2
+# A base read from a FIFO is read once, whatever it is: a manifest file is
+# read without libarchive from a regular file only.
+for base in m.0.man m.0.tar; do
+	rm -f fifo && mkfifo fifo
+	cat "$base" >fifo 2>/dev/null &
+	writer=$!
+	check "incremental over $base through a FIFO" timeout 60 sh -c \
+		'blksnap-send --base fifo -c none -o f.tar img < mr && blksnap-restore --list f.tar >/dev/null'
+	kill "$writer" 2>/dev/null
+	wait "$writer" 2>/dev/null
+done
 
 done_testing
