@@ -78,6 +78,11 @@ static int plan_incremental(struct send_state *s)
 		return bs_fail("%s has %llu bytes but the base %s was of %llu: the device changed size, so take a full backup",
 			       s->src.path, (unsigned long long)s->src.size,
 			       o->base, (unsigned long long)base.size);
+	if (!o->other_filesystem && base.id.uuid[0] && s->src.id.uuid[0] &&
+	    strcmp(base.id.uuid, s->src.id.uuid))
+		return bs_fail("%s holds the filesystem UUID %s but the base %s was of UUID %s: another device? (if it was formatted anew, take a full backup, or pass --other-filesystem)",
+			       s->src.path, s->src.id.uuid, o->base,
+			       base.id.uuid);
 	if (base.sequence == UINT32_MAX)
 		return bs_fail("%s: the chain is too long; take a full backup",
 			       o->base);

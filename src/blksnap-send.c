@@ -40,6 +40,8 @@ static noreturn void usage(void)
 	       "     --cbt-generation UUID  record the CBT generation of the source\n"
 	       "                              (found by itself for a snapshot image)\n"
 	       "     --cbt-snapshot N       record the CBT snapshot number\n"
+	       "     --other-filesystem     send an incremental even if SOURCE holds\n"
+	       "                              another filesystem UUID than the base's\n"
 	       " -p, --progress             show progress even when stderr is no terminal\n"
 	       " -q, --quiet                no progress, only errors\n"
 	       " -v, --verbose              say what is sent\n"
@@ -51,7 +53,7 @@ static noreturn void usage(void)
 	exit(EXIT_SUCCESS);
 }
 
-enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT };
+enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM };
 
 struct args {
 	struct blksnap_send_opts o;
@@ -74,6 +76,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "hash-block-size", required_argument, NULL, 'B' },
 		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
 		{ "cbt-snapshot", required_argument, NULL, OPT_CBT_SNAPSHOT },
+		{ "other-filesystem", no_argument, NULL, OPT_OTHER_FILESYSTEM },
 		CLI_COMMON_LONGOPTS,
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -116,6 +119,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->o.cbt_snapshot = (uint32_t)cli_parse_long(optarg,
 					"--cbt-snapshot", 0, UINT32_MAX);
 			break;
+		case OPT_OTHER_FILESYSTEM:
+			a->o.other_filesystem = true;
+			break;
 		default:
 			if (!cli_remote_option(c))
 				cli_common_option(c, usage);
@@ -128,6 +134,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("give either --full or --base ARCHIVE");
 	if (a->ranges_file && !a->o.base)
 		cli_usage_error("--ranges goes with --base");
+	if (a->o.other_filesystem && !a->o.base)
+		cli_usage_error("--other-filesystem goes with --base");
 	if (a->o.manifest_out && blksnap_is_url(a->o.manifest_out))
 		cli_usage_error("--manifest-out writes a local file, not a URL");
 	if (a->o.base && a->o.hash_block_size)

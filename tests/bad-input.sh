@@ -102,6 +102,30 @@ expect_error "restore into one of its archives" "the target is the archive full.
 	blksnap-restore -o full.tar full.tar
 check "that archive is intact" blksnap-restore --verify full.tar
 
+# --- an incremental of another filesystem ----------------------------------
+# Two ext4 images of one size: the second is not the device the chain of
+# the first is of, though its size fits.
+if have mkfs.ext4 && truncate -s 16M fs1.img fs2.img &&
+	mkfs.ext4 -q -F fs1.img > /dev/null 2>&1 &&
+	mkfs.ext4 -q -F fs2.img > /dev/null 2>&1; then
+	uuid1=$(blksnap-send --full -c none -o fs1.tar -m fs1.man fs1.img &&
+		blksnap-restore --list fs1.tar | sed -n 's/.*ext4, UUID \([^,)]*\).*/\1/p')
+	echo '0 65536' > fs.ranges
+	expect_error "incremental of another filesystem refused" \
+		"fs2.img holds the filesystem UUID [-0-9a-f]+ but the base fs1.man was of UUID $uuid1: another device\\? .*--other-filesystem" \
+		blksnap-send --base fs1.man -c none -o fs2.tar -r fs.ranges fs2.img
+	check "the refusal wrote no archive" test ! -e fs2.tar
+	check "the same filesystem is accepted" \
+		blksnap-send --base fs1.man -c none -o fs1i.tar -r fs.ranges fs1.img
+	check "--other-filesystem sends it" \
+		blksnap-send --base fs1.man --other-filesystem -c none -o fs2.tar -r fs.ranges fs2.img
+	check "--other-filesystem goes with --base only" sh -c \
+		'! blksnap-send --full --other-filesystem -o x.tar fs2.img 2> /dev/null && test ! -e x.tar'
+	rm -f fs1.img fs2.img
+else
+	skip "incremental of another filesystem" "mkfs.ext4 cannot make a filesystem in a file here"
+fi
+
 # --- malformed range lists -------------------------------------------------
 send_ranges() {
 	desc=$1 pattern=$2 list=$3

@@ -35,13 +35,19 @@ struct blksnap_send_opts {
 	uint32_t cbt_snapshot;
 	blksnap_progress_fn progress;
 	void *progress_ctx;
+	bool other_filesystem;		/* incremental: send even if the
+					   source's filesystem UUID is
+					   not the base's */
 };
 
 /*
  * Writes a full archive of the source, or an incremental one holding
  * the changed ranges (rounded out to hash blocks) over @base.  A full
- * archive of a regular file keeps its holes.  @manifest, when not
- * NULL, receives the manifest written.
+ * archive of a regular file keeps its holes.  An incremental is refused
+ * when the source and the base both name a filesystem UUID and they
+ * differ (another device, or one formatted anew), unless
+ * @other_filesystem.  @manifest, when not NULL, receives the manifest
+ * written.
  */
 int blksnap_send(const struct blksnap_send_opts *o,
 		 struct blksnap_manifest *manifest);
