@@ -26,6 +26,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 KO="$out/blksnap.ko"
 KTEST="$out/ktest"
 RT=$(cat "$out/bench.rt" 2> /dev/null || echo 15)
+ROUNDS=$(cat "$out/bench.rounds" 2> /dev/null || echo 3)
+ROWS=$(cat "$out/bench.rows" 2> /dev/null || echo all)
 REGION=$((448 << 20))
 res="$out/bench.raw"
 log="$out/bench.log"
@@ -122,6 +124,17 @@ every_nth() {
 		xargs "$KTEST" pwrite "$1" 4096
 }
 
+# orders A B [C]: the sides of each of the ROUNDS rounds, a word each
+# (sides joined by commas), in turn A B C, C B A, B C A (two sides: A B,
+# B A)
+orders() {
+	awk -v n="$ROUNDS" -v a="$1" -v b="$2" -v c="${3:-}" 'BEGIN {
+		if (c == "") { o[0] = a "," b; o[1] = b "," a; k = 2 }
+		else { o[0] = a "," b "," c; o[1] = c "," b "," a
+			o[2] = b "," c "," a; k = 3 }
+		for (i = 0; i < n; i++) print o[i % k] }'
+}
+
 # read_rows TAG N: sequential reads of the blksnap image and of the
 # dm-snapshot device after every Nth chunk was copied, each alternating
 # with reads of the origin
@@ -132,8 +145,8 @@ read_rows() {
 		every_nth /dev/vda "$2"
 		img=$("$KTEST" snap-image "$id" /dev/vda)
 		echo "$1: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
-		for order in "origin image" "image origin" "origin image"; do
-			for side in $order; do
+		for order in $(orders origin image); do
+			for side in $(echo "$order" | tr , " "); do
 				case $side in
 				origin) d=/dev/vda ;;
 				image) d=$img ;;
@@ -145,8 +158,8 @@ read_rows() {
 	teardown
 	if setup dm > /dev/null; then
 		every_nth /dev/mapper/bsorigin "$2"
-		for order in "origin dm-image" "dm-image origin" "origin dm-image"; do
-			for side in $order; do
+		for order in $(orders origin dm-image); do
+			for side in $(echo "$order" | tr , " "); do
 				case $side in
 				origin) d=/dev/vda ;;
 				dm-image) d=/dev/mapper/bssnap ;;
@@ -170,9 +183,9 @@ echo "chunk $chunk bytes" >> "$log"
 teardown
 measure randwrite 4k /dev/vda > /dev/null	# warm-up, discarded
 
-for rw in "randwrite 4k" "write 1M"; do
-	for order in "bare blksnap dm" "dm blksnap bare" "blksnap dm bare"; do
-		for side in $order; do
+[ "$ROWS" = reads ] || for rw in "randwrite 4k" "write 1M"; do
+	for order in $(orders bare blksnap dm); do
+		for side in $(echo "$order" | tr , " "); do
 			# shellcheck disable=SC2086
 			run_write $rw $side
 		done
@@ -182,8 +195,10 @@ done
 # Reads: images against the origin, alternating; half the chunks copied
 # (the worst case: every piece of a read alternates between origin and
 # storage), then one in 16 (a backup read soon after the take).
-read_rows read 2
-read_rows read16 16
+if [ "$ROWS" != writes ]; then
+	read_rows read 2
+	read_rows read16 16
+fi
 
 awk -v chunk="$chunk" '
 	{

@@ -12,8 +12,9 @@
 # >= 0.9 of the origin read.
 # Environment: srcdir, BLKSNAP_BUILDDIR, BLKSNAP_KERNELS (default: the
 # newest kernel found), BLKSNAP_DISKDIR (disk images; default a directory
-# in /dev/shm), BLKSNAP_BENCH_RT (seconds per side, default 15). Not part
-# of make check.
+# in /dev/shm), BLKSNAP_BENCH_RT (seconds per side, default 15),
+# BLKSNAP_BENCH_ROUNDS (default 3), BLKSNAP_BENCH_ROWS (writes, reads or
+# all, the default). Not part of make check.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,8 +24,11 @@ srcdir=$(cd "$srcdir" && pwd)
 
 vm_bench_prepare vm-snapshot
 echo "${BLKSNAP_BENCH_RT:-15}" > "$out/bench.rt"
+echo "${BLKSNAP_BENCH_ROUNDS:-3}" > "$out/bench.rounds"
+echo "${BLKSNAP_BENCH_ROWS:-all}" > "$out/bench.rows"
 export BLKSNAP_DISK0_SIZE=512M BLKSNAP_DISK1_SIZE=1G
 echo "kernel $ver, qemu TCG -smp 2, fio O_DIRECT psync QD1 pinned to CPU 1" \
 	"on virtio-blk (images in $BLKSNAP_DISKDIR), ${BLKSNAP_BENCH_RT:-15} s" \
-	"per side, 3 rounds in alternating order; a fresh snapshot per write run"
+	"per side, ${BLKSNAP_BENCH_ROUNDS:-3} rounds in alternating order; a fresh" \
+	"snapshot per write run"
 vm_bench_run vm-snapshot bench/vm-snapshot-guest.sh 2400
