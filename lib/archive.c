@@ -425,7 +425,9 @@ static int native_begin_image(struct blksnap_writer *w, const char *entry,
 	w->map = bs_calloc(BS_MAX(regions->count, (size_t)1), sizeof(*w->map));
 	if (!w->map)
 		return -1;
-	memcpy(w->map, regions->v, regions->count * sizeof(*w->map));
+	/* An image of holes only has no regions (and may have no array). */
+	if (regions->count)
+		memcpy(w->map, regions->v, regions->count * sizeof(*w->map));
 	w->map_count = regions->count;
 	w->map_at = 0;
 	if (regions->count == 1 && regions->v[0].offset == 0 &&
