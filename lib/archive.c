@@ -61,35 +61,17 @@ static char la_error[512];
 
 static void la_load(void)
 {
-	static const struct {
-		const char *name;
-		size_t at;
-	} syms[] = {
+	static const struct bs_dlsym syms[] = {
 #define F(f) { "archive_" #f, offsetof(__typeof__(la), archive_##f) },
 		LA_FUNCTIONS(F)
 #undef F
 	};
+
 	/* Lazy binding, as when it was loaded with the program. */
-	void *h = dlopen(LIBARCHIVE_SONAME, RTLD_LAZY | RTLD_LOCAL);
-	size_t i;
-
-	if (!h) {
-		snprintf(la_error, sizeof(la_error),
-			 "archives need libarchive, which did not load (Debian: apt-get install libarchive13): %s",
-			 dlerror());
-		return;
-	}
-	for (i = 0; i < BS_ARRAY_SIZE(syms); i++) {
-		void *f = dlsym(h, syms[i].name);
-
-		if (!f) {
-			snprintf(la_error, sizeof(la_error), "%s: no %s in it",
-				 LIBARCHIVE_SONAME, syms[i].name);
-			return;		/* h stays loaded: harmless */
-		}
-		memcpy((char *)&la + syms[i].at, &f, sizeof(f));
-	}
-	la_loaded = true;
+	la_loaded = !bs_dlopen_table(LIBARCHIVE_SONAME, RTLD_LAZY | RTLD_LOCAL,
+				     syms, BS_ARRAY_SIZE(syms), &la, sizeof(la),
+				     "archives need libarchive, which did not load (Debian: apt-get install libarchive13)",
+				     la_error, sizeof(la_error));
 }
 
 /*

@@ -77,6 +77,23 @@ static inline int bs_hex_digit(char c)
 /* Copies @src into @dst of @size bytes, truncating, always terminated. */
 void bs_strlcpy(char *dst, const char *src, size_t size);
 
+/* A function that bs_dlopen_table() looks up, and where its pointer goes. */
+struct bs_dlsym {
+	const char *name;
+	size_t at;		/* offset of the pointer in the table */
+};
+
+/*
+ * Loads @soname with dlopen(@flags) and stores the address of each of the
+ * @count functions @syms names into @table (@table_size bytes).  On
+ * failure it returns -1 with @table zeroed and the reason in @err (@err_size
+ * bytes): "@missing: <dlerror>" when the library does not load, or the
+ * function it lacks.  The library stays loaded for good.
+ */
+int bs_dlopen_table(const char *soname, int flags, const struct bs_dlsym *syms,
+		    size_t count, void *table, size_t table_size,
+		    const char *missing, char *err, size_t err_size);
+
 /*
  * pread/write until done.  pread: a short count means end of file and
  * is returned as is; -1 with errno on error.  bs_write_all: 0 or -1.

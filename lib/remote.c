@@ -111,10 +111,7 @@ static char curl_load_error[512];
 
 static int curl_load(void)
 {
-	static const struct {
-		const char *name;
-		size_t at;
-	} syms[] = {
+	static const struct bs_dlsym syms[] = {
 #define SYM(f) { "curl_" #f, offsetof(__typeof__(lc), f) }
 		SYM(global_init), SYM(easy_init), SYM(easy_setopt),
 		SYM(easy_perform), SYM(easy_getinfo), SYM(easy_reset),
@@ -122,27 +119,11 @@ static int curl_load(void)
 		SYM(slist_free_all),
 #undef SYM
 	};
-	void *h = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	size_t i;
 
-	if (!h) {
-		snprintf(curl_load_error, sizeof(curl_load_error),
-			 "URLs need libcurl, which did not load (Debian: apt-get install libcurl4): %s",
-			 dlerror());
-		return -1;
-	}
-	for (i = 0; i < BS_ARRAY_SIZE(syms); i++) {
-		void *f = dlsym(h, syms[i].name);
-
-		if (!f) {
-			snprintf(curl_load_error, sizeof(curl_load_error),
-				 "%s: no %s in it", LIBCURL_SONAME, syms[i].name);
-			memset(&lc, 0, sizeof(lc));
-			return -1;	/* h stays loaded: harmless */
-		}
-		memcpy((char *)&lc + syms[i].at, &f, sizeof(f));
-	}
-	return 0;
+	return bs_dlopen_table(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL, syms,
+			       BS_ARRAY_SIZE(syms), &lc, sizeof(lc),
+			       "URLs need libcurl, which did not load (Debian: apt-get install libcurl4)",
+			       curl_load_error, sizeof(curl_load_error));
 }
 
 static void curl_init(void)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Error messages, allocation, I/O loops and atomic output files. */
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -384,4 +385,29 @@ void blksnap_output_abort(struct blksnap_output *o)
 	free(o->path);
 	o->tmp_path = NULL;
 	o->path = NULL;
+}
+
+int bs_dlopen_table(const char *soname, int flags, const struct bs_dlsym *syms,
+		    size_t count, void *table, size_t table_size,
+		    const char *missing, char *err, size_t err_size)
+{
+	void *h = dlopen(soname, flags);
+	size_t i;
+
+	if (!h) {
+		snprintf(err, err_size, "%s: %s", missing, dlerror());
+		return -1;
+	}
+	for (i = 0; i < count; i++) {
+		void *f = dlsym(h, syms[i].name);
+
+		if (!f) {
+			snprintf(err, err_size, "%s: no %s in it", soname,
+				 syms[i].name);
+			memset(table, 0, table_size);
+			return -1;	/* h stays loaded: harmless */
+		}
+		memcpy((char *)table + syms[i].at, &f, sizeof(f));
+	}
+	return 0;
 }
