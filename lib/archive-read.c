@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The archive reader (blksnap-archive(5)), over libarchive's tar reader
+ * and filters; and the manifest of a manifest file, read without it.
+ *
+ * libarchive drops malformed sparse maps silently and pads a short
+ * entry with zeros, so both are checked here.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "libarchive-load.h"
+#include "tar.h"
+#include "xxh.h"
+
+/* Reads of an archive: libarchive hands out data in place from them. */
+#define ARCHIVE_READ_BLOCK	(1u << 20)
+/*
+ * Reads when only the manifest is wanted: it and the next header fit in
+ * the first 64 KiB of the archive (more is read if a header needs it).
+ * A 1 MiB block read 1 MiB of image data into a new buffer only to be
+ * dropped, which cost an incremental send more than its base's manifest.
+ */
+#define MANIFEST_READ_BLOCK	(64u << 10)
+/* Largest small entry (manifest, hash index of a 2^48-byte image). */
+#define SMALL_ENTRY_MAX	(1ull << 36)
+
+/* A damaged header may leave an entry without a usable name. */
+static const char *entry_name(struct archive_entry *e)
+{
+	const char *name = la.entry_pathname(e);
+
+	return name ? name : "";
+}
+
+struct blksnap_archive {
+	struct archive *a;
+	int fd;
+	bool own_fd;
+	struct blksnap_remote *remote;	/* a URL's download, or NULL */
+	char *name;
+	struct blksnap_manifest manifest;
+	struct archive_entry *entry;	/* the entry after the manifest */
+	bool has_image;
+};
+
+static int reader_fail(struct blksnap_archive *r, const char *what)
+{
+	const char *msg = la.error_string(r->a);
+	int err = la.error_number(r->a);
+
+	/* A download that failed ends the stream early: say why. */
+	if (blksnap_remote_status(r->remote))
+		return -1;
+	if (err > 0 && msg && !strcmp(msg, strerror(err)))
+		return bs_fail_errno(err, "%s: %s at byte %llu", r->name, what,
+				     (unsigned long long)blksnap_archive_position(r));
+	return bs_fail("%s: %s at byte %llu: %s", r->name, what,
+		       (unsigned long long)blksnap_archive_position(r),
+		       msg ? msg : "unexpected end of data");
+}
+
+/* Reads the current entry, at most @max bytes, into a malloc'ed buffer. */
+static int read_small_entry(struct blksnap_archive *r, struct archive_entry *e,
+			    uint64_t max, void **buf, size_t *len)
+{
+	la_int64_t size = la.entry_size(e);
+	la_ssize_t n;
+	char *p;
+
+	if (size < 0 || (uint64_t)size > max)
+		return bs_fail("%s: entry %s has an implausible size", r->name,
+			       entry_name(e));
+	p = bs_malloc((size_t)size + 1);
+	if (!p)
+		return -1;
+	n = la.read_data(r->a, p, (size_t)size);
+	if (n != size) {
+		free(p);
+		return reader_fail(r, n < 0 ? "read error" : "truncated archive");
+	}
+	p[size] = '\0';
+	*buf = p;
+	*len = (size_t)size;
+	return 0;
+}
+
+static int next_entry(struct blksnap_archive *r, struct archive_entry **e,
+		      const char *expect)
+{
+	int ret = la.read_next_header(r->a, e);
+
+	if (ret == ARCHIVE_EOF && blksnap_remote_status(r->remote))
+		return -1;
+	if (ret == ARCHIVE_EOF)
+		return bs_fail("%s: truncated archive: it ends before its %s at byte %llu",
+			       r->name, expect,
+			       (unsigned long long)blksnap_archive_position(r));
+	if (ret < ARCHIVE_WARN)
+		return reader_fail(r, "damaged archive");
+	return 0;
+}
+
+static int read_manifest(struct blksnap_archive *r)
+{
+	struct archive_entry *e;
+	void *text;
+	size_t len;
+	int ret = la.read_next_header(r->a, &e);
+
+	if (ret == ARCHIVE_EOF)
+		return bs_fail("%s: not a blksnap archive (empty)", r->name);
+	if (ret < ARCHIVE_WARN)
+		return bs_fail("%s: not a blksnap archive (%s)", r->name,
+			       la.error_string(r->a));
+	if (strcmp(entry_name(e), BLKSNAP_ENTRY_MANIFEST))
+		return bs_fail("%s: not a blksnap archive (its first entry is '%.60s', not %s)",
+			       r->name, entry_name(e),
+			       BLKSNAP_ENTRY_MANIFEST);
+	if (read_small_entry(r, e, 65536, &text, &len))
+		return -1;
+	ret = blksnap_manifest_parse(text, len, r->name, &r->manifest);
+	free(text);
+	return ret;
+}
+
+/* The entry after the manifest: the image, or the index of a manifest file. */
+static int read_second_header(struct blksnap_archive *r)
+{
+	const struct blksnap_manifest *m = &r->manifest;
+	const char *path;
+
+	if (next_entry(r, &r->entry, "image"))
+		return -1;
+	path = entry_name(r->entry);
+	if (!strcmp(path, BLKSNAP_ENTRY_HASHES))
+		return 0;
+	if (strcmp(path, m->image_name))
+		return bs_fail("%s: damaged archive: expected the image entry '%s', found '%.60s'",
+			       r->name, m->image_name, path);
+	if (la.entry_filetype(r->entry) != AE_IFREG ||
+	    (uint64_t)la.entry_size(r->entry) != m->size)
+		return bs_fail("%s: damaged archive: the image entry is not a file of %llu bytes",
+			       r->name, (unsigned long long)m->size);
+	r->has_image = true;
+	return 0;
+}
+
+static int open_archive(const char *name, size_t block,
+			struct blksnap_archive **ap)
+{
+	struct blksnap_archive *r;
+
+	if (la_ready())
+		return -1;
+	r = bs_calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	r->fd = -1;
+	r->name = bs_strdup(strcmp(name, "-") ? name : "(standard input)");
+	if (!r->name)
+		goto fail;
+	if (!strcmp(name, "-")) {
+		r->fd = STDIN_FILENO;
+	} else if (blksnap_is_url(name)) {
+		if (blksnap_remote_open(name, NULL, &r->remote, &r->fd))
+			goto fail;
+	} else {
+		r->fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (r->fd < 0) {
+			bs_fail_errno(errno, "%s: cannot open", name);
+			goto fail;
+		}
+		r->own_fd = true;
+		posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	r->a = la.read_new();
+	if (!r->a) {
+		bs_fail_errno(ENOMEM, "%s", r->name);
+		goto fail;
+	}
+	la.read_support_filter_all(r->a);
+	la.read_support_format_tar(r->a);
+	if (la.read_open_fd(r->a, r->fd, block) != ARCHIVE_OK) {
+		bs_fail("%s: not a blksnap archive (%s)", r->name,
+			la.error_string(r->a));
+		goto fail;
+	}
+	if (read_manifest(r) || read_second_header(r)) {
+		blksnap_remote_status(r->remote);
+		goto fail;
+	}
+	*ap = r;
+	return 0;
+fail:
+	blksnap_archive_close(r);
+	return -1;
+}
+
+int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
+{
+	return open_archive(name, ARCHIVE_READ_BLOCK, ap);
+}
+
+const struct blksnap_manifest *
+blksnap_archive_manifest(const struct blksnap_archive *a)
+{
+	return &a->manifest;
+}
+
+const char *blksnap_archive_name(const struct blksnap_archive *a)
+{
+	return a->name;
+}
+
+bool blksnap_archive_has_image(const struct blksnap_archive *a)
+{
+	return a->has_image;
+}
+
+uint64_t blksnap_archive_position(const struct blksnap_archive *a)
+{
+	return (uint64_t)la.filter_bytes(a->a, -1);
+}
+
+void blksnap_archive_close(struct blksnap_archive *a)
+{
+	if (!a)
+		return;
+	if (a->a)
+		la.read_free(a->a);
+	if (a->own_fd && a->fd >= 0)
+		close(a->fd);
+	blksnap_remote_close(a->remote);
+	free(a->name);
+	free(a);
+}
+
+/* Hashes the image's data stream block by block as it arrives. */
+struct block_hasher {
+	struct blksnap_hash_index ix;
+	XXH3_state_t *st;
+	uint64_t block_start;	/* offset of the block being hashed */
+	uint64_t filled;	/* its bytes seen so far */
+};
+
+static uint64_t block_len(const struct block_hasher *h, uint64_t start)
+{
+	return BS_MIN((uint64_t)h->ix.block_size, h->ix.image_size - start);
+}
+
+static int hasher_feed(struct block_hasher *h, const char *name, uint64_t off,
+		       const char *buf, size_t len)
+{
+	if (h->filled && off != h->block_start + h->filled)
+		return bs_fail("%s: damaged archive: image data region ends inside the hash block at %llu",
+			       name, (unsigned long long)h->block_start);
+	while (len) {
+		uint64_t want, n;
+
+		if (!h->filled) {
+			if (off % h->ix.block_size)
+				return bs_fail("%s: damaged archive: image data at %llu does not start a hash block",
+					       name, (unsigned long long)off);
+			h->block_start = off;
+			XXH3_64bits_reset(h->st);
+		}
+		want = block_len(h, h->block_start) - h->filled;
+		n = BS_MIN(want, (uint64_t)len);
+		XXH3_64bits_update(h->st, buf, (size_t)n);
+		h->filled += n;
+		off += n;
+		buf += n;
+		len -= (size_t)n;
+		if (h->filled == block_len(h, h->block_start)) {
+			if (blksnap_hash_index_add(&h->ix, h->block_start,
+						   XXH3_64bits_digest(h->st)))
+				return -1;
+			h->filled = 0;
+		}
+	}
+	return 0;
+}
+
+static int stream_image(struct blksnap_archive *r, blksnap_sink_fn sink,
+			void *ctx, struct block_hasher *h)
+{
+	for (;;) {
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		int ret = la.read_data_block(r->a, &buf, &len, &off);
+
+		if (ret == ARCHIVE_EOF)
+			break;
+		if (ret < ARCHIVE_WARN)
+			return reader_fail(r, "damaged or truncated archive");
+		if (!len)
+			continue;
+		if (off < 0 || (uint64_t)off + len > r->manifest.size)
+			return bs_fail("%s: damaged archive: image data past its size",
+				       r->name);
+		if (hasher_feed(h, r->name, (uint64_t)off, buf, len))
+			return -1;
+		if (sink && sink(ctx, (uint64_t)off, buf, len))
+			return -1;
+	}
+	if (h->filled)
+		return bs_fail("%s: truncated archive: image data ends inside the hash block at %llu",
+			       r->name, (unsigned long long)h->block_start);
+	return 0;
+}
+
+static int read_index_entry(struct blksnap_archive *r,
+			    struct blksnap_hash_index *ix)
+{
+	const struct blksnap_manifest *m = &r->manifest;
+	struct archive_entry *e;
+	uint64_t blocks = blksnap_block_count(m->size, m->hash_block_size);
+	void *buf;
+	size_t len;
+	int ret;
+
+	if (r->has_image) {
+		if (next_entry(r, &e, "hash index"))
+			return -1;
+	} else {
+		e = r->entry;
+	}
+	if (strcmp(entry_name(e), BLKSNAP_ENTRY_HASHES))
+		return bs_fail("%s: damaged archive: expected the hash index, found '%.60s'",
+			       r->name, entry_name(e));
+	if (read_small_entry(r, e, BS_MIN(SMALL_ENTRY_MAX, 64 + blocks * 24),
+			     &buf, &len))
+		return -1;
+	ret = blksnap_hash_index_decode(buf, len, r->name, ix);
+	free(buf);
+	if (ret)
+		return -1;
+	if (ix->block_size != m->hash_block_size || ix->image_size != m->size) {
+		blksnap_hash_index_free(ix);
+		return bs_fail("%s: hash index does not match the manifest",
+			       r->name);
+	}
+	ret = la.read_next_header(r->a, &e);
+	if (ret != ARCHIVE_EOF) {
+		blksnap_hash_index_free(ix);
+		if (ret < ARCHIVE_WARN)
+			return reader_fail(r, "damaged archive");
+		return bs_fail("%s: unexpected entry '%.60s' after the hash index",
+			       r->name, entry_name(e));
+	}
+	return 0;
+}
+
+/* The first block where what was read and what the index says differ. */
+static int compare_index(const char *name, const struct blksnap_hash_index *got,
+			 const struct blksnap_hash_index *want)
+{
+	size_t ri = 0, hi = 0;
+
+	for (ri = 0; ri < want->regions.count || ri < got->regions.count; ri++) {
+		const struct blksnap_range *w = ri < want->regions.count ?
+						&want->regions.v[ri] : NULL;
+		const struct blksnap_range *g = ri < got->regions.count ?
+						&got->regions.v[ri] : NULL;
+		uint64_t off, end;
+
+		if (!w || !g || w->offset != g->offset || w->length != g->length)
+			return bs_fail("%s: damaged archive: image data regions differ from the hash index near byte %llu of the image",
+				       name, (unsigned long long)(w ? w->offset : g->offset));
+		end = w->offset + w->length;
+		for (off = w->offset; off < end; off += want->block_size, hi++) {
+			if (got->hash[hi] != want->hash[hi])
+				return bs_fail("%s: corrupted archive: image data at offset %llu (hash block of %u bytes) does not match its hash",
+					       name, (unsigned long long)off,
+					       want->block_size);
+		}
+	}
+	return 0;
+}
+
+int blksnap_archive_read_image(struct blksnap_archive *r, blksnap_sink_fn sink,
+			       void *ctx, struct blksnap_hash_index *ix)
+{
+	struct block_hasher h = { .block_start = 0 };
+	int ret = -1;
+
+	if (!r->has_image)
+		return bs_fail("%s: this is a manifest file: it holds no image data",
+			       r->name);
+	blksnap_hash_index_init(&h.ix, r->manifest.hash_block_size,
+				r->manifest.size);
+	h.st = XXH3_createState();
+	if (!h.st) {
+		bs_fail_errno(ENOMEM, "%s", r->name);
+		goto out;
+	}
+	if (stream_image(r, sink, ctx, &h) || read_index_entry(r, ix))
+		goto out;
+	ret = compare_index(r->name, &h.ix, ix);
+	if (ret)
+		blksnap_hash_index_free(ix);
+out:
+	if (h.st)
+		XXH3_freeState(h.st);
+	blksnap_hash_index_free(&h.ix);
+	return ret;
+}
+
+int blksnap_archive_read_index(struct blksnap_archive *r,
+			       struct blksnap_hash_index *ix)
+{
+	return read_index_entry(r, ix);
+}
+
+/*
+ * The manifest of a manifest file (blksnap.manifest then blksnap.hashes,
+ * uncompressed, in plain ustar headers, as blksnap-send writes it), read
+ * without libarchive: an incremental's base is usually one.  False for
+ * anything else, which libarchive then reads, or fails on, as for any
+ * other archive.
+ */
+static bool read_manifest_file(const char *name, struct blksnap_manifest *m)
+{
+	unsigned char buf[4096];
+	uint64_t size, next, hsize;
+	struct stat st;
+	ssize_t got;
+	int fd;
+
+	if (!strcmp(name, "-") || blksnap_is_url(name))
+		return false;
+	/*
+	 * A regular file only, not even opened otherwise: opening a FIFO
+	 * lets its writer write, and what it wrote would be gone when
+	 * libarchive opens it again.
+	 */
+	if (stat(name, &st) || !S_ISREG(st.st_mode))
+		return false;
+	fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	got = fstat(fd, &st) || !S_ISREG(st.st_mode) ? -1 :
+	      bs_pread_all(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (got < 0 || (size_t)got < 2 * TAR_BLOCK ||
+	    !tar_plain_header(buf, BLKSNAP_ENTRY_MANIFEST, &size))
+		return false;
+	next = TAR_BLOCK + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
+	return next + TAR_BLOCK <= (uint64_t)got &&
+	       tar_plain_header(buf + next, BLKSNAP_ENTRY_HASHES, &hsize) &&
+	       !blksnap_manifest_parse((const char *)buf + TAR_BLOCK,
+				       (size_t)size, name, m);
+}
+
+int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
+{
+	struct blksnap_archive *a;
+
+	if (read_manifest_file(name, m))
+		return 0;
+
+	if (open_archive(name, MANIFEST_READ_BLOCK, &a))
+		return -1;
+	*m = a->manifest;
+	blksnap_archive_close(a);
+	return 0;
+}
+
+int blksnap_chain_read_manifests(const char *const *chain, size_t count,
+				 struct blksnap_manifest *ms)
+{
+	size_t i;
+
+	if (!count)
+		return bs_fail("no archive given");
+	for (i = 0; i < count; i++)
+		if (blksnap_archive_read_manifest(chain[i], &ms[i]) ||
+		    blksnap_manifest_check_chain(i ? &ms[i - 1] : NULL,
+						 i ? chain[i - 1] : NULL,
+						 &ms[i], chain[i]))
+			return -1;
+	return 0;
+}
