@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "libarchive-load.h"
+#include "archive-read.h"
 #include "tar.h"
 #include "xxh.h"
 
@@ -318,6 +319,35 @@ static int stream_image(struct blksnap_archive *r, blksnap_sink_fn sink,
 	return 0;
 }
 
+/*
+ * The end of the archive after its last entry: two blocks of zeros,
+ * which libarchive takes as the end, as it takes the end of the data:
+ * it consumes them, so that the bytes it consumed in the (uncompressed)
+ * tar stream from the end of the entry tell them apart.
+ */
+static int read_end(struct blksnap_archive *r)
+{
+	struct archive_entry *e;
+	la_int64_t end;
+	int ret;
+
+	if (la.read_data_skip(r->a) < ARCHIVE_WARN)
+		return reader_fail(r, "damaged or truncated archive");
+	end = la.filter_bytes(r->a, 0);
+	ret = la.read_next_header(r->a, &e);
+	if (ret == ARCHIVE_EOF && blksnap_remote_status(r->remote))
+		return -1;
+	if (ret == ARCHIVE_EOF && la.filter_bytes(r->a, 0) - end < 2 * TAR_BLOCK)
+		return bs_fail("%s: truncated archive: its end-of-archive blocks are missing at byte %llu",
+			       r->name, (unsigned long long)blksnap_archive_position(r));
+	if (ret == ARCHIVE_EOF)
+		return 0;
+	if (ret < ARCHIVE_WARN)
+		return reader_fail(r, "damaged archive");
+	return bs_fail("%s: unexpected entry '%.60s' after the hash index",
+		       r->name, entry_name(e));
+}
+
 static int read_index_entry(struct blksnap_archive *r,
 			    struct blksnap_hash_index *ix)
 {
@@ -349,15 +379,10 @@ static int read_index_entry(struct blksnap_archive *r,
 		return bs_fail("%s: hash index does not match the manifest",
 			       r->name);
 	}
-	ret = la.read_next_header(r->a, &e);
-	if (ret != ARCHIVE_EOF) {
+	ret = read_end(r);
+	if (ret)
 		blksnap_hash_index_free(ix);
-		if (ret < ARCHIVE_WARN)
-			return reader_fail(r, "damaged archive");
-		return bs_fail("%s: unexpected entry '%.60s' after the hash index",
-			       r->name, entry_name(e));
-	}
-	return 0;
+	return ret;
 }
 
 /* The first block where what was read and what the index says differ. */
@@ -421,52 +446,75 @@ int blksnap_archive_read_index(struct blksnap_archive *r,
 	return read_index_entry(r, ix);
 }
 
+bool manifest_file_parse(const unsigned char *buf, size_t len, const char *name,
+			 struct blksnap_manifest *m, uint64_t *end)
+{
+	uint64_t size, next, hsize;
+
+	if (len < 2 * TAR_BLOCK ||
+	    !tar_plain_header(buf, BLKSNAP_ENTRY_MANIFEST, &size))
+		return false;
+	next = TAR_BLOCK + tar_blocks(size);
+	if (next + TAR_BLOCK > (uint64_t)len ||
+	    !tar_plain_header(buf + next, BLKSNAP_ENTRY_HASHES, &hsize) ||
+	    blksnap_manifest_parse((const char *)buf + TAR_BLOCK, (size_t)size,
+				   name, m))
+		return false;
+	*end = next + TAR_BLOCK + tar_blocks(hsize);
+	return true;
+}
+
+/* Whether the end-of-archive blocks are at @end of @fd. */
+static bool has_end_blocks(int fd, uint64_t end)
+{
+	unsigned char z[2 * TAR_BLOCK];
+
+	return bs_pread_all(fd, z, sizeof(z), end) == (ssize_t)sizeof(z) &&
+	       !memcmp(z, bs_zeroes(), sizeof(z));
+}
+
 /*
- * The manifest of a manifest file (blksnap.manifest then blksnap.hashes,
- * uncompressed, in plain ustar headers, as blksnap-send writes it), read
- * without libarchive: an incremental's base is usually one.  False for
- * anything else, which libarchive then reads, or fails on, as for any
- * other archive.
+ * The manifest of a manifest file, read without libarchive: an
+ * incremental's base is usually one.  1 for anything else, which
+ * libarchive then reads, or fails on, as for any other archive.
  */
-static bool read_manifest_file(const char *name, struct blksnap_manifest *m)
+static int read_manifest_file(const char *name, struct blksnap_manifest *m)
 {
 	unsigned char buf[4096];
-	uint64_t size, next, hsize;
 	struct stat st;
+	uint64_t end = 0;
 	ssize_t got;
-	int fd;
+	int fd, ret = 1;
 
 	if (!strcmp(name, "-") || blksnap_is_url(name))
-		return false;
+		return 1;
 	/*
 	 * A regular file only, not even opened otherwise: opening a FIFO
 	 * lets its writer write, and what it wrote would be gone when
 	 * libarchive opens it again.
 	 */
 	if (stat(name, &st) || !S_ISREG(st.st_mode))
-		return false;
+		return 1;
 	fd = open(name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return 1;
 	got = fstat(fd, &st) || !S_ISREG(st.st_mode) ? -1 :
 	      bs_pread_all(fd, buf, sizeof(buf), 0);
+	if (got >= 0 && manifest_file_parse(buf, (size_t)got, name, m, &end))
+		ret = has_end_blocks(fd, end) ? 0 :
+		      bs_fail("%s: truncated archive: its end-of-archive blocks are missing at byte %llu",
+			      name, (unsigned long long)end);
 	close(fd);
-	if (got < 0 || (size_t)got < 2 * TAR_BLOCK ||
-	    !tar_plain_header(buf, BLKSNAP_ENTRY_MANIFEST, &size))
-		return false;
-	next = TAR_BLOCK + (size + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
-	return next + TAR_BLOCK <= (uint64_t)got &&
-	       tar_plain_header(buf + next, BLKSNAP_ENTRY_HASHES, &hsize) &&
-	       !blksnap_manifest_parse((const char *)buf + TAR_BLOCK,
-				       (size_t)size, name, m);
+	return ret;
 }
 
 int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
 {
 	struct blksnap_archive *a;
+	int ret = read_manifest_file(name, m);
 
-	if (read_manifest_file(name, m))
-		return 0;
+	if (ret <= 0)
+		return ret;
 
 	if (open_archive(name, MANIFEST_READ_BLOCK, &a))
 		return -1;

@@ -55,13 +55,39 @@ expect_error "entry without a name" "nameless-entry.tar: damaged archive: expect
 
 # --- truncated archives ----------------------------------------------------
 size=$(stat -c %s full.tar)
-# (The tar end-of-archive marker is no data: what follows the hash index
-# is not needed, so the cuts stop before it.)
 for cut in 100 600 2048 100000 $((size / 2)) $((size - 70000)) $((size - 1100)) $((size - 1025))
 do
 	head -c "$cut" full.tar > cut.tar
 	restore_fails "archive truncated to $cut bytes" "cut.tar: .*(truncated|damaged|Truncated|not a blksnap)" cut.tar
 done
+# An archive ends with two blocks of zeros (blksnap-archive(5)): one cut
+# before or inside them has all its entries, and is still incomplete.
+for cut in 1 512 700 1024; do
+	head -c $((size - cut)) full.tar > cut.tar
+	expect_error "verify: archive cut $cut bytes before its end" \
+		"cut.tar: (truncated archive: its end-of-archive blocks are missing|damaged archive .*Truncated tar archive)" \
+		blksnap-restore --verify cut.tar
+done
+restore_fails "restore: archive cut before its end-of-archive blocks" \
+	"cut.tar: truncated archive: its end-of-archive blocks are missing" cut.tar
+# Compressed, the blocks are inside the compressed stream: a stream that
+# is whole but holds a tar cut short.
+blksnap-send --full -c gzip -o full.gz.tar img || exit 1
+gzip -dc full.gz.tar > plain-of-gz.tar
+head -c $(($(stat -c %s plain-of-gz.tar) - 1024)) plain-of-gz.tar | gzip -c > cutg.tar
+expect_error "verify: gzip stream of an archive without its end-of-archive blocks" \
+	"cutg.tar: truncated archive: its end-of-archive blocks are missing" \
+	blksnap-restore --verify cutg.tar
+head -c $(($(stat -c %s full.gz.tar) - 4)) full.gz.tar > cutg.tar
+expect_error "verify: gzip stream cut in its trailer" "cutg.tar: .*(truncated|damaged)" \
+	blksnap-restore --verify cutg.tar
+# A manifest file, read without libarchive.
+blksnap-send --full -c none -o /dev/null -m full.man img || exit 1
+head -c $(($(stat -c %s full.man) - 512)) full.man > cut.man
+expect_error "list: manifest file cut inside its end-of-archive blocks" \
+	"cut.man: truncated archive: its end-of-archive blocks are missing at byte [0-9]+" \
+	blksnap-restore --list cut.man
+check "list: the whole manifest file" blksnap-restore --list full.man
 zstd_size=0
 blksnap-send --full -c zstd -o full.zst.tar img && zstd_size=$(stat -c %s full.zst.tar)
 head -c $((zstd_size * 2 / 3)) full.zst.tar > cutz.tar
