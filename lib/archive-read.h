@@ -1,12 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The archive reader's parsers, for lib/ and its tests (not installed). */
+/* The archive reader, inside libblksnap and its tests (not installed). */
 #ifndef BLKSNAP_ARCHIVE_READ_H
 #define BLKSNAP_ARCHIVE_READ_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "blksnap/manifest.h"
+#include "blksnap/archive.h"
+#include "hashindex.h"
+
+/* Receives image data in ascending offsets; returns 0 or -1 to stop. */
+typedef int (*blksnap_sink_fn)(void *ctx, uint64_t offset, const void *buf,
+			       size_t len);
+
+/*
+ * Streams the image's data regions to @sink (may be NULL), hashing
+ * every block, then reads the hash index into @ix (initialised here)
+ * and checks every block against it and the end of the archive.  The
+ * data reaches the sink before it is verified: a failure names the
+ * archive and the offset, and the caller must discard what it wrote.
+ */
+int blksnap_archive_read_image(struct blksnap_archive *a, blksnap_sink_fn sink,
+			       void *ctx, struct blksnap_hash_index *ix);
+
+/* Reads the hash index without checking the image data against it. */
+int blksnap_archive_read_index(struct blksnap_archive *a,
+			       struct blksnap_hash_index *ix);
 
 /*
  * The manifest of a manifest file (blksnap.manifest then blksnap.hashes,

@@ -10,6 +10,11 @@
 #include <sys/types.h>
 
 #include "blksnap/blksnap.h"
+#include "archive-read.h"
+#include "hashindex.h"
+#include "manifest-text.h"
+#include "source-open.h"
+#include "writer.h"
 
 #define BS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BS_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -101,6 +106,15 @@ int bs_dlopen_table(const char *soname, int flags, const struct bs_dlsym *syms,
 ssize_t bs_pread_all(int fd, void *buf, size_t len, uint64_t offset);
 int bs_write_all(int fd, const void *buf, size_t len);
 int bs_pwrite_all(int fd, const void *buf, size_t len, uint64_t offset);
+
+/* (blksnap/ranges.h) */
+/*
+ * Rounds every range of @in out to multiples of @block (a power of
+ * two), clamps them to @size and merges what then touches, into @out
+ * (initialised, empty).
+ */
+int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
+			 uint64_t size, struct blksnap_ranges *out);
 
 /*
  * Reads exactly @len bytes of @src at @offset; a read error or an early

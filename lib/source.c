@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static bool is_tag(const char *spec)
+bool bs_is_device_tag(const char *spec)
 {
 	static const char *const tags[] = {
 		"UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=",
@@ -29,7 +29,7 @@ int blksnap_resolve(const char *spec, char **path)
 {
 	char *found;
 
-	if (!is_tag(spec)) {
+	if (!bs_is_device_tag(spec)) {
 		*path = bs_strdup(spec);
 		return *path ? 0 : -1;
 	}

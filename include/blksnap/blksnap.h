@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libblksnap: everything the blksnap tools are made of. */
+/*
+ * libblksnap: send, scan and restore archives of block devices, list
+ * them, on local files or remote storage; <blksnap/control.h> and
+ * <blksnap/snapshot.h> drive the kernel module.
+ */
 #ifndef BLKSNAP_BLKSNAP_H
 #define BLKSNAP_BLKSNAP_H
 
@@ -7,7 +11,6 @@
 #include "ranges.h"
 #include "source.h"
 #include "manifest.h"
-#include "hashindex.h"
 #include "archive.h"
 #include "backup.h"
 #include "cbtdump.h"

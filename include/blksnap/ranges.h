@@ -59,14 +59,6 @@ int blksnap_ranges_write(FILE *out, const struct blksnap_ranges *r);
 int blksnap_ranges_check_size(const struct blksnap_ranges *r,
 			      const char *name, uint64_t size);
 
-/*
- * Rounds every range of @in out to multiples of @block (a power of
- * two), clamps them to @size and merges what then touches, into @out
- * (initialised, empty).
- */
-int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
-			 uint64_t size, struct blksnap_ranges *out);
-
 /* The sum of the lengths. */
 uint64_t blksnap_ranges_bytes(const struct blksnap_ranges *r);
 

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "blksnap/blksnap.h"
+#include "internal.h"
 
 static int discard(void *ctx, uint64_t off, const void *buf, size_t len)
 {

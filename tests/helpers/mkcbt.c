@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "blksnap/blksnap.h"
+#include "hashindex.h"
 
 static int parse_uuid(const char *s, uint8_t out[16])
 {

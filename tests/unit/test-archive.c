@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "blksnap/blksnap.h"
+#include "archive-read.h"
+#include "hashindex.h"
+#include "manifest-text.h"
+#include "writer.h"
 #include "tap.h"
 
 #define HB 4096

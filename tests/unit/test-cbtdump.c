@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include "blksnap/blksnap.h"
+#include "manifest-text.h"
 #include "tap.h"
 
 static void sample(struct blksnap_cbt *c)

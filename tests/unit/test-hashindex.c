@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include "blksnap/blksnap.h"
+#include "hashindex.h"
 #include "tap.h"
 
 #define BS 4096

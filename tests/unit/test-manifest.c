@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include "blksnap/blksnap.h"
+#include "manifest-text.h"
 #include "tap.h"
 
 static void sample(struct blksnap_manifest *m)

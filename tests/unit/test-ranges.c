@@ -2,6 +2,7 @@
 /* Range lists: parsing (strict), writing, aligning. */
 
 #include "blksnap/blksnap.h"
+#include "internal.h"
 #include "tap.h"
 
 static int parse_len(const char *text, size_t len, struct blksnap_ranges *r)

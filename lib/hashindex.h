@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
+ * Inside libblksnap (not installed).
  * The hash index: XXH3-64 of every hash block an archive holds.
  *
  * The blocks are those of the image's data regions, which start on hash
@@ -10,7 +11,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "ranges.h"
+#include "blksnap/ranges.h"
 
 #ifdef __cplusplus
 extern "C" {
