@@ -1,0 +1,30 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The shared library exports the functions of the installed headers and
+# nothing else, each in the version node of lib/libblksnap.sym.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+so=$BLKSNAP_BIN/lib/.libs/libblksnap.so
+map=$srcdir/lib/libblksnap.sym
+have nm || skip_all "nm is not installed"
+[ -e "$so" ] || skip_all "no shared library was built"
+grep -q '^[^#].*-Wl,--version-script=' "$BLKSNAP_BIN/Makefile" ||
+	skip_all "the linker has no --version-script: blksnap_* is exported unversioned"
+
+nm -D --defined-only "$so" | awk '{ print $3 }' | LC_ALL=C sort > "$TMP/exported"
+sed -n 's/^\t\(blksnap_[a-z0-9_]*\);$/\1/p' "$map" | LC_ALL=C sort > "$TMP/map"
+cat "$srcdir"/include/blksnap/*.h | grep -o 'blksnap_[a-z0-9_]*(' | tr -d '(' |
+	LC_ALL=C sort -u > "$TMP/declared"
+
+check "the map lists the functions of the installed headers" \
+	diff -u "$TMP/declared" "$TMP/map"
+check "the library exports the map's functions and nothing else" \
+	sh -c "sed 's/@@LIBBLKSNAP_1\$//' '$TMP/exported' | grep -vx LIBBLKSNAP_1 | diff -u '$TMP/map' -"
+check "the version node LIBBLKSNAP_1 is defined" grep -qx LIBBLKSNAP_1 "$TMP/exported"
+check "every exported symbol carries the version node" \
+	sh -c "! grep -v -e '@@LIBBLKSNAP_1\$' -e '^LIBBLKSNAP_1\$' '$TMP/exported'"
+check "the library's soname is libblksnap.so.1" \
+	sh -c "objdump -p '$so' 2>/dev/null | grep -q 'SONAME *libblksnap\\.so\\.1\$' ||
+	       readelf -d '$so' | grep -q 'libblksnap\\.so\\.1\\]'"
+done_testing
