@@ -161,12 +161,14 @@ int blksnap_hash_index_decode(const void *buf, size_t len, const char *archive,
 {
 	const unsigned char *p = buf;
 	uint32_t version, block;
+	const unsigned char *sum;
 	uint64_t size, nregions, nhashes, i;
 
 	if (len < INDEX_HEADER + 8 || memcmp(p, INDEX_MAGIC, 8))
 		return bs_fail("%s: hash index is missing or not one", archive);
-	if (blksnap_hash(buf, len - 8) != le64toh(*(const uint64_t *)
-						  (p + len - 8)))
+	/* Copied out: the buffer's length need not be a multiple of 8. */
+	sum = p + len - 8;
+	if (blksnap_hash(buf, len - 8) != get64(&sum))
 		return bs_fail("%s: hash index is corrupted (checksum mismatch)",
 			       archive);
 	memcpy(&version, p + 8, 4);
