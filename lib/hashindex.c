@@ -99,10 +99,16 @@ static uint64_t get64(const unsigned char **p)
 	return le64toh(v);
 }
 
+uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix)
+{
+	return INDEX_HEADER + (uint64_t)ix->regions.count * 16 +
+	       (uint64_t)ix->count * 8 + 8;
+}
+
 int blksnap_hash_index_encode(const struct blksnap_hash_index *ix,
 			      void **buf, size_t *len)
 {
-	size_t n = INDEX_HEADER + ix->regions.count * 16 + ix->count * 8 + 8;
+	size_t n = (size_t)bs_hash_index_len(ix);
 	unsigned char *out = bs_malloc(n), *p = out;
 	uint32_t v32;
 	size_t i;

@@ -144,6 +144,9 @@ void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1]);
 /* Size of an open block device or file. */
 int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev);
 
+/* Bytes of @ix in its serialised form (blksnap_hash_index_encode). */
+uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix);
+
 /* Manifests and hash indexes of a whole chain, full first. */
 struct bs_chain_state {
 	uint32_t block_size;
