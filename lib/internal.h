@@ -154,8 +154,10 @@ struct bs_chain_state {
 	uint64_t *hash;		/* one per block of the image */
 	uint64_t blocks;
 };
+/* Fails, naming @src, when the chain's image is not of @src's size. */
 int bs_chain_load(const char *const *chain, size_t count,
-		  struct bs_chain_state *st, struct blksnap_manifest *last);
+		  const struct blksnap_source *src, struct bs_chain_state *st,
+		  struct blksnap_manifest *last);
 void bs_chain_free(struct bs_chain_state *st);
 
 #endif

@@ -19,6 +19,13 @@ bounded() {
 	esac
 }
 
+# A 3 KiB manifest file of a 1 TiB image at 4 KiB hash blocks: 2 GiB of
+# block hashes were allocated and filled before the sizes were compared.
+random_file small.img 100000
+expect_error "scan of a small image against a 1 TiB manifest: sizes first" \
+	"small.img has 100000 bytes but the chain's image has 1099511627776" \
+	bounded blksnap-diff --scan small.img "$crashes/manifest-file/image-1tib.man"
+
 # A 34 KB zstd archive of a sparse 256 GiB image whose hash index entry
 # is 1 GiB of zeros: the whole entry was read into memory before it was
 # found not to be an index.  The image's data says how large it is.
