@@ -33,4 +33,10 @@ expect_error "verify of an archive with a 1 GiB hash index: bounded by the data"
 	"zeros-index-1g.tar.zst: damaged archive: the hash index has 1073741824 bytes, not the 48 its image data needs" \
 	bounded blksnap-restore --verify "$crashes/archive/zeros-index-1g.tar.zst"
 
+# created_epoch=INT64_MAX, past gmtime's years: strftime was given an
+# uninitialised struct tm.
+blksnap-restore --list "$crashes/manifest-file/created-out-of-range.man" > list.out 2>&1
+check "--list shows a creation time out of the calendar as a number" \
+	grep -q "created:     9223372036854775807 seconds after 1970 by blksnap" list.out
+
 done_testing
