@@ -206,8 +206,9 @@ static int parse_scheme(const char *url, enum scheme *s)
 			return 0;
 		}
 	}
-	return bs_fail("%.200s: unsupported URL scheme (use file, http, https, s3 or sftp)",
-		       url);
+	/* The scheme alone: the rest may hold a password. */
+	return bs_fail("%.*s://...: unsupported URL scheme (use file, http, https, s3 or sftp)",
+		       (int)BS_MIN(n, (size_t)40), url);
 }
 
 /* ----------------------------------------------------------------------- */
