@@ -160,4 +160,15 @@ int bs_chain_load(const char *const *chain, size_t count,
 		  struct blksnap_manifest *last);
 void bs_chain_free(struct bs_chain_state *st);
 
+/*
+ * Parsers of outside input that are otherwise static, named here for
+ * the fuzzing harnesses of tests/fuzz/ (lib/remote.c, lib/source.c).
+ */
+char *xml_value(const char *xml, const char *tag);
+int remote_new(const char *url, const struct blksnap_remote_opts *o,
+	       bool upload, struct blksnap_remote **rp);
+void remote_free(struct blksnap_remote *r);
+char *file_path(struct blksnap_remote *r, const char *url);
+bool is_tag(const char *spec);
+
 #endif

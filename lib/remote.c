@@ -312,7 +312,7 @@ static char *url_decode(const char *s, size_t len)
 }
 
 /* Text between <tag> and </tag> in @xml, malloc'ed, or NULL. */
-static char *xml_value(const char *xml, const char *tag)
+char *xml_value(const char *xml, const char *tag)
 {
 	char open[64], close[64];
 	const char *a, *b;
@@ -1141,7 +1141,7 @@ static void *download_thread(void *arg)
 
 /* ----------------------------------------------------------------------- */
 
-static void remote_free(struct blksnap_remote *r)
+void remote_free(struct blksnap_remote *r)
 {
 	size_t i;
 
@@ -1321,7 +1321,7 @@ static char *shown_url(const char *url)
 	return u;
 }
 
-static int remote_new(const char *url, const struct blksnap_remote_opts *o,
+int remote_new(const char *url, const struct blksnap_remote_opts *o,
 		      bool upload, struct blksnap_remote **rp)
 {
 	struct blksnap_remote *r;
@@ -1372,7 +1372,7 @@ fail:
 }
 
 /* file://[localhost]/PATH */
-static char *file_path(struct blksnap_remote *r, const char *url)
+char *file_path(struct blksnap_remote *r, const char *url)
 {
 	const char *p = url + 7;
 

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-static bool is_tag(const char *spec)
+bool is_tag(const char *spec)
 {
 	static const char *const tags[] = {
 		"UUID=", "LABEL=", "PARTUUID=", "PARTLABEL=",
