@@ -29,6 +29,15 @@ static char *password(const char *url)
 	return strndup(colon, (size_t)(at - colon + 1));
 }
 
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static bool once;
@@ -52,9 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bs_fail("%s", "");
 	if (!remote_new(url, &o, false, &r) && !strncasecmp(url, "file:", 5))
 		path = file_path(r, url);
-	/* The messages name the URL without its password. */
+	/*
+	 * The messages name the URL without its password: the text of
+	 * ":PASSWORD@" is there once less than in the URL (the rest of the
+	 * URL may hold the same text).
+	 */
 	secret = password(url);
-	FUZZ_ASSERT(!secret || !strstr(blksnap_error(), secret));
+	FUZZ_ASSERT(!secret || count(blksnap_error(), secret) < count(url, secret));
 	free(secret);
 	free(path);
 	remote_free(r);
