@@ -348,7 +348,8 @@ static int read_end(struct blksnap_archive *r)
 		       r->name, entry_name(e));
 }
 
-static int read_index_entry(struct blksnap_archive *r,
+/* @want: the index's size in bytes when the image read told it, else 0. */
+static int read_index_entry(struct blksnap_archive *r, uint64_t want,
 			    struct blksnap_hash_index *ix)
 {
 	const struct blksnap_manifest *m = &r->manifest;
@@ -367,6 +368,10 @@ static int read_index_entry(struct blksnap_archive *r,
 	if (strcmp(entry_name(e), BLKSNAP_ENTRY_HASHES))
 		return bs_fail("%s: damaged archive: expected the hash index, found '%.60s'",
 			       r->name, entry_name(e));
+	if (want && (uint64_t)la.entry_size(e) != want)
+		return bs_fail("%s: damaged archive: the hash index has %lld bytes, not the %llu its image data needs",
+			       r->name, (long long)la.entry_size(e),
+			       (unsigned long long)want);
 	if (read_small_entry(r, e, BS_MIN(SMALL_ENTRY_MAX, 64 + blocks * 24),
 			     &buf, &len))
 		return -1;
@@ -428,7 +433,8 @@ int blksnap_archive_read_image(struct blksnap_archive *r, blksnap_sink_fn sink,
 		bs_fail_errno(ENOMEM, "%s", r->name);
 		goto out;
 	}
-	if (stream_image(r, sink, ctx, &h) || read_index_entry(r, ix))
+	if (stream_image(r, sink, ctx, &h) ||
+	    read_index_entry(r, bs_hash_index_len(&h.ix), ix))
 		goto out;
 	ret = compare_index(r->name, &h.ix, ix);
 	if (ret)
@@ -443,7 +449,7 @@ out:
 int blksnap_archive_read_index(struct blksnap_archive *r,
 			       struct blksnap_hash_index *ix)
 {
-	return read_index_entry(r, ix);
+	return read_index_entry(r, 0, ix);
 }
 
 bool manifest_file_parse(const unsigned char *buf, size_t len, const char *name,

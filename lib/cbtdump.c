@@ -90,8 +90,9 @@ int blksnap_cbt_write(int fd, const char *name, const struct blksnap_cbt *c)
 	return 0;
 }
 
+/* @len bytes of @what, which has @total bytes of which @before were read. */
 static int read_exact(int fd, const char *name, void *buf, size_t len,
-		      const char *what)
+		      const char *what, size_t before, size_t total)
 {
 	size_t done = 0;
 
@@ -104,8 +105,28 @@ static int read_exact(int fd, const char *name, void *buf, size_t len,
 			return bs_fail_errno(errno, "%s: read error", name);
 		if (n == 0)
 			return bs_fail("%s: truncated CBT dump: %s ends after %zu of %zu bytes",
-				       name, what, done, len);
+				       name, what, before + done, total);
 		done += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The map as it arrives: its buffer grows with what was read, so a
+ * header stating a huge map costs no memory before the data is there.
+ */
+static int read_map(int fd, const char *name, struct blksnap_cbt *c)
+{
+	size_t want = (size_t)c->block_count, done = 0, alloc = 0;
+
+	while (done < want) {
+		size_t n = BS_MIN(want - done, (size_t)BS_ZERO_CHUNK);
+
+		if (bs_grow((void **)&c->map, &alloc, done + n, 1))
+			return -1;
+		if (read_exact(fd, name, c->map + done, n, "the map", done, want))
+			return -1;
+		done += n;
 	}
 	return 0;
 }
@@ -116,7 +137,7 @@ int blksnap_cbt_read(int fd, const char *name, struct blksnap_cbt *c)
 	char extra;
 
 	memset(c, 0, sizeof(*c));
-	if (read_exact(fd, name, h, sizeof(h), "the header"))
+	if (read_exact(fd, name, h, sizeof(h), "the header", 0, sizeof(h)))
 		return -1;
 	if (memcmp(h + OFF_MAGIC, BLKSNAP_CBT_MAGIC, 8))
 		return bs_fail("%s: not a CBT dump (bad magic)", name);
@@ -133,10 +154,7 @@ int blksnap_cbt_read(int fd, const char *name, struct blksnap_cbt *c)
 	c->block_count = get64(h + OFF_COUNT);
 	if (check_geometry(name, c))
 		return -1;
-	c->map = bs_malloc((size_t)c->block_count);
-	if (!c->map)
-		return -1;
-	if (read_exact(fd, name, c->map, (size_t)c->block_count, "the map"))
+	if (read_map(fd, name, c))
 		goto fail;
 	if (blksnap_hash(c->map, (size_t)c->block_count) != get64(h + OFF_MAP_HASH)) {
 		bs_fail("%s: CBT map is corrupted (checksum mismatch)", name);

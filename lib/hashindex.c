@@ -99,10 +99,16 @@ static uint64_t get64(const unsigned char **p)
 	return le64toh(v);
 }
 
+uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix)
+{
+	return INDEX_HEADER + (uint64_t)ix->regions.count * 16 +
+	       (uint64_t)ix->count * 8 + 8;
+}
+
 int blksnap_hash_index_encode(const struct blksnap_hash_index *ix,
 			      void **buf, size_t *len)
 {
-	size_t n = INDEX_HEADER + ix->regions.count * 16 + ix->count * 8 + 8;
+	size_t n = (size_t)bs_hash_index_len(ix);
 	unsigned char *out = bs_malloc(n), *p = out;
 	uint32_t v32;
 	size_t i;
@@ -161,12 +167,14 @@ int blksnap_hash_index_decode(const void *buf, size_t len, const char *archive,
 {
 	const unsigned char *p = buf;
 	uint32_t version, block;
+	const unsigned char *sum;
 	uint64_t size, nregions, nhashes, i;
 
 	if (len < INDEX_HEADER + 8 || memcmp(p, INDEX_MAGIC, 8))
 		return bs_fail("%s: hash index is missing or not one", archive);
-	if (blksnap_hash(buf, len - 8) != le64toh(*(const uint64_t *)
-						  (p + len - 8)))
+	/* Copied out: the buffer's length need not be a multiple of 8. */
+	sum = p + len - 8;
+	if (blksnap_hash(buf, len - 8) != get64(&sum))
 		return bs_fail("%s: hash index is corrupted (checksum mismatch)",
 			       archive);
 	memcpy(&version, p + 8, 4);

@@ -158,6 +158,9 @@ void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1]);
 /* Size of an open block device or file. */
 int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev);
 
+/* Bytes of @ix in its serialised form (blksnap_hash_index_encode). */
+uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix);
+
 /* Manifests and hash indexes of a whole chain, full first. */
 struct bs_chain_state {
 	uint32_t block_size;
@@ -165,8 +168,10 @@ struct bs_chain_state {
 	uint64_t *hash;		/* one per block of the image */
 	uint64_t blocks;
 };
+/* Fails, naming @src, when the chain's image is not of @src's size. */
 int bs_chain_load(const char *const *chain, size_t count,
-		  struct bs_chain_state *st, struct blksnap_manifest *last);
+		  const struct blksnap_source *src, struct bs_chain_state *st,
+		  struct blksnap_manifest *last);
 void bs_chain_free(struct bs_chain_state *st);
 
 #endif

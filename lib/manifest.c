@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,8 +71,10 @@ int blksnap_manifest_format(const struct blksnap_manifest *m, char **text,
 
 	if (!f)
 		return bs_fail_errno(errno, "cannot build the manifest");
-	gmtime_r(&t, &tm);
-	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* A time past gmtime's years (a parsed manifest's) stays a number. */
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(created, sizeof(created), "%" PRId64, m->created);
 	fprintf(f, "format=blksnap-archive %u\n", m->format_version);
 	fprintf(f, "uuid=%s\n", m->uuid);
 	fprintf(f, "kind=%s\n", m->incremental ? "incremental" : "full");
@@ -90,7 +93,7 @@ int blksnap_manifest_format(const struct blksnap_manifest *m, char **text,
 	fprintf(f, "created=%s\n", created);
 	fprintf(f, "created_epoch=%" PRId64 "\n", m->created);
 	put_escaped(f, "tool", m->tool_version);
-	fprintf(f, "compression=%s\n", m->compression);
+	put_escaped(f, "compression", m->compression);
 	put_escaped(f, "image", m->image_name);
 	fprintf(f, "data_bytes=%" PRIu64 "\n", m->data_bytes);
 	fprintf(f, "ranges=%" PRIu64 "\n", m->range_count);
@@ -115,19 +118,23 @@ struct parse_ctx {
 	unsigned long seen;	/* bit per required key found */
 };
 
-static int parse_uint(const struct parse_ctx *c, const char *key,
-		      const char *value, uint64_t max, uint64_t *out)
+/* Decimal digits only: strtoull alone takes blanks, a sign and wraps. */
+static bool get_uint(const char *value, uint64_t max, uint64_t *out)
 {
 	char *end;
 
-	errno = 0;
 	if (value[0] < '0' || value[0] > '9')
-		goto bad;
+		return false;
+	errno = 0;
 	*out = strtoull(value, &end, 10);
-	if (errno || *end || *out > max)
-		goto bad;
-	return 0;
-bad:
+	return !errno && !*end && *out <= max;
+}
+
+static int parse_uint(const struct parse_ctx *c, const char *key,
+		      const char *value, uint64_t max, uint64_t *out)
+{
+	if (get_uint(value, max, out))
+		return 0;
 	return bs_fail("%s: manifest: bad value for %s: '%.40s'", c->archive,
 		       key, value);
 }
@@ -152,13 +159,13 @@ static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
 	} while (0)
 
 	if (!strcmp(key, "format")) {
-		unsigned int ver;
-		char tail;
+		static const char name[] = "blksnap-archive ";
 
-		if (sscanf(value, "blksnap-archive %u%c", &ver, &tail) != 1)
+		if (strncmp(value, name, sizeof(name) - 1) ||
+		    !get_uint(value + sizeof(name) - 1, UINT_MAX, &v))
 			return bs_fail("%s: manifest: unknown format '%.40s'",
 				       c->archive, value);
-		m->format_version = ver;
+		m->format_version = (unsigned int)v;
 		c->seen |= 1ul << K_FORMAT;
 	} else if (!strcmp(key, "uuid")) {
 		if (!blksnap_uuid_valid(value))
@@ -262,11 +269,14 @@ static int check_sum(const char *text, size_t len, const char *archive,
 		     size_t *body_len)
 {
 	const size_t line_len = sizeof(CHECKSUM_KEY "=") - 1 + 16 + 1;
-	const char *line = text + len - line_len;
+	const char *line;
 	uint64_t want = 0;
 	size_t i;
 
-	if (len < line_len || text[len - 1] != '\n' ||
+	if (len < line_len)
+		return bs_fail("%s: manifest has no checksum line", archive);
+	line = text + len - line_len;
+	if (text[len - 1] != '\n' ||
 	    (line > text && line[-1] != '\n') ||
 	    strncmp(line, CHECKSUM_KEY "=", sizeof(CHECKSUM_KEY)))
 		return bs_fail("%s: manifest has no checksum line", archive);
@@ -286,12 +296,33 @@ static int check_sum(const char *text, size_t len, const char *archive,
 	return 0;
 }
 
+static int compare_keys(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A key given twice is refused, unknown ones too: which of the two
+ * values counts would be a guess (the last one used to win).
+ */
+static int check_repeats(char **keys, size_t n, const char *archive)
+{
+	size_t i;
+
+	qsort(keys, n, sizeof(*keys), compare_keys);
+	for (i = 1; i < n; i++)
+		if (!strcmp(keys[i - 1], keys[i]))
+			return bs_fail("%s: manifest: the key '%.40s' appears more than once",
+				       archive, keys[i]);
+	return 0;
+}
+
 int blksnap_manifest_parse(const char *text, size_t len, const char *archive,
 			   struct blksnap_manifest *m)
 {
 	struct parse_ctx c = { .archive = archive };
-	char *copy, *line, *save = NULL;
-	size_t body_len = 0;
+	char *copy, *line, *save = NULL, **keys;
+	size_t body_len = 0, nkeys = 0;
 	int ret = -1;
 
 	if (len > MANIFEST_MAX || memchr(text, '\0', len))
@@ -299,8 +330,10 @@ int blksnap_manifest_parse(const char *text, size_t len, const char *archive,
 	if (check_sum(text, len, archive, &body_len))
 		return -1;
 	copy = bs_malloc(body_len + 1);
-	if (!copy)
-		return -1;
+	/* At most a key a line, and a line has at least "=\n". */
+	keys = bs_calloc(body_len / 2 + 1, sizeof(*keys));
+	if (!copy || !keys)
+		goto out;
 	memcpy(copy, text, body_len);
 	copy[body_len] = '\0';
 	memset(m, 0, sizeof(*m));
@@ -317,9 +350,12 @@ int blksnap_manifest_parse(const char *text, size_t len, const char *archive,
 		unescape(eq + 1);
 		if (parse_pair(&c, m, line, eq + 1))
 			goto out;
+		keys[nkeys++] = line;
 	}
-	ret = check_fields(&c, m);
+	if (!check_repeats(keys, nkeys, archive))
+		ret = check_fields(&c, m);
 out:
+	free(keys);
 	free(copy);
 	return ret;
 }

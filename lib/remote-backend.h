@@ -137,6 +137,14 @@ char *remote_url_decode(const char *s, size_t len);
 char *remote_shown_url(const char *url);
 /* The table of @url's scheme, or NULL (blksnap_error() says why). */
 const struct remote_backend *remote_backend_find(const char *url);
+/*
+ * Parses @url and sets up its scheme's state (credentials, paths; no
+ * connection is made); @o NULL for the defaults.  0, or -1 with
+ * blksnap_error() naming the URL without its password.
+ */
+int remote_new(const char *url, const struct blksnap_remote_opts *o,
+	       bool upload, struct blksnap_remote **rp);
+void remote_free(struct blksnap_remote *r);
 /* file://[localhost]/PATH: the decoded PATH, malloc'ed, or NULL. */
 char *remote_file_path(const char *url, const char *name);
 /* create() and open() of the network schemes: a pipe and a thread. */

@@ -73,8 +73,9 @@ const struct remote_backend *remote_backend_find(const char *url)
 		if (scheme_is(url, n, backends[i]->scheme) ||
 		    scheme_is(url, n, backends[i]->alias))
 			return backends[i];
-	bs_fail("%.200s: unsupported URL scheme (use file, http, https, s3 or sftp)",
-		url);
+	/* The scheme alone: the rest may hold a password. */
+	bs_fail("%.*s://...: unsupported URL scheme (use file, http, https, s3 or sftp)",
+		(int)BS_MIN(n, (size_t)40), url);
 	return NULL;
 }
 
@@ -410,7 +411,7 @@ static const struct remote_backend remote_file_backend = {
 
 /* ----------------------------------------------------------------------- */
 
-static void remote_free(struct blksnap_remote *r)
+void remote_free(struct blksnap_remote *r)
 {
 	if (!r)
 		return;
@@ -426,8 +427,8 @@ static void remote_free(struct blksnap_remote *r)
 	free(r);
 }
 
-static int remote_new(const char *url, const struct blksnap_remote_opts *o,
-		      bool upload, struct blksnap_remote **rp)
+int remote_new(const char *url, const struct blksnap_remote_opts *o,
+	       bool upload, struct blksnap_remote **rp)
 {
 	const struct remote_backend *be = remote_backend_find(url);
 	struct blksnap_remote *r;

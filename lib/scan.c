@@ -43,7 +43,8 @@ static int chain_start(struct bs_chain_state *st,
 }
 
 int bs_chain_load(const char *const *chain, size_t count,
-		  struct bs_chain_state *st, struct blksnap_manifest *last)
+		  const struct blksnap_source *src, struct bs_chain_state *st,
+		  struct blksnap_manifest *last)
 {
 	struct blksnap_manifest prev;
 	size_t i;
@@ -63,6 +64,14 @@ int bs_chain_load(const char *const *chain, size_t count,
 		ret = blksnap_manifest_check_chain(i ? &prev : NULL,
 						   i ? chain[i - 1] : NULL,
 						   m, chain[i]);
+		/*
+		 * Before the hashes of the whole image are allocated: a
+		 * small manifest may state a huge image.
+		 */
+		if (!ret && !i && m->size != src->size)
+			ret = bs_fail("%s has %llu bytes but the chain's image has %llu: the device changed size, so take a full backup",
+				      src->path, (unsigned long long)src->size,
+				      (unsigned long long)m->size);
 		if (!ret && !i)
 			ret = chain_start(st, m);
 		if (!ret)
@@ -141,16 +150,10 @@ int blksnap_scan(const char *source, const char *const *chain, size_t count,
 
 	if (blksnap_source_open(source, &src))
 		return -1;
-	if (bs_chain_load(chain, count, &st, NULL))
+	if (bs_chain_load(chain, count, &src, &st, NULL))
 		goto out;
-	if (st.size != src.size) {
-		bs_fail("%s has %llu bytes but the chain's image has %llu: the device changed size, so take a full backup",
-			src.path, (unsigned long long)src.size,
-			(unsigned long long)st.size);
-	} else {
-		changed->device_size = src.size;
-		ret = scan_source(&src, &st, changed, progress, progress_ctx);
-	}
+	changed->device_size = src.size;
+	ret = scan_source(&src, &st, changed, progress, progress_ctx);
 	bs_chain_free(&st);
 out:
 	blksnap_source_close(&src);

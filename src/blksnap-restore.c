@@ -93,12 +93,15 @@ static void parse_args(int argc, char **argv, struct args *a)
 
 static void list_one(const char *name, const struct blksnap_manifest *m)
 {
-	char when[32], size[32], data[32];
+	char when[48], size[32], data[32];
 	time_t t = (time_t)m->created;
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	/* A time past gmtime's years is shown as the number it is. */
+	if (!gmtime_r(&t, &tm) ||
+	    !strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(when, sizeof(when), "%" PRId64 " seconds after 1970",
+			 m->created);
 	printf("%s:\n", name);
 	if (m->incremental)
 		printf("  kind:        incremental, number %" PRIu32 " of its chain\n"

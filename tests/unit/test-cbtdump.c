@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* CBT dumps: write, read back, reject damage; changed ranges; diff rules. */
 
+#include <endian.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "blksnap/blksnap.h"
+#include "hashindex.h"
 #include "manifest-text.h"
 #include "tap.h"
 
@@ -121,9 +123,43 @@ static void test_diff(void)
 	ok(r.count == 0, "no short list was produced on any mismatch");
 }
 
+/*
+ * Found by fuzzing: a valid 72-byte header stating a map of 2^40 blocks
+ * had the whole map allocated before a byte of it was read.  The read
+ * now fails on the short map, having allocated only what arrived.
+ */
+static void test_huge_header(void)
+{
+	unsigned char h[BLKSNAP_CBT_HEADER_LEN + 10] = "BSNAPCBT";
+	uint64_t v64, sum;
+	uint32_t v32;
+	struct blksnap_cbt back;
+	FILE *f = tmpfile();
+
+	v32 = htole32(BLKSNAP_CBT_VERSION);
+	memcpy(h + 8, &v32, 4);
+	v32 = htole32(BLKSNAP_CBT_HEADER_LEN);
+	memcpy(h + 12, &v32, 4);
+	v64 = htole64(BLKSNAP_CBT_MAX_BLOCKS * 512);	/* device size */
+	memcpy(h + 32, &v64, 8);
+	v32 = htole32(512);
+	memcpy(h + 40, &v32, 4);
+	v64 = htole64(BLKSNAP_CBT_MAX_BLOCKS);		/* block count */
+	memcpy(h + 48, &v64, 8);
+	sum = htole64(blksnap_hash(h, 64));
+	memcpy(h + 64, &sum, 8);
+	fwrite(h, 1, sizeof(h), f);
+	fflush(f);
+	fails_with(reread(f, &back),
+		   "dump: truncated CBT dump: the map ends after 10 of 1099511627776 bytes",
+		   "a short map of a huge device fails as truncated, not out of memory");
+	fclose(f);
+}
+
 int main(void)
 {
 	test_format();
+	test_huge_header();
 	test_diff();
 	return tap_done();
 }

@@ -20,8 +20,8 @@ static void build(struct blksnap_hash_index *ix)
 int main(void)
 {
 	struct blksnap_hash_index ix, back;
-	unsigned char *buf;
-	size_t len;
+	unsigned char *buf, *odd;
+	size_t len, i;
 
 	build(&ix);
 	ok(ix.regions.count == 3 && ix.regions.v[0].length == 2 * BS &&
@@ -44,6 +44,24 @@ int main(void)
 		   "corrupted", "truncated index caught");
 	fails_with(blksnap_hash_index_decode("BSNAPHI", 7, "a", &back),
 		   "missing", "tiny input refused");
+	/*
+	 * Found by fuzzing: the checksum was loaded as a uint64_t from
+	 * wherever the buffer ended (UBSan: misaligned load).  Decoded at
+	 * every alignment, and with a length not a multiple of 8.
+	 */
+	odd = malloc(len + 8);
+	for (i = 1; i < 8; i++) {
+		memcpy(odd + i, buf, len);
+		if (blksnap_hash_index_decode(odd + i, len, "a", &back))
+			break;
+		blksnap_hash_index_free(&back);
+	}
+	ok(i == 8, "decodes at any alignment: %s", i == 8 ? "" : blksnap_error());
+	memcpy(odd + 1, buf, len);
+	odd[len + 1] = 0;
+	fails_with(blksnap_hash_index_decode(odd + 1, len + 1, "a", &back),
+		   "a: hash index is corrupted", "a length not a multiple of 8 is refused");
+	free(odd);
 	free(buf);
 	buf = calloc(1, BS);
 	ok(blksnap_hash_zero(BS) == blksnap_hash(buf, BS),

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Manifest text form, its checks, and the chain rules. */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include "blksnap/blksnap.h"
+#include "hashindex.h"
 #include "manifest-text.h"
 #include "tap.h"
 
@@ -68,6 +70,91 @@ static void test_fields(void)
 	free(text);
 }
 
+/* @body (every line but the checksum) with its checksum line, parsed. */
+static int parse_body(const char *body, struct blksnap_manifest *m)
+{
+	char text[8192];
+	int n = snprintf(text, sizeof(text), "%schecksum=%016llx\n", body,
+			 (unsigned long long)blksnap_hash(body, strlen(body)));
+
+	return reparse(text, (size_t)n, m);
+}
+
+/* The formatted text of sample() without its checksum line, edited. */
+static void sample_body(char *out, size_t size, const char *from, const char *to)
+{
+	struct blksnap_manifest m;
+	char *text, *at, *sum;
+	size_t len;
+
+	sample(&m);
+	blksnap_manifest_format(&m, &text, &len);
+	sum = strstr(text, "checksum=");
+	*sum = '\0';
+	at = from[0] ? strstr(text, from) : NULL;
+	if (at) {
+		*at = '\0';
+		snprintf(out, size, "%s%s%s", text, to, at + strlen(from));
+	} else {
+		snprintf(out, size, "%s%s", text, to);
+	}
+	free(text);
+}
+
+/* Found by fuzzing: what a parsed manifest held must format back the same. */
+static void test_strict(void)
+{
+	static const char *const versions[] = {
+		"4294967297", "-4294967295", " +1", "+1", "1 ", "1x", "",
+	};
+	struct blksnap_manifest m, back;
+	char body[8192], from[64];
+	char *text;
+	size_t len, i;
+
+	sample(&m);
+	strcpy(m.compression, "z\nsize=5");
+	ok(blksnap_manifest_format(&m, &text, &len) == 0 &&
+	   reparse(text, len, &back) == 0 && back.size == m.size &&
+	   !strcmp(back.compression, m.compression),
+	   "a newline in the compression is escaped, adds no key: %s",
+	   blksnap_error());
+	free(text);
+	sample_body(body, sizeof(body), "", "");
+	ok(parse_body(body, &back) == 0, "the edited sample parses: %s",
+	   blksnap_error());
+	for (i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
+		sample_body(body, sizeof(body), "format=blksnap-archive 1\n", "");
+		snprintf(from, sizeof(from), "format=blksnap-archive %s\n",
+			 versions[i]);
+		memmove(body + strlen(from), body, strlen(body) + 1);
+		memcpy(body, from, strlen(from));
+		fails_with(parse_body(body, &back), "unknown format",
+			   "format version '%s' refused", versions[i]);
+	}
+	sample_body(body, sizeof(body), "", "size=5\n");
+	fails_with(parse_body(body, &back),
+		   "a.tar: manifest: the key 'size' appears more than once",
+		   "a repeated key is refused by name");
+	sample_body(body, sizeof(body), "", "future=1\nfuture=2\n");
+	fails_with(parse_body(body, &back), "the key 'future' appears more than once",
+		   "a repeated unknown key too");
+	sample_body(body, sizeof(body), "", "future=1\n");
+	ok(parse_body(body, &back) == 0, "an unknown key once is ignored: %s",
+	   blksnap_error());
+	fails_with(reparse("checksum=0\n", 11, &back), "no checksum line",
+		   "a manifest shorter than its checksum line is refused");
+
+	/* Past gmtime's years: the created line holds the number. */
+	sample(&m);
+	m.created = INT64_MAX;
+	ok(blksnap_manifest_format(&m, &text, &len) == 0 &&
+	   strstr(text, "\ncreated=9223372036854775807\n") &&
+	   reparse(text, len, &back) == 0 && back.created == INT64_MAX,
+	   "a creation time out of the calendar formats as a number");
+	free(text);
+}
+
 static void test_chain(void)
 {
 	struct blksnap_manifest full, inc1, inc2, other;
@@ -106,6 +193,7 @@ int main(void)
 {
 	test_roundtrip();
 	test_fields();
+	test_strict();
 	test_chain();
 	return tap_done();
 }

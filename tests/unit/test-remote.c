@@ -42,6 +42,11 @@ int main(void)
 	blksnap_remote_opts_init(&o);
 	fails_with(blksnap_remote_open("gopher://h/x", &o, &r, &fd),
 		   "unsupported URL scheme", "an unsupported scheme is refused");
+	/* Found by fuzzing: this message was the only one with the password. */
+	fails_with(blksnap_remote_open("s6://user:secret@h/x", &o, &r, &fd),
+		   "s6://...: unsupported URL scheme", "an unsupported scheme is named");
+	ok(!strstr(blksnap_error(), "secret"),
+	   "without the password of the URL: %s", blksnap_error());
 	unsetenv("AWS_ACCESS_KEY_ID");
 	fails_with(blksnap_remote_open("s3://bucket/key", &o, &r, &fd),
 		   "AWS_ACCESS_KEY_ID", "S3 without credentials is refused");
