@@ -56,8 +56,8 @@ pair "blksnap-send --s3-path-style --full -c none -o s3://bkt/a.tar img" \
      "blksnap-send --full -c none -o local.tar img"
 row "send -c none: s3:// / local file" "$ta" "$tb" "$(calc "$tb / $ta")" "$(mibs "$ta")"
 
-pair "blksnap-send --s3-path-style --full -c zstd -l 1 -o s3://bkt/z.tar img" \
-     "blksnap-send --full -c zstd -l 1 -o localz.tar img"
+pair "blksnap-send --s3-path-style --full -c zstd --level 1 -o s3://bkt/z.tar img" \
+     "blksnap-send --full -c zstd --level 1 -o localz.tar img"
 row "send -c zstd -l 1: s3:// / local file" "$ta" "$tb" "$(calc "$tb / $ta")" "$(mibs "$ta")"
 
 pair "rm -f out1; blksnap-restore --s3-path-style -o out1 s3://bkt/a.tar" \

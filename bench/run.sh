@@ -38,7 +38,7 @@ pair "blksnap-send --full -c none img > /dev/null" "cat img > /dev/null"
 row "full backup, none: throughput / cat" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.90"
 
 # 2. Full backup with zstd -1 against zstd -1 -T0.
-pair "blksnap-send --full -c zstd -l 1 img > /dev/null" "zstd -q -1 -T0 < img > /dev/null"
+pair "blksnap-send --full -c zstd --level 1 img > /dev/null" "zstd -q -1 -T0 < img > /dev/null"
 row "full backup, zstd -1: throughput / zstd -1 -T0" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.90"
 
 # 3. Incremental of 1% of the image in scattered 64 KiB ranges, from a

@@ -59,28 +59,6 @@ void cli_init(void)
 	atexit(close_stdout);
 }
 
-void cli_common_option(int c, void (*usage)(void))
-{
-	switch (c) {
-	case 'p':
-		cli_progress_wanted = true;
-		break;
-	case 'q':
-		cli_quiet = true;
-		break;
-	case 'v':
-		cli_verbose++;
-		break;
-	case 'h':
-		usage();
-		break;
-	case 'V':
-		cli_version();
-	default:
-		cli_usage_error("unknown option");
-	}
-}
-
 noreturn void cli_version(void)
 {
 	printf("%s (blksnap) %s\n", program_invocation_short_name,
@@ -232,7 +210,7 @@ void cli_progress_end(struct cli_progress *p)
 
 static struct blksnap_remote_opts remote = { .retries = -1 };
 
-bool cli_remote_option(int c)
+static bool remote_option(int c)
 {
 	switch (c) {
 	case CLI_OPT_S3_ENDPOINT: remote.s3_endpoint = optarg; break;
@@ -301,4 +279,177 @@ dev_t cli_block_device(const char *spec, char **path)
 	if (!S_ISBLK(st.st_mode))
 		cli_die("%s: not a block device", *path);
 	return st.st_rdev;
+}
+
+/* "--name" of option @val in @longopts (its first entry), else "-x". */
+static const char *option_name(const struct option *longopts, int val)
+{
+	static char name[2][64];
+	static unsigned int turn;
+	char *buf = name[turn++ % 2];	/* two names in one message */
+	const struct option *o;
+
+	for (o = longopts; o->name; o++)
+		if (o->val == val && !o->flag)
+			break;
+	if (o->name)
+		snprintf(buf, sizeof(name[0]), "--%s", o->name);
+	else
+		snprintf(buf, sizeof(name[0]), "-%c", val);
+	return buf;
+}
+
+/*
+ * The option getopt_long just stopped at, as typed: a long one is the
+ * word before optind (up to '='); a short one is only known as optopt.
+ */
+static const char *typed_option(char **argv, bool is_long)
+{
+	static char name[64];
+	const char *word = argv[optind - 1];
+
+	if (is_long && !strncmp(word, "--", 2))
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(word, "="), word);
+	else
+		snprintf(name, sizeof(name), "-%c", optopt);
+	return name;
+}
+
+static noreturn void bad_option(char **argv, const struct cli_parser *p, int c)
+{
+	/*
+	 * optopt is 0 for an unknown long option and the option's value for
+	 * a long one given an argument it does not take; otherwise it is an
+	 * unknown letter, in neither the optstring nor the long options.
+	 */
+	bool known = optopt > 0 && optopt != ':' &&
+		((optopt < 256 && strchr(p->shortopts, optopt)) || optopt >= 256);
+
+	if (c == ':')
+		cli_usage_error("option '%s' requires an argument",
+				typed_option(argv, true));
+	if (known)
+		cli_usage_error("option '%s' does not take an argument",
+				typed_option(argv, true));
+	if (optopt == 0)
+		cli_usage_error("unknown or ambiguous option '%s'",
+				typed_option(argv, true));
+	cli_usage_error("unknown option '%s'", typed_option(argv, false));
+}
+
+/* "--a and --b are mutually exclusive" if @c is in a group already met. */
+static void check_exclusive(struct cli_parser *p, int c)
+{
+	const cli_group_t *g;
+	unsigned int i, j;
+
+	for (g = p->exclusive, i = 0; g && (*g)[0] && i < CLI_GROUP_MAX; g++, i++) {
+		for (j = 0; j < CLI_GROUP_MAX && (*g)[j]; j++)
+			if ((*g)[j] == c)
+				break;
+		if (j == CLI_GROUP_MAX || !(*g)[j])
+			continue;
+		if (p->seen[i] && p->seen[i] != c)
+			cli_usage_error("%s and %s are mutually exclusive",
+					option_name(p->longopts, p->seen[i]),
+					option_name(p->longopts, c));
+		p->seen[i] = c;
+	}
+}
+
+/* Noted after parsing, so that a --quiet later on the line silences them. */
+static void note_aliases(const struct cli_parser *p)
+{
+	unsigned int i;
+
+	if (cli_quiet)
+		return;
+	for (i = 0; p->aliases && p->aliases[i].old; i++)
+		if (p->aliases_used & (1u << i))
+			fprintf(stderr, "%s: %s is deprecated, use %s\n",
+				program_invocation_short_name, p->aliases[i].spelling,
+				option_name(p->longopts, p->aliases[i].now));
+}
+
+static int alias(struct cli_parser *p, int c)
+{
+	unsigned int i;
+
+	for (i = 0; p->aliases && p->aliases[i].old; i++) {
+		if (p->aliases[i].old == c) {
+			p->aliases_used |= 1u << i;
+			return p->aliases[i].now;
+		}
+	}
+	return c;
+}
+
+int cli_getopt(int argc, char **argv, struct cli_parser *p)
+{
+	int c;
+
+	for (;;) {
+		c = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+		switch (c) {
+		case -1:
+			note_aliases(p);
+			return -1;
+		case ':':
+		case '?':
+			bad_option(argv, p, c);
+		case 'p':
+			cli_progress_wanted = true;
+			continue;
+		case 'q':
+			cli_quiet = true;
+			continue;
+		case 'v':
+			cli_verbose++;
+			continue;
+		case 'h':
+			p->usage();
+		case 'V':
+			cli_version();
+		}
+		if (p->remote && remote_option(c))
+			continue;
+		c = alias(p, c);
+		check_exclusive(p, c);
+		return c;
+	}
+}
+
+noreturn void cli_help_tail(int width, unsigned int flags, const char *see)
+{
+	static const char *const common[][2] = {
+		{ "-p, --progress", "show progress even when stderr is no terminal" },
+		{ "-q, --quiet", "no progress, only errors" },
+		{ "-v, --verbose", "say what is done" },
+		{ "-h, --help", "display this help" },
+		{ "-V, --version", "display version" },
+	};
+	static const char *const quick[] = {
+		"accepted for symmetry; the tool is quick", "only errors",
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(common) / sizeof(common[0]); i++)
+		printf(" %-*s%s\n", width, common[i][0],
+		       (flags & CLI_HELP_QUICK) && i < 2 ? quick[i] : common[i][1]);
+	if (flags & CLI_HELP_REMOTE)
+		fputs("\n"
+		      "Remote storage (archives named by file://, http(s)://, s3:// or sftp:// URLs):\n"
+		      "     --s3-endpoint URL      S3 endpoint (default: $BLKSNAP_S3_ENDPOINT,\n"
+		      "                              $AWS_ENDPOINT_URL or AWS's for the region)\n"
+		      "     --s3-region REGION     S3 region (default: $AWS_REGION or us-east-1)\n"
+		      "     --s3-path-style        address buckets as ENDPOINT/BUCKET/KEY\n"
+		      "     --cacert FILE          verify TLS servers with the CAs in FILE\n"
+		      "     --insecure             do not verify TLS certificates\n"
+		      "     --timeout SECONDS      connect timeout and stall limit (default 30)\n"
+		      "     --retries N            retries of a failed request (default 3)\n"
+		      "     --ssh-key FILE         sftp private key (default ~/.ssh/id_ed25519)\n"
+		      "     --ssh-known-hosts FILE sftp known hosts (default ~/.ssh/known_hosts)\n",
+		      stdout);
+	printf("\nSee %s.\n", see);
+	exit(EXIT_SUCCESS);
 }

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <getopt.h>
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
@@ -37,17 +38,62 @@ void cli_init(void);
 	{ "version", no_argument, NULL, 'V' }
 
 /*
- * Handles an option getopt_long returned that the tool does not know
- * itself: the common ones (-h calls @usage, which exits), else a usage
- * error.
+ * An old spelling kept for one release so that scripts keep working:
+ * getopt_long returns @old for it (a short letter in the optstring, or
+ * the value of a long option not shown in --help), which is handled as
+ * @now, with a note on stderr naming the new spelling.
  */
-void cli_common_option(int c, void (*usage)(void));
+struct cli_alias {
+	int old;
+	const char *spelling;	/* as users typed it: "-t", "--timeout" */
+	int now;
+};
+
+/* Options of one group exclude each other; a group ends with 0. */
+#define CLI_GROUP_MAX 8		/* options in a group, and groups */
+typedef int cli_group_t[CLI_GROUP_MAX];
+
+/*
+ * A tool's command line.  @shortopts starts with ':' (so that a missing
+ * argument can be told from an unknown option) and ends with
+ * CLI_COMMON_SHORTOPTS; @longopts holds CLI_COMMON_LONGOPTS and, with
+ * @remote, CLI_REMOTE_LONGOPTS.  @aliases ends with { 0 }, @exclusive
+ * with an empty group; either may be NULL.
+ */
+struct cli_parser {
+	const char *shortopts;
+	const struct option *longopts;
+	const struct cli_alias *aliases;
+	const cli_group_t *exclusive;
+	bool remote;
+	void (*usage)(void) __attribute__((__noreturn__));
+	/* Parsing state. */
+	int seen[CLI_GROUP_MAX];	/* per exclusive group: the option met */
+	unsigned int aliases_used;	/* bit per alias, noted once at the end */
+};
+
+/*
+ * getopt_long for the blksnap tools: returns the next option of the tool
+ * itself (an alias as the option it stands for), or -1 at the end.  The
+ * common options and the remote ones are handled here; a missing
+ * argument, an unknown option and two options of one exclusive group
+ * are usage errors (exit 2).
+ */
+int cli_getopt(int argc, char **argv, struct cli_parser *p);
+
+/*
+ * The end of every --help: the common options (in an option column
+ * @width wide after the leading space, as the tool's own), the remote
+ * storage options if @flags has CLI_HELP_REMOTE, "See @see." and exit 0.
+ * CLI_HELP_QUICK: the tool has no progress to show.
+ */
+enum { CLI_HELP_REMOTE = 1, CLI_HELP_QUICK = 2 };
+noreturn void cli_help_tail(int width, unsigned int flags, const char *see);
 
 /*
  * The remote storage options of the tools that read or write archives
- * (send, restore, diff): add CLI_REMOTE_LONGOPTS to the tool's options
- * and CLI_REMOTE_HELP to its --help, pass what getopt_long returns to
- * cli_remote_option() first, and call cli_remote_setup() after parsing.
+ * (send, restore, diff): add CLI_REMOTE_LONGOPTS to the tool's options,
+ * set the parser's remote, and call cli_remote_setup() after parsing.
  */
 enum {
 	CLI_OPT_S3_ENDPOINT = 0x1000, CLI_OPT_S3_REGION, CLI_OPT_S3_PATH_STYLE,
@@ -64,23 +110,6 @@ enum {
 	{ "retries", required_argument, NULL, CLI_OPT_RETRIES },		\
 	{ "ssh-key", required_argument, NULL, CLI_OPT_SSH_KEY },		\
 	{ "ssh-known-hosts", required_argument, NULL, CLI_OPT_SSH_KNOWN_HOSTS }
-#define CLI_REMOTE_HELP							\
-	"\n"								\
-	"Remote storage (archives named by file://, http(s)://, s3:// or sftp:// URLs):\n" \
-	"     --s3-endpoint URL      S3 endpoint (default: $BLKSNAP_S3_ENDPOINT,\n" \
-	"                              $AWS_ENDPOINT_URL or AWS's for the region)\n" \
-	"     --s3-region REGION     S3 region (default: $AWS_REGION or us-east-1)\n" \
-	"     --s3-path-style        address buckets as ENDPOINT/BUCKET/KEY\n"	\
-	"     --cacert FILE          verify TLS servers with the CAs in FILE\n"	\
-	"     --insecure             do not verify TLS certificates\n"	\
-	"     --timeout SECONDS      connect timeout and stall limit (default 30)\n" \
-	"     --retries N            retries of a failed request (default 3)\n" \
-	"     --ssh-key FILE         sftp private key (default ~/.ssh/id_ed25519)\n" \
-	"     --ssh-known-hosts FILE sftp known hosts (default ~/.ssh/known_hosts)\n"
-
-/* True when @c was a remote storage option (and is now recorded). */
-bool cli_remote_option(int c);
-
 /* Makes the remote options the library's defaults (verbose: requests shown). */
 void cli_remote_setup(void);
 

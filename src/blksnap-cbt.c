@@ -35,72 +35,70 @@ static noreturn void usage(void)
 	       "\n"
 	       "Options:\n"
 	       " -o, --output FILE    write the dump to FILE, not standard output\n"
-	       " -c, --current        the live map, not the one frozen at the last snapshot\n"
+	       "     --current        the live map, not the one frozen at the last snapshot\n"
 	       " -i, --info           describe DEVICE's change tracking\n"
-	       " -s, --since N        with --info: count the blocks changed since snapshot N\n"
-	       " -m, --mark-dirty     mark the ranges listed on standard input as changed\n"
+	       "     --since N        with --info: count the blocks changed since snapshot N\n"
+	       "     --mark-dirty     mark the ranges listed on standard input as changed\n"
 	       " -a, --attach         start tracking DEVICE (a new, empty history)\n"
 	       " -d, --detach         stop tracking DEVICE (its history is lost)\n"
-	       " -l, --list           list the tracked devices\n"
-	       " -p, --progress       accepted for symmetry; the tool is quick\n"
-	       " -q, --quiet          only errors\n"
-	       " -v, --verbose        say what is done\n"
-	       " -h, --help           display this help\n"
-	       " -V, --version        display version\n"
-	       "\n"
-	       "See blksnap-cbt(8) and blksnap-cbt(5).\n",
+	       " -l, --list           list the tracked devices\n",
 	       program_invocation_short_name);
-	exit(EXIT_SUCCESS);
+	cli_help_tail(21, CLI_HELP_QUICK, "blksnap-cbt(8) and blksnap-cbt(5)");
 }
 
 enum mode { MODE_DUMP, MODE_INFO, MODE_MARK, MODE_ATTACH, MODE_DETACH, MODE_LIST };
 
+enum { OPT_CURRENT = 256, OPT_SINCE, OPT_MARK_DIRTY };
+
 struct args {
 	enum mode mode;
-	bool mode_set;
 	bool current;
 	long since;		/* -1: not asked */
 	const char *output;
 	const char *device;
 };
 
-static void set_mode(struct args *a, enum mode m)
-{
-	if (a->mode_set && a->mode != m)
-		cli_usage_error("--info, --mark-dirty, --attach, --detach and --list exclude each other");
-	a->mode = m;
-	a->mode_set = true;
-}
-
 static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
-		{ "current", no_argument, NULL, 'c' },
+		{ "current", no_argument, NULL, OPT_CURRENT },
 		{ "info", no_argument, NULL, 'i' },
-		{ "since", required_argument, NULL, 's' },
-		{ "mark-dirty", no_argument, NULL, 'm' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "mark-dirty", no_argument, NULL, OPT_MARK_DIRTY },
 		{ "attach", no_argument, NULL, 'a' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "list", no_argument, NULL, 'l' },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct cli_alias aliases[] = {
+		{ 'c', "-c", OPT_CURRENT },
+		{ 's', "-s", OPT_SINCE },
+		{ 'm', "-m", OPT_MARK_DIRTY },
+		{ 0 }
+	};
+	static const cli_group_t exclusive[] = {
+		{ 'i', OPT_MARK_DIRTY, 'a', 'd', 'l' },
+		{ 0 }
+	};
+	struct cli_parser p = {
+		.shortopts = ":o:iadlcs:m" CLI_COMMON_SHORTOPTS,
+		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
+		.usage = usage,
+	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:cis:madl" CLI_COMMON_SHORTOPTS,
-				longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
 		case 'o': a->output = optarg; break;
-		case 'c': a->current = true; break;
-		case 'i': set_mode(a, MODE_INFO); break;
-		case 's': a->since = cli_parse_long(optarg, "--since", 0, 255); break;
-		case 'm': set_mode(a, MODE_MARK); break;
-		case 'a': set_mode(a, MODE_ATTACH); break;
-		case 'd': set_mode(a, MODE_DETACH); break;
-		case 'l': set_mode(a, MODE_LIST); break;
-		default:
-			cli_common_option(c, usage);
+		case OPT_CURRENT: a->current = true; break;
+		case 'i': a->mode = MODE_INFO; break;
+		case OPT_SINCE: a->since = cli_parse_long(optarg, "--since", 0, 255); break;
+		case OPT_MARK_DIRTY: a->mode = MODE_MARK; break;
+		case 'a': a->mode = MODE_ATTACH; break;
+		case 'd': a->mode = MODE_DETACH; break;
+		case 'l': a->mode = MODE_LIST; break;
 		}
 	}
 	if (a->mode == MODE_LIST) {

@@ -27,23 +27,17 @@ static noreturn void usage(void)
 	       "the chain's hash indexes.\n"
 	       "\n"
 	       "Options:\n"
-	       " -s, --scan SOURCE          hash SOURCE and compare it with the chain\n"
-	       " -c, --cbt FILE             read the CBT dump from FILE, not stdin\n"
+	       "     --scan SOURCE          hash SOURCE and compare it with the chain\n"
+	       "     --cbt FILE             read the CBT dump from FILE, not stdin\n"
 	       " -F, --fallback MODE        when the dump cannot tell what changed:\n"
 	       "                              'full' (default) lists the whole device,\n"
 	       "                              'scan' hashes --source, 'fail' exits 1\n"
-	       " -S, --source SOURCE        the source to hash for --fallback=scan\n"
-	       " -p, --progress             show progress even when stderr is no terminal\n"
-	       " -q, --quiet                only errors\n"
-	       " -v, --verbose              say how much changed\n"
-	       " -h, --help                 display this help\n"
-	       " -V, --version              display version\n"
-	       CLI_REMOTE_HELP
-	       "\n"
-	       "See blksnap-diff(8) and blksnap-ranges(5).\n",
+	       " -S, --source SOURCE        the source to hash for --fallback=scan\n",
 	       program_invocation_short_name);
-	exit(EXIT_SUCCESS);
+	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-diff(8) and blksnap-ranges(5)");
 }
+
+enum { OPT_SCAN = 256, OPT_CBT };
 
 enum fallback { FALLBACK_FULL, FALLBACK_SCAN, FALLBACK_FAIL };
 
@@ -59,20 +53,37 @@ struct args {
 static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
-		{ "scan", required_argument, NULL, 's' },
-		{ "cbt", required_argument, NULL, 'c' },
+		{ "scan", required_argument, NULL, OPT_SCAN },
+		{ "cbt", required_argument, NULL, OPT_CBT },
 		{ "fallback", required_argument, NULL, 'F' },
 		{ "source", required_argument, NULL, 'S' },
 		CLI_COMMON_LONGOPTS,
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct cli_alias aliases[] = {
+		{ 's', "-s", OPT_SCAN },
+		{ 'c', "-c", OPT_CBT },
+		{ 0 }
+	};
+	/* A scan needs no CBT dump, so nothing to fall back from. */
+	static const cli_group_t exclusive[] = {
+		{ OPT_SCAN, OPT_CBT },
+		{ OPT_SCAN, 'F' },
+		{ OPT_SCAN, 'S' },
+		{ 0 }
+	};
+	struct cli_parser p = {
+		.shortopts = ":F:S:s:c:" CLI_COMMON_SHORTOPTS,
+		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
+		.remote = true, .usage = usage,
+	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:c:F:S:" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
-		case 's': a->scan = optarg; break;
-		case 'c': a->cbt_file = optarg; break;
+		case OPT_SCAN: a->scan = optarg; break;
+		case OPT_CBT: a->cbt_file = optarg; break;
 		case 'S': a->source = optarg; break;
 		case 'F':
 			if (!strcmp(optarg, "full"))
@@ -85,15 +96,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 				cli_usage_error("--fallback: expected full, scan or fail, got '%s'",
 						optarg);
 			break;
-		default:
-			if (!cli_remote_option(c))
-				cli_common_option(c, usage);
 		}
 	}
 	if (optind == argc)
 		cli_usage_error("no base archive given");
-	if (a->scan && (a->cbt_file || a->source || a->fallback != FALLBACK_FULL))
-		cli_usage_error("--scan does not go with --cbt, --fallback or --source");
 	if (a->fallback == FALLBACK_SCAN && !a->source)
 		cli_usage_error("--fallback=scan needs --source SOURCE");
 	a->chain = (const char *const *)argv + optind;

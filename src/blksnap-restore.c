@@ -29,20 +29,15 @@ static noreturn void usage(void)
 	       "Options:\n"
 	       " -o, --output TARGET    the device or image file to restore into\n"
 	       "                          (also UUID=, LABEL=, PARTUUID=, PARTLABEL=)\n"
-	       " -t, --verify           read and check the whole chain, write nothing\n"
-	       " -l, --list             describe each archive from its manifest\n"
-	       " -p, --progress         show progress even when stderr is no terminal\n"
-	       " -q, --quiet            only errors\n"
-	       " -v, --verbose          say what is done\n"
-	       " -h, --help             display this help\n"
-	       " -V, --version          display version\n"
-	       CLI_REMOTE_HELP
-	       "\n"
-	       "See blksnap-restore(8).\n", program_invocation_short_name);
-	exit(EXIT_SUCCESS);
+	       "     --verify           read and check the whole chain, write nothing\n"
+	       " -l, --list             describe each archive from its manifest\n",
+	       program_invocation_short_name);
+	cli_help_tail(23, CLI_HELP_REMOTE, "blksnap-restore(8)");
 }
 
 enum mode { MODE_NONE, MODE_RESTORE, MODE_VERIFY, MODE_LIST };
+
+enum { OPT_VERIFY = 256 };
 
 struct args {
 	enum mode mode;
@@ -51,33 +46,36 @@ struct args {
 	size_t count;
 };
 
-static void set_mode(struct args *a, enum mode m)
-{
-	if (a->mode != MODE_NONE && a->mode != m)
-		cli_usage_error("--output, --verify and --list exclude each other");
-	a->mode = m;
-}
-
 static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
-		{ "verify", no_argument, NULL, 't' },
+		{ "verify", no_argument, NULL, OPT_VERIFY },
 		{ "list", no_argument, NULL, 'l' },
 		CLI_COMMON_LONGOPTS,
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct cli_alias aliases[] = {
+		{ 't', "-t", OPT_VERIFY },
+		{ 0 }
+	};
+	static const cli_group_t exclusive[] = {
+		{ 'o', OPT_VERIFY, 'l' },
+		{ 0 }
+	};
+	struct cli_parser p = {
+		.shortopts = ":o:lt" CLI_COMMON_SHORTOPTS,
+		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
+		.remote = true, .usage = usage,
+	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "o:tl" CLI_COMMON_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
-		case 'o': set_mode(a, MODE_RESTORE); a->target = optarg; break;
-		case 't': set_mode(a, MODE_VERIFY); break;
-		case 'l': set_mode(a, MODE_LIST); break;
-		default:
-			if (!cli_remote_option(c))
-				cli_common_option(c, usage);
+		case 'o': a->mode = MODE_RESTORE; a->target = optarg; break;
+		case OPT_VERIFY: a->mode = MODE_VERIFY; break;
+		case 'l': a->mode = MODE_LIST; break;
 		}
 	}
 	if (a->mode == MODE_NONE)

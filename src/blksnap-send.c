@@ -34,26 +34,19 @@ static noreturn void usage(void)
 	       " -o, --output FILE          write the archive to FILE, not stdout\n"
 	       " -m, --manifest-out FILE    also write a manifest file (no image)\n"
 	       " -c, --compress METHOD      zstd (default), gzip, xz, lz4 or none\n"
-	       " -l, --level N              compression level (zstd 1-22, gzip/xz 0-9, lz4 1-9)\n"
+	       "     --level N              compression level (zstd 1-22, gzip/xz 0-9, lz4 1-9)\n"
 	       " -T, --threads N            zstd and xz threads (default: all CPUs)\n"
 	       " -B, --hash-block-size SIZE hash block of a full archive (default 64K)\n"
 	       "     --cbt-generation UUID  record the CBT generation of the source\n"
 	       "                              (found by itself for a snapshot image)\n"
 	       "     --cbt-snapshot N       record the CBT snapshot number\n"
 	       "     --other-filesystem     send an incremental even if SOURCE holds\n"
-	       "                              another filesystem UUID than the base's\n"
-	       " -p, --progress             show progress even when stderr is no terminal\n"
-	       " -q, --quiet                no progress, only errors\n"
-	       " -v, --verbose              say what is sent\n"
-	       " -h, --help                 display this help\n"
-	       " -V, --version              display version\n"
-	       CLI_REMOTE_HELP
-	       "\n"
-	       "See blksnap-send(8).\n", program_invocation_short_name);
-	exit(EXIT_SUCCESS);
+	       "                              another filesystem UUID than the base's\n",
+	       program_invocation_short_name);
+	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-send(8)");
 }
 
-enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM };
+enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM, OPT_LEVEL };
 
 struct args {
 	struct blksnap_send_opts o;
@@ -71,7 +64,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "manifest-out", required_argument, NULL, 'm' },
 		{ "compress", required_argument, NULL, 'c' },
-		{ "level", required_argument, NULL, 'l' },
+		{ "level", required_argument, NULL, OPT_LEVEL },
 		{ "threads", required_argument, NULL, 'T' },
 		{ "hash-block-size", required_argument, NULL, 'B' },
 		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
@@ -81,12 +74,24 @@ static void parse_args(int argc, char **argv, struct args *a)
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct cli_alias aliases[] = {
+		{ 'l', "-l", OPT_LEVEL },
+		{ 0 }
+	};
+	static const cli_group_t exclusive[] = {
+		{ 'f', 'b' },
+		{ 0 }
+	};
+	struct cli_parser p = {
+		.shortopts = ":fb:r:o:m:c:T:B:l:" CLI_COMMON_SHORTOPTS,
+		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
+		.remote = true, .usage = usage,
+	};
 	int c, level = -1, threads = 0;
 	uint64_t hbs;
 
 	blksnap_compress_parse("zstd", &a->o.compress);
-	while ((c = getopt_long(argc, argv, "fb:r:o:m:c:l:T:B:" CLI_COMMON_SHORTOPTS, longopts,
-				NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
 		case 'f': a->full = true; break;
 		case 'b': a->o.base = optarg; break;
@@ -97,7 +102,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			if (blksnap_compress_parse(optarg, &a->o.compress))
 				cli_usage_error("%s", blksnap_error());
 			break;
-		case 'l':
+		case OPT_LEVEL:
 			level = (int)cli_parse_long(optarg, "--level", 0, 22);
 			break;
 		case 'T':
@@ -122,15 +127,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_OTHER_FILESYSTEM:
 			a->o.other_filesystem = true;
 			break;
-		default:
-			if (!cli_remote_option(c))
-				cli_common_option(c, usage);
 		}
 	}
 	if (optind + 1 != argc)
 		cli_usage_error(optind == argc ? "no source given" :
 				"only one source can be given");
-	if (a->full == !!a->o.base)
+	if (!a->full && !a->o.base)
 		cli_usage_error("give either --full or --base ARCHIVE");
 	if (a->ranges_file && !a->o.base)
 		cli_usage_error("--ranges goes with --base");

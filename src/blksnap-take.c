@@ -42,30 +42,26 @@ static noreturn void usage(void)
 	       " -j, --json             print the result as JSON\n"
 	       " -I, --image ID         print the image device of DEVICE in snapshot ID\n"
 	       " -i, --info ID          describe snapshot ID\n"
-	       " -d, --destroy ID       destroy snapshot ID (its images disappear)\n"
+	       "     --destroy ID       destroy snapshot ID (its images disappear)\n"
 	       " -l, --list             list the snapshots\n"
 	       " -w, --wait-events ID   print snapshot ID's events until it is destroyed\n"
-	       " -a, --auto-extend SIZE with --wait-events: on low space, add SIZE of\n"
+	       "     --auto-extend SIZE with --wait-events: on low space, add SIZE of\n"
 	       "                          storage in the --storage directory\n"
-	       " -t, --timeout SECONDS  with --wait-events: stop after SECONDS\n"
-	       " -p, --progress         accepted for symmetry; the tool is quick\n"
-	       " -q, --quiet            only errors\n"
-	       " -v, --verbose          say what is done\n"
-	       " -h, --help             display this help\n"
-	       " -V, --version          display version\n"
-	       "\n"
-	       "See blksnap-take(8) and blksnap(7).\n",
+	       "     --wait-timeout SECONDS\n"
+	       "                        with --wait-events: stop after SECONDS\n",
 	       program_invocation_short_name);
-	exit(EXIT_SUCCESS);
+	cli_help_tail(23, CLI_HELP_QUICK, "blksnap-take(8) and blksnap(7)");
 }
 
 enum mode { MODE_TAKE, MODE_IMAGE, MODE_INFO, MODE_DESTROY, MODE_LIST, MODE_WAIT };
 
-enum { OPT_LOW_SPACE = 0x100 };
+enum {
+	OPT_LOW_SPACE = 0x100, OPT_DESTROY, OPT_AUTO_EXTEND, OPT_WAIT_TIMEOUT,
+	OPT_OLD_TIMEOUT,
+};
 
 struct args {
 	enum mode mode;
-	bool mode_set;
 	bool json;
 	const char *storage;
 	uint64_t limit;
@@ -77,13 +73,9 @@ struct args {
 	int device_count;
 };
 
-static void set_mode(struct args *a, enum mode m, const char *id)
+static void parse_id(struct args *a, const char *id)
 {
-	if (a->mode_set && a->mode != m)
-		cli_usage_error("--image, --info, --destroy, --list and --wait-events exclude each other");
-	a->mode = m;
-	a->mode_set = true;
-	if (id && blksnap_ctl_snapshot_id_parse(id, a->id))
+	if (blksnap_ctl_snapshot_id_parse(id, a->id))
 		cli_usage_error("'%s' is not a snapshot id (a UUID as blksnap-take printed it)",
 				id);
 }
@@ -103,7 +95,7 @@ static void check_args(struct args *a)
 	if ((a->limit || a->low_space) && a->mode != MODE_TAKE)
 		cli_usage_error("--limit and --low-space go with taking a snapshot");
 	if ((a->auto_extend || a->timeout >= 0) && a->mode != MODE_WAIT)
-		cli_usage_error("--auto-extend and --timeout go with --wait-events");
+		cli_usage_error("--auto-extend and --wait-timeout go with --wait-events");
 	if (a->auto_extend && !a->storage)
 		cli_usage_error("--auto-extend needs --storage DIR for the new storage");
 	if (a->storage && a->mode != MODE_TAKE && !a->auto_extend)
@@ -121,18 +113,35 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "image", required_argument, NULL, 'I' },
 		{ "info", required_argument, NULL, 'i' },
-		{ "destroy", required_argument, NULL, 'd' },
+		{ "destroy", required_argument, NULL, OPT_DESTROY },
 		{ "list", no_argument, NULL, 'l' },
 		{ "wait-events", required_argument, NULL, 'w' },
-		{ "auto-extend", required_argument, NULL, 'a' },
-		{ "timeout", required_argument, NULL, 't' },
+		{ "auto-extend", required_argument, NULL, OPT_AUTO_EXTEND },
+		{ "wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT },
+		/* Not --timeout: the other tools' is a network timeout. */
+		{ "timeout", required_argument, NULL, OPT_OLD_TIMEOUT },
 		CLI_COMMON_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
+	static const struct cli_alias aliases[] = {
+		{ 'd', "-d", OPT_DESTROY },
+		{ 'a', "-a", OPT_AUTO_EXTEND },
+		{ 't', "-t", OPT_WAIT_TIMEOUT },
+		{ OPT_OLD_TIMEOUT, "--timeout", OPT_WAIT_TIMEOUT },
+		{ 0 }
+	};
+	static const cli_group_t exclusive[] = {
+		{ 'I', 'i', OPT_DESTROY, 'l', 'w' },
+		{ 0 }
+	};
+	struct cli_parser p = {
+		.shortopts = ":s:L:jI:i:lw:d:a:t:" CLI_COMMON_SHORTOPTS,
+		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
+		.usage = usage,
+	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:L:jI:i:d:lw:a:t:" CLI_COMMON_SHORTOPTS,
-				longopts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
 		case 's': a->storage = optarg; break;
 		case 'L': a->limit = cli_parse_size(optarg, "--limit"); break;
@@ -140,17 +149,17 @@ static void parse_args(int argc, char **argv, struct args *a)
 			a->low_space = cli_parse_size(optarg, "--low-space");
 			break;
 		case 'j': a->json = true; break;
-		case 'I': set_mode(a, MODE_IMAGE, optarg); break;
-		case 'i': set_mode(a, MODE_INFO, optarg); break;
-		case 'd': set_mode(a, MODE_DESTROY, optarg); break;
-		case 'l': set_mode(a, MODE_LIST, NULL); break;
-		case 'w': set_mode(a, MODE_WAIT, optarg); break;
-		case 'a': a->auto_extend = cli_parse_size(optarg, "--auto-extend"); break;
-		case 't':
-			a->timeout = cli_parse_long(optarg, "--timeout", 0, 365L * 86400);
+		case 'I': a->mode = MODE_IMAGE; parse_id(a, optarg); break;
+		case 'i': a->mode = MODE_INFO; parse_id(a, optarg); break;
+		case OPT_DESTROY: a->mode = MODE_DESTROY; parse_id(a, optarg); break;
+		case 'l': a->mode = MODE_LIST; break;
+		case 'w': a->mode = MODE_WAIT; parse_id(a, optarg); break;
+		case OPT_AUTO_EXTEND:
+			a->auto_extend = cli_parse_size(optarg, "--auto-extend");
 			break;
-		default:
-			cli_common_option(c, usage);
+		case OPT_WAIT_TIMEOUT:
+			a->timeout = cli_parse_long(optarg, "--wait-timeout", 0, 365L * 86400);
+			break;
 		}
 	}
 	a->devices = argv + optind;
@@ -419,7 +428,7 @@ static void extend(int fd, const struct args *a)
 	fflush(stdout);
 }
 
-/* Until the snapshot is destroyed (exit 0), corrupted (exit 1) or --timeout. */
+/* Until the snapshot is destroyed (exit 0), corrupted (exit 1) or --wait-timeout. */
 static int wait_events(int fd, const struct args *a)
 {
 	double end = a->timeout >= 0 ? cli_now() + a->timeout : 0;

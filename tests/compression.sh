@@ -18,6 +18,6 @@ done
 for c in zstd gzip xz; do
 	check "$c: smaller than none" test "$(stat -c %s "f.$c")" -lt "$(stat -c %s f.none)"
 done
-check "zstd level 19 single thread" sh -c 'blksnap-send --full -c zstd -l 19 -T 1 -o z19 img && blksnap-restore --verify z19'
-check "gzip level 1" sh -c 'blksnap-send --full -c gzip -l 1 -o g1 img && blksnap-restore --verify g1'
+check "zstd level 19 single thread" sh -c 'blksnap-send --full -c zstd --level 19 -T 1 -o z19 img && blksnap-restore --verify z19'
+check "gzip level 1" sh -c 'blksnap-send --full -c gzip --level 1 -o g1 img && blksnap-restore --verify g1'
 done_testing

@@ -6,6 +6,8 @@
 #   expect_error DESC PATTERN CMD...
 #                              ok if CMD exits 1 and its stderr matches the
 #                              extended regex PATTERN (case-sensitive)
+#   expect_usage_error DESC PATTERN CMD...
+#                              the same for a usage error (exit 2)
 #   skip DESC REASON           a skipped test line
 #   skip_all REASON            the whole test is skipped (exits)
 #   done_testing               prints the plan; exit status 1 if any failed
@@ -65,15 +67,23 @@ check() {
 }
 
 expect_error() {
-	desc=$1 pattern=$2
-	shift 2
+	expect_status 1 "$@"
+}
+
+expect_usage_error() {
+	expect_status 2 "$@"
+}
+
+expect_status() {
+	want=$1 desc=$2 pattern=$3
+	shift 3
 	"$@" >"$TMP/err.out" 2>"$TMP/err.msg"
 	status=$?
-	if [ "$status" -eq 1 ] && grep -Eq -- "$pattern" "$TMP/err.msg"; then
+	if [ "$status" -eq "$want" ] && grep -Eq -- "$pattern" "$TMP/err.msg"; then
 		ok "$desc"
 	else
 		not_ok "$desc"
-		diag "command: $*" "exit status: $status (want 1)" \
+		diag "command: $*" "exit status: $status (want $want)" \
 		     "stderr: $(head -c 400 "$TMP/err.msg")" "wanted: $pattern"
 	fi
 }
