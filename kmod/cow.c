@@ -43,6 +43,7 @@
 #include <linux/module.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include "io.h"
 #include "diff_storage.h"
 #include "snapshot.h"
 #include "tracker.h"

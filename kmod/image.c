@@ -41,6 +41,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include "compat.h"
+#include "io.h"
 #include "diff_storage.h"
 #include "snapshot.h"
 #include "cow.h"

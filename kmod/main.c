@@ -8,7 +8,7 @@
 #include "hook.h"
 #include "ctrl.h"
 #include "cow.h"
-#include "diff_storage.h"
+#include "io.h"
 #include "image.h"
 #include "tracker.h"
 
