@@ -7,9 +7,17 @@
 #endif
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/mutex.h>
 #include <linux/types.h>
 
 #define BLKSNAP_REVISION 1
+
+/*
+ * The control lock: serialises the control ioctls, and so attaching and
+ * detaching trackers and every change of the list of snapshots, of a
+ * snapshot's devices and of its state made by an ioctl.
+ */
+extern struct mutex blksnap_ctl_lock;
 
 /* Module parameters, read when a tracker is attached or its map rebuilt. */
 extern unsigned int tracking_block_minimum_shift;

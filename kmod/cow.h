@@ -20,7 +20,7 @@ struct tracker;
 #define COW_MAX_BIOS		256
 
 /* Set on a chunk's entry once writes over it may reach the origin. */
-#define SNAP_CHUNK_RELEASED	XA_MARK_0
+#define COW_CHUNK_RELEASED	XA_MARK_0
 
 /* Consecutive chunks of a batch, copied with one read and one write. */
 struct cow_run {
@@ -29,13 +29,13 @@ struct cow_run {
 };
 
 /**
- * struct snap_dev - copy-on-write state of one device of a snapshot
+ * struct cow_dev - copy-on-write state of one device of a snapshot
  * @kref: held by the snapshot and by the image disk (until .free_disk)
  * @snap: the snapshot; used only while the device is in it (until
  *        snapshot_destroy() has stopped the work and the image I/O)
  * @dev: the origin's device number
  * @origin: the origin, held open
- * @tracker: the origin's tracker, whose @snap_dev points here
+ * @tracker: the origin's tracker, whose @cow points here
  * @capacity: the origin's size in sectors at the take
  * @nr_chunks: chunks covering @capacity
  * @chunks: copied chunks: chunk number -> xa_mk_value(storage location);
@@ -43,7 +43,7 @@ struct cow_run {
  *          removed while the snapshot lives
  * @copy_lock: serialises copying chunks (the COW worker, image writes);
  *             protects the copy buffer and the batch
- * @copy_buf: the copy buffer, sized at the take (snap_dev_prepare())
+ * @copy_buf: the copy buffer, sized at the take (cow_dev_prepare())
  * @copy_locs: storage location of each chunk of the batch
  * @copy_chunks: chunks the copy buffer holds
  * @runs: the batch, in buffer order
@@ -58,10 +58,10 @@ struct cow_run {
  * @cow_work: copies and releases @held
  * @disk: the image disk, once the snapshot is taken
  * @dead: set by destroy: image I/O fails from then on
- * @inflight: image bios being processed (see snap_dev_io_get())
+ * @inflight: image bios being processed (see cow_io_get())
  * @inflight_wq: destroy waits here for @inflight to drop to zero
  */
-struct snap_dev {
+struct cow_dev {
 	struct kref kref;
 	struct snapshot *snap;
 	dev_t dev;
@@ -92,18 +92,18 @@ struct snap_dev {
 
 int cow_init(void);
 void cow_exit(void);
-struct snap_dev *snap_dev_create(struct snapshot *snap, dev_t dev,
-				 struct blksnap_bdev *origin);
-void snap_dev_put(struct snap_dev *sd);
-bool snap_dev_hold_bio(struct snap_dev *sd, struct bio *bio, sector_t sector);
-void snap_dev_kick(struct snap_dev *sd);
-void snap_dev_flush(struct snap_dev *sd);
-int snap_dev_prepare(struct snap_dev *sd);
-int snap_dev_copy_range(struct snap_dev *sd, u64 first, u64 last);
-unsigned int snap_dev_read_begin(struct snap_dev *sd);
-void snap_dev_read_end(struct snap_dev *sd, unsigned int slot);
-bool snap_dev_io_get(struct snap_dev *sd);
-void snap_dev_io_put(struct snap_dev *sd);
-void snap_dev_stop_io(struct snap_dev *sd);
+struct cow_dev *cow_dev_create(struct snapshot *snap, dev_t dev,
+			       struct blksnap_bdev *origin);
+void cow_dev_put(struct cow_dev *cd);
+bool cow_hold_bio(struct cow_dev *cd, struct bio *bio, sector_t sector);
+void cow_kick(struct cow_dev *cd);
+void cow_flush(struct cow_dev *cd);
+int cow_dev_prepare(struct cow_dev *cd);
+int cow_copy_range(struct cow_dev *cd, u64 first, u64 last);
+unsigned int cow_read_begin(struct cow_dev *cd);
+void cow_read_end(struct cow_dev *cd, unsigned int slot);
+bool cow_io_get(struct cow_dev *cd);
+void cow_io_put(struct cow_dev *cd);
+void cow_stop_io(struct cow_dev *cd);
 
 #endif /* __BLKSNAP_COW_H */

@@ -2,10 +2,11 @@
 /*
  * The control device /dev/blksnap-control and its ioctls.
  *
- * Every ioctl needs CAP_SYS_ADMIN and runs under tracker_mutex, so the
+ * Every ioctl needs CAP_SYS_ADMIN and runs under blksnap_ctl_lock, so the
  * trackers and snapshots it uses cannot go away meanwhile; only the event
- * wait runs without it (it takes it briefly to find the snapshot). Input structures are copied
- * in whole, reserved fields must be zero and every count is bounded.
+ * wait runs without it (it takes it briefly to find the snapshot). Input
+ * structures are copied in whole, reserved fields must be zero and every
+ * count is bounded.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -336,7 +337,7 @@ static int ioctl_snapshot_info(void __user *arg)
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
-/* Context: tracker_mutex not held. */
+/* Context: blksnap_ctl_lock not held. */
 static int ioctl_snapshot_wait(void __user *arg)
 {
 	struct blksnap_event in;
@@ -398,9 +399,9 @@ static long ctrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (cmd == BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT)
 		return ioctl_snapshot_wait(uarg);
 
-	mutex_lock(&tracker_mutex);
+	mutex_lock(&blksnap_ctl_lock);
 	ret = ctrl_dispatch(cmd, uarg);
-	mutex_unlock(&tracker_mutex);
+	mutex_unlock(&blksnap_ctl_lock);
 	return ret;
 }
 

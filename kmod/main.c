@@ -12,6 +12,9 @@
 #include "image.h"
 #include "tracker.h"
 
+/* The control lock: see blksnap.h. */
+DEFINE_MUTEX(blksnap_ctl_lock);
+
 unsigned int tracking_block_minimum_shift = 16;
 module_param(tracking_block_minimum_shift, uint, 0644);
 MODULE_PARM_DESC(tracking_block_minimum_shift,

@@ -10,7 +10,7 @@
 #include <uapi/linux/blksnap.h>
 #include "diff_storage.h"
 
-struct snap_dev;
+struct cow_dev;
 
 /* States; the first three are the UAPI's. */
 enum snap_state {
@@ -25,13 +25,13 @@ enum snap_state {
 
 /**
  * struct snapshot - a snapshot of one or more devices
- * @link: in the list of snapshots (tracker_mutex)
+ * @link: in the list of snapshots (blksnap_ctl_lock)
  * @kref: held by the list and by event waiters
  * @id: the snapshot's UUID
  * @state: enum snap_state; written under @event_lock, read with READ_ONCE
  * @error: positive errno that corrupted the snapshot
  * @chunk_shift: log2 of the chunk size in bytes; fixed at the take
- * @devs: the devices (tracker_mutex)
+ * @devs: the devices (blksnap_ctl_lock)
  * @nr_devs: number of @devs
  * @storage: the difference storage
  * @low_space: free bytes below which LOW_SPACE fires (0: limit / 8)
@@ -49,7 +49,7 @@ struct snapshot {
 	int state;
 	int error;
 	unsigned int chunk_shift;
-	struct snap_dev *devs[BLKSNAP_MAX_SNAPSHOT_DEVICES];
+	struct cow_dev *devs[BLKSNAP_MAX_SNAPSHOT_DEVICES];
 	unsigned int nr_devs;
 	struct diff_storage storage;
 	u64 low_space;

@@ -5,10 +5,10 @@
  *
  * Locking: readers (the bio filter) find trackers under rcu_read_lock();
  * tracker_lock (a spinlock) serialises changes of the hash table;
- * tracker_mutex serialises attach, detach and the control ioctls, so a
+ * blksnap_ctl_lock serialises attach, detach and the control ioctls, so a
  * tracker found under it stays alive until it is released. tr->cbt_lock
  * serialises replacing a tracker's map (resize). Lock order:
- * tracker_mutex, then tr->cbt_lock.
+ * blksnap_ctl_lock, then tr->cbt_lock.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -25,7 +25,6 @@
 static DEFINE_HASHTABLE(tracker_table, TRACKER_HASH_BITS);
 static DEFINE_SPINLOCK(tracker_lock);
 static unsigned int tracker_count;	/* read locklessly by the filter */
-DEFINE_MUTEX(tracker_mutex);
 
 static struct tracker *tracker_lookup_rcu(dev_t dev)
 {
@@ -42,14 +41,14 @@ static struct tracker *tracker_lookup_rcu(dev_t dev)
  * tracker_find() - find the tracker of a device
  * @dev: device number
  *
- * Context: tracker_mutex held; the tracker stays valid while it is held.
+ * Context: blksnap_ctl_lock held; the tracker stays valid while it is held.
  * Return: the tracker or NULL.
  */
 struct tracker *tracker_find(dev_t dev)
 {
 	struct tracker *tr;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	rcu_read_lock();
 	tr = tracker_lookup_rcu(dev);
 	rcu_read_unlock();
@@ -95,7 +94,7 @@ static void tracker_resize_work(struct work_struct *work)
  * tracker_refresh() - start a new generation if the device was resized
  * @tr: the tracker
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0 or a negative errno.
  */
 int tracker_refresh(struct tracker *tr)
@@ -103,7 +102,7 @@ int tracker_refresh(struct tracker *tr)
 	u64 capacity;
 	int ret;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	ret = blksnap_dev_capacity(tr->dev, &capacity);
 	if (ret)
 		return ret;
@@ -142,7 +141,7 @@ static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
  * tracker_attach() - start tracking a device
  * @dev: device number
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -EALREADY if tracked, or another negative errno.
  */
 int tracker_attach(dev_t dev)
@@ -151,7 +150,7 @@ int tracker_attach(dev_t dev)
 	u64 capacity;
 	int ret;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	if (tracker_find(dev))
 		return -EALREADY;
 	ret = blksnap_dev_capacity(dev, &capacity);
@@ -189,7 +188,7 @@ static void tracker_release(struct tracker *tr)
  * tracker_detach() - stop tracking a device and drop its history
  * @dev: device number
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -ENOENT if the device is not tracked or -EBUSY if it is in
  * a snapshot.
  */
@@ -197,27 +196,27 @@ int tracker_detach(dev_t dev)
 {
 	struct tracker *tr;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	tr = tracker_find(dev);
 	if (!tr)
 		return -ENOENT;
-	if (rcu_access_pointer(tr->snap_dev))
+	if (rcu_access_pointer(tr->cow))
 		return -EBUSY;
 	tracker_release(tr);
 	return 0;
 }
 
-/* Context: process context, takes tracker_mutex. */
+/* Context: process context, takes blksnap_ctl_lock. */
 void tracker_detach_all(void)
 {
 	struct hlist_node *tmp;
 	struct tracker *tr;
 	int bkt;
 
-	mutex_lock(&tracker_mutex);
+	mutex_lock(&blksnap_ctl_lock);
 	hash_for_each_safe(tracker_table, bkt, tmp, tr, link)
 		tracker_release(tr);
-	mutex_unlock(&tracker_mutex);
+	mutex_unlock(&blksnap_ctl_lock);
 }
 
 /**
@@ -226,7 +225,7 @@ void tracker_detach_all(void)
  * @max: capacity of @devs
  * @total: out: number of tracked devices
  *
- * Context: tracker_mutex held.
+ * Context: blksnap_ctl_lock held.
  * Return: 0.
  */
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total)
@@ -235,7 +234,7 @@ int tracker_list(dev_t *devs, unsigned int max, unsigned int *total)
 	unsigned int n = 0;
 	int bkt;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	rcu_read_lock();
 	hash_for_each_rcu(tracker_table, bkt, tr, link) {
 		if (n < max)
@@ -297,11 +296,11 @@ sector_t tracker_bio_sector(struct bio *bio, dev_t dev)
 
 /* Should a snapshot of @tr's device hold @bio? Context: rcu_read_lock. */
 static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
-			     sector_t sector, struct snap_dev *copied)
+			     sector_t sector, struct cow_dev *copied)
 {
-	struct snap_dev *sd = rcu_dereference(tr->snap_dev);
+	struct cow_dev *cd = rcu_dereference(tr->cow);
 
-	return sd && sd != copied && snap_dev_hold_bio(sd, bio, sector);
+	return cd && cd != copied && cow_hold_bio(cd, bio, sector);
 }
 
 /**
@@ -319,7 +318,7 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
  * Return: true if the bio is held.
  */
-bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied)
+bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied)
 {
 	struct block_device *bdev = bio->bi_bdev;
 	sector_t sector = tracker_bio_sector(bio, bdev->bd_dev);

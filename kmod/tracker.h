@@ -10,7 +10,7 @@
 
 struct bio;
 struct cbt_map;
-struct snap_dev;
+struct cow_dev;
 
 /**
  * struct tracker - change tracker of one block device
@@ -20,8 +20,8 @@ struct snap_dev;
  * @cbt_lock: serialises replacing @cbt and readers that may sleep on it
  * @new_capacity: size seen by the bio filter that differs from @cbt's
  * @resize_work: rebuilds @cbt for @new_capacity
- * @snap_dev: copy-on-write state while the device is in a snapshot; set
- *            and cleared under tracker_mutex, read by the filter under RCU
+ * @cow: copy-on-write state while the device is in a snapshot; set
+ *            and cleared under blksnap_ctl_lock, read by the filter under RCU
  * @rcu: for freeing
  */
 struct tracker {
@@ -31,12 +31,9 @@ struct tracker {
 	struct mutex cbt_lock;	/* see above */
 	atomic64_t new_capacity;
 	struct work_struct resize_work;
-	struct snap_dev __rcu *snap_dev;
+	struct cow_dev __rcu *cow;
 	struct rcu_head rcu;
 };
-
-/* Serialises attach, detach and the control ioctls on trackers. */
-extern struct mutex tracker_mutex;
 
 int tracker_attach(dev_t dev);
 int tracker_detach(dev_t dev);
@@ -44,7 +41,7 @@ void tracker_detach_all(void);
 struct tracker *tracker_find(dev_t dev);
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total);
 int tracker_refresh(struct tracker *tr);
-bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied);
+bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied);
 sector_t tracker_bio_sector(struct bio *bio, dev_t dev);
 
 static inline struct cbt_map *tracker_cbt(struct tracker *tr)
