@@ -2,8 +2,8 @@
 /*
  * Copy-on-write of the devices of a taken snapshot.
  *
- * The bio filter (tracker_filter_bio(), called by the hook for every bio
- * entering submit_bio_noacct()) asks cow_hold_bio() about each
+ * The bio filter (tracker.c, called by the hook for every bio entering
+ * submit_bio_noacct()) asks cow_hold_bio() about each
  * data-changing bio of a device in a snapshot. While the snapshot is being
  * taken every such bio is held; once taken, a bio is held unless every
  * chunk it touches is copied already. The filter never sleeps: holding
@@ -16,10 +16,11 @@
  * every run from the origin with one bio each, all in flight at once;
  * allocates consecutive storage slots for each run and writes it with
  * one bio (all in flight at once); then records every chunk of the batch
- * in the xarray. Only then does it hand each bio of the batch to the
- * filter again (for another snapshot's device, and to mark the change map
- * in the interval after the take) and, if nothing holds it any more,
- * submits it from module code, which the hook lets through. A write is
+ * in the xarray. Only then does it hand the bios of the batch back to the
+ * snapshot (cow_ops.release), which gives each to the filter again (for
+ * another snapshot's device, and to mark the change map in the interval
+ * after the take) and, if nothing holds it any more, submits it from
+ * module code, which the hook lets through. A write is
  * thus released only after the original data of every chunk it touches
  * is in the storage. When the snapshot is corrupted, being destroyed or
  * rolled back, held bios are released unchanged: the origin never loses
@@ -45,8 +46,6 @@
 #include <linux/slab.h>
 #include "io.h"
 #include "diff_storage.h"
-#include "snapshot.h"
-#include "tracker.h"
 #include "cow.h"
 
 static struct workqueue_struct *cow_wq;
@@ -66,15 +65,19 @@ void cow_exit(void)
 
 /**
  * cow_dev_create() - copy-on-write state of a device joining a snapshot
- * @snap: the snapshot
  * @dev: the device number
  * @origin: the device, open; owned by the result from now on
+ * @storage: the snapshot's difference storage
+ * @state: the snapshot's state, which the result reads
+ * @ops: the snapshot's callbacks
+ * @owner: for @ops
  *
  * Context: process context, may sleep.
  * Return: the state or NULL when out of memory.
  */
-struct cow_dev *cow_dev_create(struct snapshot *snap, dev_t dev,
-			       struct blksnap_bdev *origin)
+struct cow_dev *cow_dev_create(dev_t dev, struct blksnap_bdev *origin,
+			       struct diff_storage *storage, const int *state,
+			       const struct cow_ops *ops, void *owner)
 {
 	struct cow_dev *cd;
 
@@ -82,7 +85,10 @@ struct cow_dev *cow_dev_create(struct snapshot *snap, dev_t dev,
 	if (!cd)
 		return NULL;
 	kref_init(&cd->kref);
-	cd->snap = snap;
+	cd->ops = ops;
+	cd->owner = owner;
+	cd->state = state;
+	cd->storage = storage;
 	cd->dev = dev;
 	cd->origin = *origin;
 	xa_init(&cd->chunks);
@@ -107,17 +113,23 @@ static void cow_dev_release(struct kref *kref)
 }
 
 /**
- * cow_dev_prepare() - size a device's copy buffer for the take
- * @cd: the device's state; the snapshot's chunk size is final
+ * cow_dev_prepare() - fix a device's size and chunks for the take
+ * @cd: the device's state
+ * @shift: the snapshot's chunk shift, final now
  *
+ * Notes the origin's size and the chunks covering it, and sizes the copy
+ * buffer.
  * Context: process context, may sleep; no copy runs yet.
  * Return: 0 or -ENOMEM.
  */
-int cow_dev_prepare(struct cow_dev *cd)
+int cow_dev_prepare(struct cow_dev *cd, unsigned int shift)
 {
-	unsigned int shift = cd->snap->chunk_shift;
 	size_t bytes = max_t(size_t, COW_BUFFER_BYTES, 1ul << shift);
 
+	cd->chunk_shift = shift;
+	cd->capacity = bdev_nr_sectors(cd->origin.bdev);
+	cd->nr_chunks = DIV_ROUND_UP_ULL(cd->capacity,
+					 1ull << (shift - SECTOR_SHIFT));
 	kvfree(cd->copy_buf);
 	kvfree(cd->copy_locs);
 	cd->copy_chunks = bytes >> shift;
@@ -133,6 +145,26 @@ int cow_dev_prepare(struct cow_dev *cd)
 	return -ENOMEM;
 }
 
+/**
+ * cow_dev_free() - the snapshot is done with a device
+ * @cd: the device's state; its work and image I/O are stopped
+ *
+ * Closes the origin, forgets the copied chunks and drops the snapshot's
+ * reference; the image disk may hold another until its last opener goes.
+ * Context: process context, may sleep.
+ */
+void cow_dev_free(struct cow_dev *cd)
+{
+	blksnap_bdev_close(&cd->origin);
+	xa_destroy(&cd->chunks);
+	cd->snap = NULL;
+	cd->ops = NULL;
+	cd->owner = NULL;
+	cd->state = NULL;
+	cd->storage = NULL;
+	cow_dev_put(cd);
+}
+
 /* Drop a reference. Context: any that may free memory. */
 void cow_dev_put(struct cow_dev *cd)
 {
@@ -143,7 +175,7 @@ void cow_dev_put(struct cow_dev *cd)
 static bool cow_range_copied(struct cow_dev *cd, sector_t sector,
 			     unsigned int count)
 {
-	unsigned int sshift = cd->snap->chunk_shift - SECTOR_SHIFT;
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
 	u64 first, last, c;
 
 	if (sector >= cd->capacity)
@@ -234,7 +266,7 @@ bool cow_hold_bio(struct cow_dev *cd, struct bio *bio, sector_t sector)
 {
 	unsigned long flags;
 
-	switch (READ_ONCE(cd->snap->state)) {
+	switch (cow_state(cd)) {
 	case SNAP_TAKING:
 		break;
 	case SNAP_TAKEN:
@@ -266,7 +298,7 @@ void cow_flush(struct cow_dev *cd)
 /* Bytes of origin in @count chunks from @first (the last may be short). */
 static u32 cow_run_bytes(struct cow_dev *cd, u64 first, u32 count)
 {
-	unsigned int shift = cd->snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	sector_t sector = first << (shift - SECTOR_SHIFT);
 
 	return min_t(u64, (u64)count << shift,
@@ -335,7 +367,7 @@ static bool cow_batch_add(struct cow_dev *cd, u64 first, u64 last)
 /* Read every run of the batch from the origin into the copy buffer. */
 static int cow_batch_read(struct cow_dev *cd)
 {
-	unsigned int sshift = cd->snap->chunk_shift - SECTOR_SHIFT;
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
 	struct blksnap_io io;
 	u8 *buf = cd->copy_buf;
 	struct cow_run *run;
@@ -349,7 +381,7 @@ static int cow_batch_read(struct cow_dev *cd)
 		len = cow_run_bytes(cd, run->first, run->count);
 		blksnap_io_buf(&io, cd->origin.bdev, false,
 			       run->first << sshift, buf, len);
-		buf += (size_t)run->count << cd->snap->chunk_shift;
+		buf += (size_t)run->count << cd->chunk_shift;
 	}
 	ret = blksnap_io_wait(&io);
 	blksnap_buf_read_done(cd->copy_buf, buf - (u8 *)cd->copy_buf);
@@ -364,21 +396,19 @@ static int cow_batch_read(struct cow_dev *cd)
 static int cow_run_write(struct cow_dev *cd, struct cow_run *run, u8 *buf,
 			 u64 *locs, struct blksnap_io *io)
 {
-	struct snapshot *snap = cd->snap;
-	unsigned int shift = snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	u32 done, i, len;
 	u64 loc;
 	int n, ret;
 
 	for (done = 0; done < run->count; done += n) {
-		n = snapshot_alloc_chunk(snap, cd->dev, run->count - done,
-					 &loc);
+		n = cd->ops->alloc(cd, run->count - done, &loc);
 		if (n < 0)
 			return n;
 		for (i = 0; i < n; i++)
 			locs[done + i] = loc + i;
 		len = cow_run_bytes(cd, run->first + done, n);
-		ret = diff_storage_submit(&snap->storage, shift, loc, 0,
+		ret = diff_storage_submit(cd->storage, shift, loc, 0,
 					  buf + ((size_t)done << shift), len,
 					  true, io);
 		if (ret)
@@ -390,7 +420,7 @@ static int cow_run_write(struct cow_dev *cd, struct cow_run *run, u8 *buf,
 /* Write the batch into the storage. */
 static int cow_batch_write(struct cow_dev *cd)
 {
-	unsigned int shift = cd->snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	struct blksnap_io io;
 	u8 *buf = cd->copy_buf;
 	u64 *locs = cd->copy_locs;
@@ -446,7 +476,7 @@ static int cow_batch_copy(struct cow_dev *cd)
 
 	if (!cd->nr_runs)
 		return 0;
-	if (READ_ONCE(cd->snap->state) != SNAP_TAKEN)
+	if (cow_state(cd) != SNAP_TAKEN)
 		ret = -EIO;
 	if (!ret)
 		ret = cow_batch_read(cd);
@@ -497,8 +527,8 @@ int cow_copy_range(struct cow_dev *cd, u64 first, u64 last)
 static bool cow_bio_chunks(struct cow_dev *cd, struct bio *bio,
 			   u64 *first, u64 *last)
 {
-	unsigned int sshift = cd->snap->chunk_shift - SECTOR_SHIFT;
-	sector_t sector = tracker_bio_sector(bio, cd->dev);
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
+	sector_t sector = blksnap_bio_sector(bio, cd->dev);
 
 	if (sector >= cd->capacity)
 		return false;
@@ -515,7 +545,7 @@ static struct bio *cow_pop_held(struct cow_dev *cd)
 
 	spin_lock_irqsave(&cd->held_lock, flags);
 	/* While taking, the take code queues the work again when done. */
-	if (READ_ONCE(cd->snap->state) != SNAP_TAKING)
+	if (cow_state(cd) != SNAP_TAKING)
 		bio = bio_list_pop(&cd->held);
 	spin_unlock_irqrestore(&cd->held_lock, flags);
 	return bio;
@@ -546,7 +576,7 @@ static bool cow_work_batch(struct cow_dev *cd, struct bio_list *batch)
 	bio_list_init(batch);
 	mutex_lock(&cd->copy_lock);
 	while (nr < COW_MAX_BIOS && (bio = cow_pop_held(cd))) {
-		if (READ_ONCE(cd->snap->state) == SNAP_TAKEN &&
+		if (cow_state(cd) == SNAP_TAKEN &&
 		    cow_bio_chunks(cd, bio, &first, &last) &&
 		    !cow_batch_add(cd, first, last)) {
 			if (nr) {
@@ -566,7 +596,7 @@ static bool cow_work_batch(struct cow_dev *cd, struct bio_list *batch)
 	cd->batch_chunks = 0;
 	mutex_unlock(&cd->copy_lock);
 	if (ret)
-		snapshot_corrupt(cd->snap, -ret, cd->dev);
+		cow_corrupt(cd, -ret);
 	return nr;
 }
 
@@ -575,14 +605,9 @@ static void cow_worker(struct work_struct *work)
 	struct cow_dev *cd = container_of(work, struct cow_dev, cow_work);
 	unsigned int noio = memalloc_noio_save();
 	struct bio_list batch;
-	struct bio *bio;
 
 	while (cow_work_batch(cd, &batch)) {
-		while ((bio = bio_list_pop(&batch))) {
-			/* Module code: the hook lets this call through. */
-			if (!tracker_filter_bio(bio, cd))
-				submit_bio_noacct(bio);
-		}
+		cd->ops->release(cd, &batch);
 		cond_resched();
 	}
 	memalloc_noio_restore(noio);

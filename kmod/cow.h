@@ -9,10 +9,23 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <uapi/linux/blksnap.h>
 #include "compat.h"
 
-struct snapshot;
-struct tracker;
+struct cow_dev;
+struct diff_storage;
+
+/*
+ * States of a snapshot; the first three are the UAPI's. The snapshot
+ * changes them; copy-on-write and the images act on them.
+ */
+enum snap_state {
+	SNAP_CREATED = BLKSNAP_SNAPSHOT_CREATED,
+	SNAP_TAKEN = BLKSNAP_SNAPSHOT_TAKEN,
+	SNAP_CORRUPTED = BLKSNAP_SNAPSHOT_CORRUPTED,
+	SNAP_TAKING,		/* writes are held, copy-on-write not started */
+	SNAP_DESTROYED,		/* writes pass, images fail */
+};
 
 /* Copy-on-write batches: buffer size, runs of chunks, bios. */
 #define COW_BUFFER_BYTES	(4u << 20)
@@ -29,13 +42,41 @@ struct cow_run {
 };
 
 /**
+ * struct cow_ops - what copy-on-write asks of the snapshot it works for
+ * @alloc: allocate storage for up to @want (at least 1) consecutive chunks
+ *         of @cd; return the number allocated (fewer where a storage
+ *         segment ends), the first one's location in @loc, or -ENOSPC.
+ *         Process context, may sleep; @cd's copy_lock held.
+ * @corrupt: copy-on-write of @cd failed with positive errno @err (ENOSPC
+ *           for an overflow, EIO for an I/O error). Process context.
+ * @release: hand bios whose chunks are all copied to the bio filter
+ *           again, and submit those it does not hold; empties @bios.
+ *           The COW worker, once per batch.
+ *
+ * The snapshot passes them down when it creates the state of a device;
+ * copy-on-write reports upwards only through them.
+ */
+struct cow_ops {
+	int (*alloc)(struct cow_dev *cd, u32 want, u64 *loc);
+	void (*corrupt)(struct cow_dev *cd, int err);
+	void (*release)(struct cow_dev *cd, struct bio_list *bios);
+};
+
+/**
  * struct cow_dev - copy-on-write state of one device of a snapshot
  * @kref: held by the snapshot and by the image disk (until .free_disk)
- * @snap: the snapshot; used only while the device is in it (until
- *        snapshot_destroy() has stopped the work and the image I/O)
+ * @snap: the snapshot, for the images; used only while the device is in
+ *        it (until snapshot_destroy() has stopped the work and the image
+ *        I/O)
+ * @ops: the snapshot's callbacks
+ * @owner: the snapshot, for @ops; not used here
+ * @state: the snapshot's state (enum snap_state), read with READ_ONCE
+ *         (cow_state()); valid while the device is in the snapshot
+ * @storage: the snapshot's difference storage
+ * @chunk_shift: log2 of the chunk size in bytes; fixed at the take
+ *               (cow_dev_prepare())
  * @dev: the origin's device number
  * @origin: the origin, held open
- * @tracker: the origin's tracker, whose @cow points here
  * @capacity: the origin's size in sectors at the take
  * @nr_chunks: chunks covering @capacity
  * @chunks: copied chunks: chunk number -> xa_mk_value(storage location);
@@ -64,9 +105,13 @@ struct cow_run {
 struct cow_dev {
 	struct kref kref;
 	struct snapshot *snap;
+	const struct cow_ops *ops;
+	void *owner;
+	const int *state;
+	struct diff_storage *storage;
+	unsigned int chunk_shift;
 	dev_t dev;
 	struct blksnap_bdev origin;
-	struct tracker *tracker;
 	sector_t capacity;
 	u64 nr_chunks;
 	struct xarray chunks;
@@ -92,18 +137,32 @@ struct cow_dev {
 
 int cow_init(void);
 void cow_exit(void);
-struct cow_dev *cow_dev_create(struct snapshot *snap, dev_t dev,
-			       struct blksnap_bdev *origin);
+struct cow_dev *cow_dev_create(dev_t dev, struct blksnap_bdev *origin,
+			       struct diff_storage *storage, const int *state,
+			       const struct cow_ops *ops, void *owner);
+void cow_dev_free(struct cow_dev *cd);
 void cow_dev_put(struct cow_dev *cd);
 bool cow_hold_bio(struct cow_dev *cd, struct bio *bio, sector_t sector);
 void cow_kick(struct cow_dev *cd);
 void cow_flush(struct cow_dev *cd);
-int cow_dev_prepare(struct cow_dev *cd);
+int cow_dev_prepare(struct cow_dev *cd, unsigned int chunk_shift);
 int cow_copy_range(struct cow_dev *cd, u64 first, u64 last);
 unsigned int cow_read_begin(struct cow_dev *cd);
 void cow_read_end(struct cow_dev *cd, unsigned int slot);
 bool cow_io_get(struct cow_dev *cd);
 void cow_io_put(struct cow_dev *cd);
 void cow_stop_io(struct cow_dev *cd);
+
+/* The snapshot's state. Context: any; no lock. */
+static inline int cow_state(const struct cow_dev *cd)
+{
+	return READ_ONCE(*cd->state);
+}
+
+/* Report a failed copy (positive errno): the snapshot is corrupted. */
+static inline void cow_corrupt(struct cow_dev *cd, int err)
+{
+	cd->ops->corrupt(cd, err);
+}
 
 #endif /* __BLKSNAP_COW_H */

@@ -2,11 +2,9 @@
 #ifndef __BLKSNAP_IO_H
 #define __BLKSNAP_IO_H
 
-#include <linux/blk_types.h>
+#include <linux/blkdev.h>
 #include <linux/completion.h>
 #include <linux/types.h>
-
-struct block_device;
 
 /**
  * struct blksnap_io - bios of the module completed together
@@ -40,5 +38,27 @@ void blksnap_buf_read_done(void *buf, u32 len);
 
 int blksnap_bio_rw(struct block_device *bdev, bool write, sector_t sector,
 		   void *buf, u32 len);
+
+/**
+ * blksnap_bio_sector() - first sector of a bio on a device
+ * @bio: a bio on @dev, or on a partition of the disk @dev
+ * @dev: the device
+ *
+ * A bio on a partition is remapped to the disk inside submit_bio_noacct();
+ * a bio resubmitted after that (a split) already holds the disk's sector.
+ * Context: any (the bio filter, per bio).
+ * Return: the sector relative to @dev.
+ */
+static inline sector_t blksnap_bio_sector(struct bio *bio, dev_t dev)
+{
+	struct block_device *bdev = bio->bi_bdev;
+	sector_t sector = bio->bi_iter.bi_sector;
+
+	if (bio_flagged(bio, BIO_REMAPPED))
+		sector -= bdev->bd_start_sect;
+	if (bdev->bd_dev != dev)
+		sector += bdev->bd_start_sect;
+	return sector;
+}
 
 #endif /* __BLKSNAP_IO_H */

@@ -150,21 +150,14 @@ static u64 snapshot_low_space(struct snapshot *snap)
 	return snap->low_space ?: READ_ONCE(snap->storage.limit) / 8;
 }
 
-/**
- * snapshot_alloc_chunk() - allocate storage for consecutive chunks
- * @snap: the snapshot
- * @dev: the device the chunks belong to (for the event)
- * @want: number of chunks, at least 1
- * @loc: out: the location of the first; the others follow it
- *
- * Queues a LOW_SPACE event when the free storage falls below the
- * snapshot's threshold (once, until an append re-arms it).
- * Context: process context, may sleep.
- * Return: the number of chunks allocated (fewer than @want where a
- * storage segment ends), or -ENOSPC.
+/*
+ * struct cow_ops.alloc: allocate storage for consecutive chunks of a
+ * device, and queue a LOW_SPACE event when the free storage falls below
+ * the snapshot's threshold (once, until an append re-arms it).
  */
-int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc)
+static int snapshot_cow_alloc(struct cow_dev *cd, u32 want, u64 *loc)
 {
+	struct snapshot *snap = cd->owner;
 	struct diff_storage *ds = &snap->storage;
 	int ret;
 
@@ -176,11 +169,25 @@ int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc)
 	    READ_ONCE(ds->limit) - READ_ONCE(ds->used) <
 	    snapshot_low_space(snap)) {
 		snap->low_fired = true;
-		snapshot_event_locked(snap, BLKSNAP_EVENT_LOW_SPACE, 0, dev);
+		snapshot_event_locked(snap, BLKSNAP_EVENT_LOW_SPACE, 0,
+				      cd->dev);
 	}
 	spin_unlock(&snap->event_lock);
 	return ret;
 }
+
+/* struct cow_ops.corrupt */
+static void snapshot_cow_corrupt(struct cow_dev *cd, int err)
+{
+	snapshot_corrupt(cd->owner, err, cd->dev);
+}
+
+/* What copy-on-write of the snapshot's devices asks of it. */
+static const struct cow_ops snapshot_cow_ops = {
+	.alloc = snapshot_cow_alloc,
+	.corrupt = snapshot_cow_corrupt,
+	.release = tracker_release_bios,
+};
 
 static void snapshot_set_state(struct snapshot *snap, int state)
 {
@@ -309,11 +316,13 @@ static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
 {
 	struct cow_dev *cd;
 
-	cd = cow_dev_create(snap, dev, b);
+	cd = cow_dev_create(dev, b, &snap->storage, &snap->state,
+			    &snapshot_cow_ops, snap);
 	if (!cd)
 		return -ENOMEM;
-	cd->tracker = tr;
+	cd->snap = snap;
 	snap->chunk_shift = max_t(unsigned int, snap->chunk_shift, shift);
+	snap->trackers[snap->nr_devs] = tr;
 	snap->devs[snap->nr_devs++] = cd;
 	rcu_assign_pointer(tr->cow, cd);
 	return 0;
@@ -488,16 +497,11 @@ static int snapshot_freeze(struct snapshot *snap, struct list_head *frozen)
 /* Fix the devices' sizes and chunk counts, size the copy buffers. */
 static int snapshot_prepare(struct snapshot *snap)
 {
-	unsigned int sshift = snap->chunk_shift - SECTOR_SHIFT;
-	struct cow_dev *cd;
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < snap->nr_devs; i++) {
-		cd = snap->devs[i];
-		cd->capacity = bdev_nr_sectors(cd->origin.bdev);
-		cd->nr_chunks = DIV_ROUND_UP_ULL(cd->capacity, 1ull << sshift);
-		ret = cow_dev_prepare(cd);
+		ret = cow_dev_prepare(snap->devs[i], snap->chunk_shift);
 		if (ret)
 			return ret;
 	}
@@ -523,7 +527,7 @@ static void snapshot_switch(struct snapshot *snap)
 		blk_mq_unfreeze_queue(q);
 	}
 	for (i = 0; i < snap->nr_devs; i++) {
-		tr = snap->devs[i]->tracker;
+		tr = snap->trackers[i];
 		mutex_lock(&tr->cbt_lock);
 		cbt_map_switch(tracker_cbt(tr));
 		mutex_unlock(&tr->cbt_lock);
@@ -594,16 +598,12 @@ int snapshot_take(const u8 *id)
 /* Context: blksnap_ctl_lock. */
 static void snapshot_free_devs(struct snapshot *snap)
 {
-	struct cow_dev *cd;
 	unsigned int i;
 
 	for (i = 0; i < snap->nr_devs; i++) {
-		cd = snap->devs[i];
-		blksnap_bdev_close(&cd->origin);
-		xa_destroy(&cd->chunks);
-		cd->snap = NULL;
-		cow_dev_put(cd);
+		cow_dev_free(snap->devs[i]);
 		snap->devs[i] = NULL;
+		snap->trackers[i] = NULL;
 	}
 	snap->nr_devs = 0;
 }
@@ -631,7 +631,7 @@ int snapshot_destroy(const u8 *id)
 	wake_up_all(&snap->event_wq);
 	for (i = 0; i < snap->nr_devs; i++) {
 		cow_stop_io(snap->devs[i]);
-		rcu_assign_pointer(snap->devs[i]->tracker->cow, NULL);
+		rcu_assign_pointer(snap->trackers[i]->cow, NULL);
 	}
 	/* No filter sees the devices' state any more... */
 	synchronize_rcu();

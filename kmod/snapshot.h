@@ -11,15 +11,7 @@
 #include "diff_storage.h"
 
 struct cow_dev;
-
-/* States; the first three are the UAPI's. */
-enum snap_state {
-	SNAP_CREATED = BLKSNAP_SNAPSHOT_CREATED,
-	SNAP_TAKEN = BLKSNAP_SNAPSHOT_TAKEN,
-	SNAP_CORRUPTED = BLKSNAP_SNAPSHOT_CORRUPTED,
-	SNAP_TAKING,		/* writes are held, copy-on-write not started */
-	SNAP_DESTROYED,		/* writes pass, images fail */
-};
+struct tracker;
 
 #define SNAP_MAX_EVENTS 16
 
@@ -32,6 +24,7 @@ enum snap_state {
  * @error: positive errno that corrupted the snapshot
  * @chunk_shift: log2 of the chunk size in bytes; fixed at the take
  * @devs: the devices (blksnap_ctl_lock)
+ * @trackers: their trackers, in the same order
  * @nr_devs: number of @devs
  * @storage: the difference storage
  * @low_space: free bytes below which LOW_SPACE fires (0: limit / 8)
@@ -50,6 +43,7 @@ struct snapshot {
 	int error;
 	unsigned int chunk_shift;
 	struct cow_dev *devs[BLKSNAP_MAX_SNAPSHOT_DEVICES];
+	struct tracker *trackers[BLKSNAP_MAX_SNAPSHOT_DEVICES];
 	unsigned int nr_devs;
 	struct diff_storage storage;
 	u64 low_space;
@@ -62,7 +56,6 @@ struct snapshot {
 };
 
 void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev);
-int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc);
 
 int snapshot_create(struct blksnap_snapshot_create *in);
 int snapshot_add(const u8 *id, dev_t dev);

@@ -18,6 +18,7 @@
 #include "compat.h"
 #include "cbt.h"
 #include "cow.h"
+#include "io.h"
 #include "tracker.h"
 
 #define TRACKER_HASH_BITS 6
@@ -273,27 +274,6 @@ static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
 	cbt_map_mark(cbt, sector, count);
 }
 
-/**
- * tracker_bio_sector() - first sector of a bio on a device
- * @bio: a bio on @dev, or on a partition of the disk @dev
- * @dev: the device
- *
- * A bio on a partition is remapped to the disk inside submit_bio_noacct();
- * a bio resubmitted after that (a split) already holds the disk's sector.
- * Return: the sector relative to @dev.
- */
-sector_t tracker_bio_sector(struct bio *bio, dev_t dev)
-{
-	struct block_device *bdev = bio->bi_bdev;
-	sector_t sector = bio->bi_iter.bi_sector;
-
-	if (bio_flagged(bio, BIO_REMAPPED))
-		sector -= bdev->bd_start_sect;
-	if (bdev->bd_dev != dev)
-		sector += bdev->bd_start_sect;
-	return sector;
-}
-
 /* Should a snapshot of @tr's device hold @bio? Context: rcu_read_lock. */
 static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
 			     sector_t sector, struct cow_dev *copied)
@@ -321,7 +301,7 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
 bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied)
 {
 	struct block_device *bdev = bio->bi_bdev;
-	sector_t sector = tracker_bio_sector(bio, bdev->bd_dev);
+	sector_t sector = blksnap_bio_sector(bio, bdev->bd_dev);
 	struct tracker *tr, *dtr = NULL;
 	bool held = false;
 
@@ -347,4 +327,25 @@ bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied)
 					copied);
 	rcu_read_unlock();
 	return held;
+}
+
+/**
+ * tracker_release_bios() - submit bios copy-on-write has released
+ * @cd: the copy-on-write state that has copied every chunk the bios touch
+ * @bios: the bios; emptied
+ *
+ * Each bio goes through the filter again (another snapshot's device may
+ * hold it, and its change is marked in the interval after the take),
+ * though not to @cd; those not held are submitted from module code, which
+ * the hook lets through.
+ * Context: the COW worker (struct cow_ops.release).
+ */
+void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios))) {
+		if (!tracker_filter_bio(bio, cd))
+			submit_bio_noacct(bio);
+	}
 }

@@ -9,6 +9,7 @@
 #include <linux/rcupdate.h>
 
 struct bio;
+struct bio_list;
 struct cbt_map;
 struct cow_dev;
 
@@ -42,7 +43,7 @@ struct tracker *tracker_find(dev_t dev);
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total);
 int tracker_refresh(struct tracker *tr);
 bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied);
-sector_t tracker_bio_sector(struct bio *bio, dev_t dev);
+void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios);
 
 static inline struct cbt_map *tracker_cbt(struct tracker *tr)
 {
