@@ -157,7 +157,6 @@ void cow_dev_free(struct cow_dev *cd)
 {
 	blksnap_bdev_close(&cd->origin);
 	xa_destroy(&cd->chunks);
-	cd->snap = NULL;
 	cd->ops = NULL;
 	cd->owner = NULL;
 	cd->state = NULL;

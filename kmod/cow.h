@@ -65,9 +65,6 @@ struct cow_ops {
 /**
  * struct cow_dev - copy-on-write state of one device of a snapshot
  * @kref: held by the snapshot and by the image disk (until .free_disk)
- * @snap: the snapshot, for the images; used only while the device is in
- *        it (until snapshot_destroy() has stopped the work and the image
- *        I/O)
  * @ops: the snapshot's callbacks
  * @owner: the snapshot, for @ops; not used here
  * @state: the snapshot's state (enum snap_state), read with READ_ONCE
@@ -104,7 +101,6 @@ struct cow_ops {
  */
 struct cow_dev {
 	struct kref kref;
-	struct snapshot *snap;
 	const struct cow_ops *ops;
 	void *owner;
 	const int *state;

@@ -43,7 +43,6 @@
 #include "compat.h"
 #include "io.h"
 #include "diff_storage.h"
-#include "snapshot.h"
 #include "cow.h"
 #include "image.h"
 
@@ -141,19 +140,18 @@ static int image_file_piece(struct cow_dev *cd, struct bio *bio,
 			    struct bvec_iter iter, u64 loc, u32 off, u32 len,
 			    void **bounce)
 {
-	struct snapshot *snap = cd->snap;
 	bool write = op_is_write(bio_op(bio));
 	int ret;
 
 	if (!*bounce) {
-		*bounce = kvmalloc(1u << snap->chunk_shift, GFP_NOIO);
+		*bounce = kvmalloc(1u << cd->chunk_shift, GFP_NOIO);
 		if (!*bounce)
 			return -ENOMEM;
 	}
 	if (write)
 		image_copy_bio(bio, iter, len, *bounce, false);
-	ret = diff_storage_rw(&snap->storage, snap->chunk_shift, loc, off,
-			      *bounce, len, write);
+	ret = diff_storage_rw(cd->storage, cd->chunk_shift, loc, off, *bounce,
+			      len, write);
 	if (!ret && !write)
 		image_copy_bio(bio, iter, len, *bounce, true);
 	return ret;
@@ -164,7 +162,6 @@ static struct block_device *image_map_piece(struct cow_dev *cd, u64 c,
 					    u32 off, sector_t orig,
 					    sector_t *sector, u64 *loc)
 {
-	struct snapshot *snap = cd->snap;
 	void *entry = xa_load(&cd->chunks, c);
 
 	if (!entry) {
@@ -172,19 +169,18 @@ static struct block_device *image_map_piece(struct cow_dev *cd, u64 c,
 		return cd->origin.bdev;
 	}
 	*loc = xa_to_value(entry);
-	return diff_storage_map(&snap->storage, snap->chunk_shift, *loc, off,
-				sector);
+	return diff_storage_map(cd->storage, cd->chunk_shift, *loc, off, sector);
 }
 
 /* Does a piece of @bio lie in a storage file? Context: registered reader. */
 static bool image_bio_in_file(struct cow_dev *cd, struct bio *bio)
 {
-	unsigned int sshift = cd->snap->chunk_shift - SECTOR_SHIFT;
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
 	u64 c, last = (bio_end_sector(bio) - 1) >> sshift;
 	sector_t sector;
 	u64 loc;
 
-	if (!diff_storage_has_file(&cd->snap->storage))
+	if (!diff_storage_has_file(cd->storage))
 		return false;
 	for (c = bio->bi_iter.bi_sector >> sshift; c <= last; c++) {
 		if (!image_map_piece(cd, c, 0, 0, &sector, &loc))
@@ -198,7 +194,7 @@ static int image_map_bio(struct image_io *io)
 {
 	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
-	unsigned int shift = cd->snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	struct bvec_iter iter = bio->bi_iter;
 	struct image_map map = { };
 	struct block_device *bdev;
@@ -374,11 +370,12 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 {
 	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
-	unsigned int shift = cd->snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	u64 first = win.bi_sector >> (shift - SECTOR_SHIFT);
 	struct image_gather g = { .src = bio, .io = &io->group };
 	struct block_device *bdev;
 	u32 chunk = 1u << shift;
+	bool from_origin;
 	sector_t sector;
 	u32 off, len;
 	u64 c, loc;
@@ -397,7 +394,8 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 				bdev = cd->origin.bdev;
 				sector = win.bi_sector;
 			}
-			if (origin == (bdev == cd->origin.bdev))
+			from_origin = bdev == cd->origin.bdev;
+			if (from_origin == origin)
 				image_gather_add(&g, win, len, bdev, sector);
 		}
 		bio_advance_iter(bio, &win, len);
@@ -413,7 +411,7 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 static void image_gather_read(struct image_io *io)
 {
 	DECLARE_BITMAP(on_origin, IMAGE_GATHER_CHUNKS);
-	unsigned int shift = io->cd->snap->chunk_shift;
+	unsigned int shift = io->cd->chunk_shift;
 	struct bvec_iter iter = io->bio->bi_iter;
 	struct bvec_iter win;
 	u64 start, end;
@@ -441,7 +439,7 @@ static void image_io_end(struct blksnap_io *group)
 	if (io->reading)
 		cow_read_end(cd, io->slot);
 	/* A copy that failed meanwhile may have let a write through. */
-	if (READ_ONCE(cd->snap->state) != SNAP_TAKEN)
+	if (cow_state(cd) != SNAP_TAKEN)
 		blksnap_io_error(group, BLK_STS_IOERR);
 	bio->bi_status = group->status;
 	kfree(io);
@@ -453,7 +451,7 @@ static void image_io_start(struct image_io *io)
 {
 	blksnap_io_init(&io->group, image_io_end);
 	io->reading = false;
-	if (READ_ONCE(io->cd->snap->state) != SNAP_TAKEN)
+	if (cow_state(io->cd) != SNAP_TAKEN)
 		blksnap_io_error(&io->group, BLK_STS_IOERR);
 }
 
@@ -464,7 +462,7 @@ static void image_io_work(struct work_struct *work)
 	unsigned int noio = memalloc_noio_save();
 	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
-	unsigned int sshift = cd->snap->chunk_shift - SECTOR_SHIFT;
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
 	int ret;
 
 	image_io_start(io);
@@ -474,7 +472,7 @@ static void image_io_work(struct work_struct *work)
 		ret = cow_copy_range(cd, bio->bi_iter.bi_sector >> sshift,
 				     (bio_end_sector(bio) - 1) >> sshift);
 		if (ret) {
-			snapshot_corrupt(cd->snap, -ret, cd->dev);
+			cow_corrupt(cd, -ret);
 			blksnap_io_error(&io->group, BLK_STS_IOERR);
 			goto finish;
 		}

@@ -132,7 +132,7 @@ static void snapshot_event_locked(struct snapshot *snap, u32 code, int err,
  *
  * Context: process context (workers); takes event_lock.
  */
-void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev)
+static void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev)
 {
 	spin_lock(&snap->event_lock);
 	if (snap->state == SNAP_TAKEN) {
@@ -320,7 +320,6 @@ static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
 			    &snapshot_cow_ops, snap);
 	if (!cd)
 		return -ENOMEM;
-	cd->snap = snap;
 	snap->chunk_shift = max_t(unsigned int, snap->chunk_shift, shift);
 	snap->trackers[snap->nr_devs] = tr;
 	snap->devs[snap->nr_devs++] = cd;

@@ -55,8 +55,6 @@ struct snapshot {
 	wait_queue_head_t event_wq;
 };
 
-void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev);
-
 int snapshot_create(struct blksnap_snapshot_create *in);
 int snapshot_add(const u8 *id, dev_t dev);
 int snapshot_take(const u8 *id);
