@@ -130,19 +130,18 @@ static int ioctl_cbt_info(void __user *arg)
 	if (ret)
 		return ret;
 
-	mutex_lock(&tr->cbt_lock);
-	cbt = tracker_cbt(tr);
+	cbt = tracker_map_lock(tr);
 	in.block_size = cbt_map_block_bytes(cbt);
 	in.block_count = cbt->blk_count;
 	in.device_capacity = cbt->capacity;
 	in.snap_number = READ_ONCE(cbt->snap_number);
 	memcpy(in.generation_id, &cbt->generation, sizeof(in.generation_id));
-	mutex_unlock(&tr->cbt_lock);
+	tracker_map_unlock(tr);
 
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
-/* Context: tr->cbt_lock held. */
+/* Context: the tracker's map locked (tracker_map_lock()). */
 static int cbt_map_copy_out(struct cbt_map *cbt, struct blksnap_cbt_map *in)
 {
 	const u8 *src;
@@ -174,15 +173,14 @@ static int ioctl_cbt_map(void __user *arg)
 	if (ret)
 		return ret;
 
-	mutex_lock(&tr->cbt_lock);
-	ret = cbt_map_copy_out(tracker_cbt(tr), &in);
-	mutex_unlock(&tr->cbt_lock);
+	ret = cbt_map_copy_out(tracker_map_lock(tr), &in);
+	tracker_map_unlock(tr);
 	if (ret)
 		return ret;
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
-/* Validate all ranges, then mark them. Context: tr->cbt_lock held. */
+/* Validate all ranges, then mark them. Context: the map locked. */
 static int cbt_mark_ranges(struct cbt_map *cbt,
 			   const struct blksnap_sectors *r, u32 count)
 {
@@ -221,9 +219,8 @@ static int ioctl_cbt_dirty(void __user *arg)
 		ret = -EFAULT;
 		goto out;
 	}
-	mutex_lock(&tr->cbt_lock);
-	ret = cbt_mark_ranges(tracker_cbt(tr), ranges, in.count);
-	mutex_unlock(&tr->cbt_lock);
+	ret = cbt_mark_ranges(tracker_map_lock(tr), ranges, in.count);
+	tracker_map_unlock(tr);
 out:
 	kvfree(ranges);
 	return ret;

@@ -58,7 +58,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include "cbt.h"
 #include "compat.h"
 #include "cow.h"
 #include "hook.h"
@@ -323,7 +322,7 @@ static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
 	snap->chunk_shift = max_t(unsigned int, snap->chunk_shift, shift);
 	snap->trackers[snap->nr_devs] = tr;
 	snap->devs[snap->nr_devs++] = cd;
-	rcu_assign_pointer(tr->cow, cd);
+	tracker_set_cow(tr, cd);
 	return 0;
 }
 
@@ -352,7 +351,7 @@ int snapshot_add(const u8 *id, dev_t dev)
 	if (snap->nr_devs >= BLKSNAP_MAX_SNAPSHOT_DEVICES)
 		return -E2BIG;
 	tr = tracker_find(dev);
-	if (tr && rcu_access_pointer(tr->cow))
+	if (tr && tracker_has_cow(tr))
 		return -EBUSY;
 	ret = blksnap_bdev_open(dev, &b);
 	if (ret)
@@ -515,7 +514,6 @@ static int snapshot_prepare(struct snapshot *snap)
 static void snapshot_switch(struct snapshot *snap)
 {
 	struct request_queue *q;
-	struct tracker *tr;
 	unsigned int i;
 
 	snapshot_set_state(snap, SNAP_TAKING);
@@ -525,12 +523,8 @@ static void snapshot_switch(struct snapshot *snap)
 		blk_mq_freeze_queue(q);
 		blk_mq_unfreeze_queue(q);
 	}
-	for (i = 0; i < snap->nr_devs; i++) {
-		tr = snap->trackers[i];
-		mutex_lock(&tr->cbt_lock);
-		cbt_map_switch(tracker_cbt(tr));
-		mutex_unlock(&tr->cbt_lock);
-	}
+	for (i = 0; i < snap->nr_devs; i++)
+		tracker_switch_map(snap->trackers[i]);
 	snapshot_set_state(snap, SNAP_TAKEN);
 	for (i = 0; i < snap->nr_devs; i++)
 		cow_kick(snap->devs[i]);
@@ -630,7 +624,7 @@ int snapshot_destroy(const u8 *id)
 	wake_up_all(&snap->event_wq);
 	for (i = 0; i < snap->nr_devs; i++) {
 		cow_stop_io(snap->devs[i]);
-		rcu_assign_pointer(snap->trackers[i]->cow, NULL);
+		tracker_set_cow(snap->trackers[i], NULL);
 	}
 	/* No filter sees the devices' state any more... */
 	synchronize_rcu();

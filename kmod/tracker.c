@@ -7,7 +7,9 @@
  * tracker_lock (a spinlock) serialises changes of the hash table;
  * blksnap_ctl_lock serialises attach, detach and the control ioctls, so a
  * tracker found under it stays alive until it is released. tr->cbt_lock
- * serialises replacing a tracker's map (resize). Lock order:
+ * serialises replacing a tracker's map (resize) with its other users that
+ * may sleep: the control ioctls and the take, through tracker_map_lock()
+ * and tracker_switch_map(); only this file takes it. Lock order:
  * blksnap_ctl_lock, then tr->cbt_lock.
  */
 #include "blksnap.h"
@@ -54,6 +56,68 @@ struct tracker *tracker_find(dev_t dev)
 	tr = tracker_lookup_rcu(dev);
 	rcu_read_unlock();
 	return tr;
+}
+
+static struct cbt_map *tracker_cbt(struct tracker *tr)
+{
+	return rcu_dereference_protected(tr->cbt,
+					 lockdep_is_held(&tr->cbt_lock));
+}
+
+/**
+ * tracker_map_lock() - the change map of a tracker, for a reader that may
+ * sleep or a writer other than the bio filter
+ * @tr: the tracker
+ *
+ * The map cannot be replaced (resize) until tracker_map_unlock().
+ * Context: process context, blksnap_ctl_lock held; takes @tr->cbt_lock.
+ * Return: the map.
+ */
+struct cbt_map *tracker_map_lock(struct tracker *tr)
+{
+	mutex_lock(&tr->cbt_lock);
+	return tracker_cbt(tr);
+}
+
+/* The caller is done with the map from tracker_map_lock(). */
+void tracker_map_unlock(struct tracker *tr)
+{
+	mutex_unlock(&tr->cbt_lock);
+}
+
+/**
+ * tracker_switch_map() - freeze a tracker's map for a snapshot taken now
+ * @tr: the tracker
+ *
+ * Context: process context, blksnap_ctl_lock held (the take).
+ */
+void tracker_switch_map(struct tracker *tr)
+{
+	cbt_map_switch(tracker_map_lock(tr));
+	tracker_map_unlock(tr);
+}
+
+/* Is the device in a snapshot? Context: blksnap_ctl_lock held. */
+bool tracker_has_cow(struct tracker *tr)
+{
+	lockdep_assert_held(&blksnap_ctl_lock);
+	return rcu_access_pointer(tr->cow);
+}
+
+/**
+ * tracker_set_cow() - start or stop copy-on-write of a tracked device
+ * @tr: the tracker
+ * @cd: the device's copy-on-write state in a snapshot, or NULL
+ *
+ * From now on the bio filter hands writes to @cd. When clearing, the
+ * caller waits for an RCU grace period before it frees the old state:
+ * a filter may still be using it until then.
+ * Context: blksnap_ctl_lock held.
+ */
+void tracker_set_cow(struct tracker *tr, struct cow_dev *cd)
+{
+	lockdep_assert_held(&blksnap_ctl_lock);
+	rcu_assign_pointer(tr->cow, cd);
 }
 
 /* Replace the map of @tr with an empty one for @capacity: a new generation. */
@@ -201,7 +265,7 @@ int tracker_detach(dev_t dev)
 	tr = tracker_find(dev);
 	if (!tr)
 		return -ENOENT;
-	if (rcu_access_pointer(tr->cow))
+	if (tracker_has_cow(tr))
 		return -EBUSY;
 	tracker_release(tr);
 	return 0;

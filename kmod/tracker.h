@@ -19,10 +19,12 @@ struct cow_dev;
  * @dev: device number the tracker is keyed by
  * @cbt: the change map; replaced (RCU) when the device is resized
  * @cbt_lock: serialises replacing @cbt and readers that may sleep on it
+ *            (tracker_map_lock())
  * @new_capacity: size seen by the bio filter that differs from @cbt's
  * @resize_work: rebuilds @cbt for @new_capacity
- * @cow: copy-on-write state while the device is in a snapshot; set
- *            and cleared under blksnap_ctl_lock, read by the filter under RCU
+ * @cow: copy-on-write state while the device is in a snapshot; set and
+ *       cleared under blksnap_ctl_lock (tracker_set_cow()), read by the
+ *       filter under RCU
  * @rcu: for freeing
  */
 struct tracker {
@@ -42,13 +44,12 @@ void tracker_detach_all(void);
 struct tracker *tracker_find(dev_t dev);
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total);
 int tracker_refresh(struct tracker *tr);
+struct cbt_map *tracker_map_lock(struct tracker *tr);
+void tracker_map_unlock(struct tracker *tr);
+void tracker_switch_map(struct tracker *tr);
+bool tracker_has_cow(struct tracker *tr);
+void tracker_set_cow(struct tracker *tr, struct cow_dev *cd);
 bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied);
 void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios);
-
-static inline struct cbt_map *tracker_cbt(struct tracker *tr)
-{
-	return rcu_dereference_protected(tr->cbt,
-					 lockdep_is_held(&tr->cbt_lock));
-}
 
 #endif /* __BLKSNAP_TRACKER_H */
