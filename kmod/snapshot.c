@@ -49,8 +49,7 @@
  * protects the list of snapshots and each snapshot's devices and state
  * transitions made by the ioctls. snap->event_lock protects the event
  * queue, the low-space flag and state changes from the workers
- * (TAKEN -> CORRUPTED). Lock order: blksnap_ctl_lock, then a device's
- * copy_lock, then the storage lock, then event_lock.
+ * (TAKEN -> CORRUPTED). The lock order is in blksnap.h.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
