@@ -9,10 +9,23 @@
 #include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
+#include <uapi/linux/blksnap.h>
 #include "compat.h"
 
-struct snapshot;
-struct tracker;
+struct cow_dev;
+struct diff_storage;
+
+/*
+ * States of a snapshot; the first three are the UAPI's. The snapshot
+ * changes them; copy-on-write and the images act on them.
+ */
+enum snap_state {
+	SNAP_CREATED = BLKSNAP_SNAPSHOT_CREATED,
+	SNAP_TAKEN = BLKSNAP_SNAPSHOT_TAKEN,
+	SNAP_CORRUPTED = BLKSNAP_SNAPSHOT_CORRUPTED,
+	SNAP_TAKING,		/* writes are held, copy-on-write not started */
+	SNAP_DESTROYED,		/* writes pass, images fail */
+};
 
 /* Copy-on-write batches: buffer size, runs of chunks, bios. */
 #define COW_BUFFER_BYTES	(4u << 20)
@@ -20,7 +33,7 @@ struct tracker;
 #define COW_MAX_BIOS		256
 
 /* Set on a chunk's entry once writes over it may reach the origin. */
-#define SNAP_CHUNK_RELEASED	XA_MARK_0
+#define COW_CHUNK_RELEASED	XA_MARK_0
 
 /* Consecutive chunks of a batch, copied with one read and one write. */
 struct cow_run {
@@ -29,13 +42,38 @@ struct cow_run {
 };
 
 /**
- * struct snap_dev - copy-on-write state of one device of a snapshot
+ * struct cow_ops - what copy-on-write asks of the snapshot it works for
+ * @alloc: allocate storage for up to @want (at least 1) consecutive chunks
+ *         of @cd; return the number allocated (fewer where a storage
+ *         segment ends), the first one's location in @loc, or -ENOSPC.
+ *         Process context, may sleep; @cd's copy_lock held.
+ * @corrupt: copy-on-write of @cd failed with positive errno @err (ENOSPC
+ *           for an overflow, EIO for an I/O error). Process context.
+ * @release: hand bios whose chunks are all copied to the bio filter
+ *           again, and submit those it does not hold; empties @bios.
+ *           The COW worker, once per batch.
+ *
+ * The snapshot passes them down when it creates the state of a device;
+ * copy-on-write reports upwards only through them.
+ */
+struct cow_ops {
+	int (*alloc)(struct cow_dev *cd, u32 want, u64 *loc);
+	void (*corrupt)(struct cow_dev *cd, int err);
+	void (*release)(struct cow_dev *cd, struct bio_list *bios);
+};
+
+/**
+ * struct cow_dev - copy-on-write state of one device of a snapshot
  * @kref: held by the snapshot and by the image disk (until .free_disk)
- * @snap: the snapshot; used only while the device is in it (until
- *        snapshot_destroy() has stopped the work and the image I/O)
+ * @ops: the snapshot's callbacks
+ * @owner: the snapshot, for @ops; not used here
+ * @state: the snapshot's state (enum snap_state), read with READ_ONCE
+ *         (cow_state()); valid while the device is in the snapshot
+ * @storage: the snapshot's difference storage
+ * @chunk_shift: log2 of the chunk size in bytes; fixed at the take
+ *               (cow_dev_prepare())
  * @dev: the origin's device number
  * @origin: the origin, held open
- * @tracker: the origin's tracker, whose @snap_dev points here
  * @capacity: the origin's size in sectors at the take
  * @nr_chunks: chunks covering @capacity
  * @chunks: copied chunks: chunk number -> xa_mk_value(storage location);
@@ -43,7 +81,7 @@ struct cow_run {
  *          removed while the snapshot lives
  * @copy_lock: serialises copying chunks (the COW worker, image writes);
  *             protects the copy buffer and the batch
- * @copy_buf: the copy buffer, sized at the take (snap_dev_prepare())
+ * @copy_buf: the copy buffer, sized at the take (cow_dev_prepare())
  * @copy_locs: storage location of each chunk of the batch
  * @copy_chunks: chunks the copy buffer holds
  * @runs: the batch, in buffer order
@@ -58,15 +96,18 @@ struct cow_run {
  * @cow_work: copies and releases @held
  * @disk: the image disk, once the snapshot is taken
  * @dead: set by destroy: image I/O fails from then on
- * @inflight: image bios being processed (see snap_dev_io_get())
+ * @inflight: image bios being processed (see cow_io_get())
  * @inflight_wq: destroy waits here for @inflight to drop to zero
  */
-struct snap_dev {
+struct cow_dev {
 	struct kref kref;
-	struct snapshot *snap;
+	const struct cow_ops *ops;
+	void *owner;
+	const int *state;
+	struct diff_storage *storage;
+	unsigned int chunk_shift;
 	dev_t dev;
 	struct blksnap_bdev origin;
-	struct tracker *tracker;
 	sector_t capacity;
 	u64 nr_chunks;
 	struct xarray chunks;
@@ -92,18 +133,32 @@ struct snap_dev {
 
 int cow_init(void);
 void cow_exit(void);
-struct snap_dev *snap_dev_create(struct snapshot *snap, dev_t dev,
-				 struct blksnap_bdev *origin);
-void snap_dev_put(struct snap_dev *sd);
-bool snap_dev_hold_bio(struct snap_dev *sd, struct bio *bio, sector_t sector);
-void snap_dev_kick(struct snap_dev *sd);
-void snap_dev_flush(struct snap_dev *sd);
-int snap_dev_prepare(struct snap_dev *sd);
-int snap_dev_copy_range(struct snap_dev *sd, u64 first, u64 last);
-unsigned int snap_dev_read_begin(struct snap_dev *sd);
-void snap_dev_read_end(struct snap_dev *sd, unsigned int slot);
-bool snap_dev_io_get(struct snap_dev *sd);
-void snap_dev_io_put(struct snap_dev *sd);
-void snap_dev_stop_io(struct snap_dev *sd);
+struct cow_dev *cow_dev_create(dev_t dev, struct blksnap_bdev *origin,
+			       struct diff_storage *storage, const int *state,
+			       const struct cow_ops *ops, void *owner);
+void cow_dev_free(struct cow_dev *cd);
+void cow_dev_put(struct cow_dev *cd);
+bool cow_hold_bio(struct cow_dev *cd, struct bio *bio, sector_t sector);
+void cow_kick(struct cow_dev *cd);
+void cow_flush(struct cow_dev *cd);
+int cow_dev_prepare(struct cow_dev *cd, unsigned int chunk_shift);
+int cow_copy_range(struct cow_dev *cd, u64 first, u64 last);
+unsigned int cow_read_begin(struct cow_dev *cd);
+void cow_read_end(struct cow_dev *cd, unsigned int slot);
+bool cow_io_get(struct cow_dev *cd);
+void cow_io_put(struct cow_dev *cd);
+void cow_stop_io(struct cow_dev *cd);
+
+/* The snapshot's state. Context: any; no lock. */
+static inline int cow_state(const struct cow_dev *cd)
+{
+	return READ_ONCE(*cd->state);
+}
+
+/* Report a failed copy (positive errno): the snapshot is corrupted. */
+static inline void cow_corrupt(struct cow_dev *cd, int err)
+{
+	cd->ops->corrupt(cd, err);
+}
 
 #endif /* __BLKSNAP_COW_H */

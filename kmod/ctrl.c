@@ -2,10 +2,11 @@
 /*
  * The control device /dev/blksnap-control and its ioctls.
  *
- * Every ioctl needs CAP_SYS_ADMIN and runs under tracker_mutex, so the
+ * Every ioctl needs CAP_SYS_ADMIN and runs under blksnap_ctl_lock, so the
  * trackers and snapshots it uses cannot go away meanwhile; only the event
- * wait runs without it (it takes it briefly to find the snapshot). Input structures are copied
- * in whole, reserved fields must be zero and every count is bounded.
+ * wait runs without it (it takes it briefly to find the snapshot). Input
+ * structures are copied in whole, reserved fields must be zero and every
+ * count is bounded.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -129,19 +130,18 @@ static int ioctl_cbt_info(void __user *arg)
 	if (ret)
 		return ret;
 
-	mutex_lock(&tr->cbt_lock);
-	cbt = tracker_cbt(tr);
+	cbt = tracker_map_lock(tr);
 	in.block_size = cbt_map_block_bytes(cbt);
 	in.block_count = cbt->blk_count;
 	in.device_capacity = cbt->capacity;
 	in.snap_number = READ_ONCE(cbt->snap_number);
 	memcpy(in.generation_id, &cbt->generation, sizeof(in.generation_id));
-	mutex_unlock(&tr->cbt_lock);
+	tracker_map_unlock(tr);
 
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
-/* Context: tr->cbt_lock held. */
+/* Context: the tracker's map locked (tracker_map_lock()). */
 static int cbt_map_copy_out(struct cbt_map *cbt, struct blksnap_cbt_map *in)
 {
 	const u8 *src;
@@ -173,15 +173,14 @@ static int ioctl_cbt_map(void __user *arg)
 	if (ret)
 		return ret;
 
-	mutex_lock(&tr->cbt_lock);
-	ret = cbt_map_copy_out(tracker_cbt(tr), &in);
-	mutex_unlock(&tr->cbt_lock);
+	ret = cbt_map_copy_out(tracker_map_lock(tr), &in);
+	tracker_map_unlock(tr);
 	if (ret)
 		return ret;
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
-/* Validate all ranges, then mark them. Context: tr->cbt_lock held. */
+/* Validate all ranges, then mark them. Context: the map locked. */
 static int cbt_mark_ranges(struct cbt_map *cbt,
 			   const struct blksnap_sectors *r, u32 count)
 {
@@ -220,9 +219,8 @@ static int ioctl_cbt_dirty(void __user *arg)
 		ret = -EFAULT;
 		goto out;
 	}
-	mutex_lock(&tr->cbt_lock);
-	ret = cbt_mark_ranges(tracker_cbt(tr), ranges, in.count);
-	mutex_unlock(&tr->cbt_lock);
+	ret = cbt_mark_ranges(tracker_map_lock(tr), ranges, in.count);
+	tracker_map_unlock(tr);
 out:
 	kvfree(ranges);
 	return ret;
@@ -336,7 +334,7 @@ static int ioctl_snapshot_info(void __user *arg)
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
-/* Context: tracker_mutex not held. */
+/* Context: blksnap_ctl_lock not held. */
 static int ioctl_snapshot_wait(void __user *arg)
 {
 	struct blksnap_event in;
@@ -398,9 +396,9 @@ static long ctrl_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (cmd == BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT)
 		return ioctl_snapshot_wait(uarg);
 
-	mutex_lock(&tracker_mutex);
+	mutex_lock(&blksnap_ctl_lock);
 	ret = ctrl_dispatch(cmd, uarg);
-	mutex_unlock(&tracker_mutex);
+	mutex_unlock(&blksnap_ctl_lock);
 	return ret;
 }
 

@@ -17,18 +17,18 @@
  * Other bios go to a work item on an unbound workqueue, where pieces that
  * map to consecutive sectors of one device are merged into clones of the
  * image bio sharing its pages: a write first copies the chunks it touches
- * (snap_dev_copy_range()), so image writes never reach the origin, and a
+ * (cow_copy_range()), so image writes never reach the origin, and a
  * storage file is read or written through a bounce buffer. All the bios
  * of an image bio are in flight at once; it ends when the last one does.
  *
  * A read registers with the COW state before it looks chunks up and
- * leaves when its bios have completed (snap_dev_read_begin(), see
+ * leaves when its bios have completed (cow_read_begin(), see
  * cow.c), so no write over a chunk it found uncopied reaches the origin
  * meanwhile. Discard and write-zeroes are not supported (not advertised).
  * A corrupted or destroyed snapshot fails every image bio with an I/O
  * error, also one in flight when the snapshot became corrupted.
  *
- * The disk keeps a reference to its struct snap_dev and to the module until
+ * The disk keeps a reference to its struct cow_dev and to the module until
  * the last opener is gone (.free_disk), so an image open when the snapshot
  * is destroyed stays safe to use (it fails all I/O).
  */
@@ -41,8 +41,8 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include "compat.h"
+#include "io.h"
 #include "diff_storage.h"
-#include "snapshot.h"
 #include "cow.h"
 #include "image.h"
 
@@ -65,15 +65,15 @@ static const struct block_device_operations image_fops;
  * struct image_io - an image bio in progress
  * @work: for the bios that need process context
  * @group: the clones, ending the bio when the last one completes
- * @sd: the device's state
+ * @cd: the device's state
  * @bio: the image bio
- * @slot: reader generation of a read (snap_dev_read_begin())
+ * @slot: reader generation of a read (cow_read_begin())
  * @reading: registered as a reader
  */
 struct image_io {
 	struct work_struct work;
 	struct blksnap_io group;
-	struct snap_dev *sd;
+	struct cow_dev *cd;
 	struct bio *bio;
 	unsigned int slot;
 	bool reading;
@@ -136,57 +136,54 @@ static void image_map_add(struct image_map *map, struct bio *bio,
 }
 
 /* A piece in a storage file: through a bounce buffer, synchronously. */
-static int image_file_piece(struct snap_dev *sd, struct bio *bio,
+static int image_file_piece(struct cow_dev *cd, struct bio *bio,
 			    struct bvec_iter iter, u64 loc, u32 off, u32 len,
 			    void **bounce)
 {
-	struct snapshot *snap = sd->snap;
 	bool write = op_is_write(bio_op(bio));
 	int ret;
 
 	if (!*bounce) {
-		*bounce = kvmalloc(1u << snap->chunk_shift, GFP_NOIO);
+		*bounce = kvmalloc(1u << cd->chunk_shift, GFP_NOIO);
 		if (!*bounce)
 			return -ENOMEM;
 	}
 	if (write)
 		image_copy_bio(bio, iter, len, *bounce, false);
-	ret = diff_storage_rw(&snap->storage, snap->chunk_shift, loc, off,
-			      *bounce, len, write);
+	ret = diff_storage_rw(cd->storage, cd->chunk_shift, loc, off, *bounce,
+			      len, write);
 	if (!ret && !write)
 		image_copy_bio(bio, iter, len, *bounce, true);
 	return ret;
 }
 
 /* Where a piece of chunk @c at byte @off lies; NULL bdev: a storage file. */
-static struct block_device *image_map_piece(struct snap_dev *sd, u64 c,
+static struct block_device *image_map_piece(struct cow_dev *cd, u64 c,
 					    u32 off, sector_t orig,
 					    sector_t *sector, u64 *loc)
 {
-	struct snapshot *snap = sd->snap;
-	void *entry = xa_load(&sd->chunks, c);
+	void *entry = xa_load(&cd->chunks, c);
 
 	if (!entry) {
 		*sector = orig;
-		return sd->origin.bdev;
+		return cd->origin.bdev;
 	}
 	*loc = xa_to_value(entry);
-	return diff_storage_map(&snap->storage, snap->chunk_shift, *loc, off,
-				sector);
+	return diff_storage_map(cd->storage, cd->chunk_shift, *loc, off, sector);
 }
 
 /* Does a piece of @bio lie in a storage file? Context: registered reader. */
-static bool image_bio_in_file(struct snap_dev *sd, struct bio *bio)
+static bool image_bio_in_file(struct cow_dev *cd, struct bio *bio)
 {
-	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
 	u64 c, last = (bio_end_sector(bio) - 1) >> sshift;
 	sector_t sector;
 	u64 loc;
 
-	if (!diff_storage_has_file(&sd->snap->storage))
+	if (!diff_storage_has_file(cd->storage))
 		return false;
 	for (c = bio->bi_iter.bi_sector >> sshift; c <= last; c++) {
-		if (!image_map_piece(sd, c, 0, 0, &sector, &loc))
+		if (!image_map_piece(cd, c, 0, 0, &sector, &loc))
 			return true;
 	}
 	return false;
@@ -195,9 +192,9 @@ static bool image_bio_in_file(struct snap_dev *sd, struct bio *bio)
 /* Map every piece of @io's bio and start its clones. Context: the work. */
 static int image_map_bio(struct image_io *io)
 {
-	struct snap_dev *sd = io->sd;
+	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
-	unsigned int shift = sd->snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	struct bvec_iter iter = bio->bi_iter;
 	struct image_map map = { };
 	struct block_device *bdev;
@@ -211,17 +208,17 @@ static int image_map_bio(struct image_io *io)
 	while (iter.bi_size && !ret) {
 		off = (iter.bi_sector << SECTOR_SHIFT) & (chunk - 1);
 		len = min(iter.bi_size, chunk - off);
-		bdev = image_map_piece(sd, iter.bi_sector >>
+		bdev = image_map_piece(cd, iter.bi_sector >>
 				       (shift - SECTOR_SHIFT), off,
 				       iter.bi_sector, &sector, &loc);
 		/* A write's chunks were all copied: never the origin. */
-		if (bdev == sd->origin.bdev && op_is_write(bio_op(bio)))
+		if (bdev == cd->origin.bdev && op_is_write(bio_op(bio)))
 			ret = -EIO;
 		else if (bdev)
 			image_map_add(&map, bio, &io->group, iter, len, bdev,
 				      sector);
 		else
-			ret = image_file_piece(sd, bio, iter, loc, off, len,
+			ret = image_file_piece(cd, bio, iter, loc, off, len,
 					       &bounce);
 		bio_advance_iter(bio, &iter, len);
 	}
@@ -371,13 +368,14 @@ static void image_gather_add(struct image_gather *g, struct bvec_iter iter,
 static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 			      unsigned long *on_origin, bool origin)
 {
-	struct snap_dev *sd = io->sd;
+	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
-	unsigned int shift = sd->snap->chunk_shift;
+	unsigned int shift = cd->chunk_shift;
 	u64 first = win.bi_sector >> (shift - SECTOR_SHIFT);
 	struct image_gather g = { .src = bio, .io = &io->group };
 	struct block_device *bdev;
 	u32 chunk = 1u << shift;
+	bool from_origin;
 	sector_t sector;
 	u32 off, len;
 	u64 c, loc;
@@ -387,16 +385,17 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 		len = min(win.bi_size, chunk - off);
 		c = win.bi_sector >> (shift - SECTOR_SHIFT);
 		if (origin || !test_bit(c - first, on_origin)) {
-			bdev = image_map_piece(sd, c, off, win.bi_sector,
+			bdev = image_map_piece(cd, c, off, win.bi_sector,
 					       &sector, &loc);
-			if (origin && bdev == sd->origin.bdev) {
+			if (origin && bdev == cd->origin.bdev) {
 				__set_bit(c - first, on_origin);
 			} else if (origin && !bdev) {
 				__set_bit(c - first, on_origin);
-				bdev = sd->origin.bdev;
+				bdev = cd->origin.bdev;
 				sector = win.bi_sector;
 			}
-			if (origin == (bdev == sd->origin.bdev))
+			from_origin = bdev == cd->origin.bdev;
+			if (from_origin == origin)
 				image_gather_add(&g, win, len, bdev, sector);
 		}
 		bio_advance_iter(bio, &win, len);
@@ -412,7 +411,7 @@ static void image_gather_pass(struct image_io *io, struct bvec_iter win,
 static void image_gather_read(struct image_io *io)
 {
 	DECLARE_BITMAP(on_origin, IMAGE_GATHER_CHUNKS);
-	unsigned int shift = io->sd->snap->chunk_shift;
+	unsigned int shift = io->cd->chunk_shift;
 	struct bvec_iter iter = io->bio->bi_iter;
 	struct bvec_iter win;
 	u64 start, end;
@@ -434,25 +433,25 @@ static void image_gather_read(struct image_io *io)
 static void image_io_end(struct blksnap_io *group)
 {
 	struct image_io *io = container_of(group, struct image_io, group);
-	struct snap_dev *sd = io->sd;
+	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
 
 	if (io->reading)
-		snap_dev_read_end(sd, io->slot);
+		cow_read_end(cd, io->slot);
 	/* A copy that failed meanwhile may have let a write through. */
-	if (READ_ONCE(sd->snap->state) != SNAP_TAKEN)
+	if (cow_state(cd) != SNAP_TAKEN)
 		blksnap_io_error(group, BLK_STS_IOERR);
 	bio->bi_status = group->status;
 	kfree(io);
 	bio_endio(bio);
-	snap_dev_io_put(sd);
+	cow_io_put(cd);
 }
 
 static void image_io_start(struct image_io *io)
 {
 	blksnap_io_init(&io->group, image_io_end);
 	io->reading = false;
-	if (READ_ONCE(io->sd->snap->state) != SNAP_TAKEN)
+	if (cow_state(io->cd) != SNAP_TAKEN)
 		blksnap_io_error(&io->group, BLK_STS_IOERR);
 }
 
@@ -461,24 +460,24 @@ static void image_io_work(struct work_struct *work)
 {
 	struct image_io *io = container_of(work, struct image_io, work);
 	unsigned int noio = memalloc_noio_save();
-	struct snap_dev *sd = io->sd;
+	struct cow_dev *cd = io->cd;
 	struct bio *bio = io->bio;
-	unsigned int sshift = sd->snap->chunk_shift - SECTOR_SHIFT;
+	unsigned int sshift = cd->chunk_shift - SECTOR_SHIFT;
 	int ret;
 
 	image_io_start(io);
 	if (io->group.status)
 		goto finish;
 	if (op_is_write(bio_op(bio))) {
-		ret = snap_dev_copy_range(sd, bio->bi_iter.bi_sector >> sshift,
-					  (bio_end_sector(bio) - 1) >> sshift);
+		ret = cow_copy_range(cd, bio->bi_iter.bi_sector >> sshift,
+				     (bio_end_sector(bio) - 1) >> sshift);
 		if (ret) {
-			snapshot_corrupt(sd->snap, -ret, sd->dev);
+			cow_corrupt(cd, -ret);
 			blksnap_io_error(&io->group, BLK_STS_IOERR);
 			goto finish;
 		}
 	} else {
-		io->slot = snap_dev_read_begin(sd);
+		io->slot = cow_read_begin(cd);
 		io->reading = true;
 	}
 	if (image_map_bio(io))
@@ -493,10 +492,10 @@ static bool image_read_in_submit(struct image_io *io)
 {
 	image_io_start(io);
 	if (!io->group.status) {
-		io->slot = snap_dev_read_begin(io->sd);
+		io->slot = cow_read_begin(io->cd);
 		io->reading = true;
-		if (image_bio_in_file(io->sd, io->bio)) {
-			snap_dev_read_end(io->sd, io->slot);
+		if (image_bio_in_file(io->cd, io->bio)) {
+			cow_read_end(io->cd, io->slot);
 			return false;
 		}
 		image_gather_read(io);
@@ -507,10 +506,10 @@ static bool image_read_in_submit(struct image_io *io)
 
 static void image_submit_bio(struct bio *bio)
 {
-	struct snap_dev *sd = bio->bi_bdev->bd_disk->private_data;
+	struct cow_dev *cd = bio->bi_bdev->bd_disk->private_data;
 	struct image_io *io;
 
-	if (!snap_dev_io_get(sd)) {
+	if (!cow_io_get(cd)) {
 		bio_io_error(bio);
 		return;
 	}
@@ -526,17 +525,17 @@ static void image_submit_bio(struct bio *bio)
 	}
 	if (bio->bi_status || !bio_sectors(bio)) {
 		bio_endio(bio);
-		snap_dev_io_put(sd);
+		cow_io_put(cd);
 		return;
 	}
 	io = kmalloc(sizeof(*io), GFP_NOIO);
 	if (!io) {
-		snap_dev_io_put(sd);
+		cow_io_put(cd);
 		bio->bi_status = BLK_STS_RESOURCE;
 		bio_endio(bio);
 		return;
 	}
-	io->sd = sd;
+	io->cd = cd;
 	io->bio = bio;
 	if (bio_op(bio) == REQ_OP_READ && image_read_in_submit(io))
 		return;
@@ -547,10 +546,10 @@ static void image_submit_bio(struct bio *bio)
 /* The last opener is gone after del_gendisk(): drop the references. */
 static void image_free_disk(struct gendisk *disk)
 {
-	struct snap_dev *sd = disk->private_data;
+	struct cow_dev *cd = disk->private_data;
 
 	ida_free(&image_ida, disk->first_minor);
-	snap_dev_put(sd);
+	cow_dev_put(cd);
 	module_put(THIS_MODULE);
 }
 
@@ -566,7 +565,7 @@ bool image_is_image(struct block_device *bdev)
 	return bdev->bd_disk->fops == &image_fops;
 }
 
-static struct gendisk *image_alloc(struct snap_dev *sd)
+static struct gendisk *image_alloc(struct cow_dev *cd)
 {
 	struct gendisk *disk;
 	int minor;
@@ -574,7 +573,7 @@ static struct gendisk *image_alloc(struct snap_dev *sd)
 	minor = ida_alloc_max(&image_ida, MINORMASK, GFP_KERNEL);
 	if (minor < 0)
 		return ERR_PTR(minor);
-	disk = blksnap_alloc_disk(bdev_logical_block_size(sd->origin.bdev));
+	disk = blksnap_alloc_disk(bdev_logical_block_size(cd->origin.bdev));
 	if (IS_ERR(disk)) {
 		ida_free(&image_ida, minor);
 		return disk;
@@ -584,26 +583,26 @@ static struct gendisk *image_alloc(struct snap_dev *sd)
 	disk->minors = 1;
 	disk->flags |= GENHD_FL_NO_PART;
 	disk->fops = &image_fops;
-	disk->private_data = sd;
+	disk->private_data = cd;
 	snprintf(disk->disk_name, DISK_NAME_LEN, BLKSNAP_IMAGE_NAME_FMT,
-		 MAJOR(sd->dev), MINOR(sd->dev));
-	set_capacity(disk, sd->capacity);
+		 MAJOR(cd->dev), MINOR(cd->dev));
+	set_capacity(disk, cd->capacity);
 	return disk;
 }
 
 /**
  * image_create() - add the image disk of a device of a taken snapshot
- * @sd: the device's state
+ * @cd: the device's state
  *
- * Context: process context, tracker_mutex held; the snapshot is taken.
+ * Context: process context, blksnap_ctl_lock held; the snapshot is taken.
  * Return: 0 or a negative errno.
  */
-int image_create(struct snap_dev *sd)
+int image_create(struct cow_dev *cd)
 {
 	struct gendisk *disk;
 	int ret;
 
-	disk = image_alloc(sd);
+	disk = image_alloc(cd);
 	if (IS_ERR(disk))
 		return PTR_ERR(disk);
 	ret = add_disk(disk);
@@ -613,33 +612,33 @@ int image_create(struct snap_dev *sd)
 		put_disk(disk);
 		return ret;
 	}
-	kref_get(&sd->kref);
+	kref_get(&cd->kref);
 	__module_get(THIS_MODULE);
 	if (sysfs_create_link(&disk_to_dev(disk)->kobj,
-			      bdev_kobj(sd->origin.bdev), "origin"))
+			      bdev_kobj(cd->origin.bdev), "origin"))
 		pr_warn("%s: cannot create the origin link\n", disk->disk_name);
-	sd->disk = disk;
+	cd->disk = disk;
 	return 0;
 }
 
 /**
  * image_destroy() - remove an image disk
- * @sd: the device's state
+ * @cd: the device's state
  *
  * The disk goes away even if open; its I/O fails from then on. The caller
- * must still stop and drain the image I/O (snap_dev_stop_io()).
- * Context: process context, tracker_mutex held.
+ * must still stop and drain the image I/O (cow_stop_io()).
+ * Context: process context, blksnap_ctl_lock held.
  */
-void image_destroy(struct snap_dev *sd)
+void image_destroy(struct cow_dev *cd)
 {
-	struct gendisk *disk = sd->disk;
+	struct gendisk *disk = cd->disk;
 
 	if (!disk)
 		return;
 	sysfs_remove_link(&disk_to_dev(disk)->kobj, "origin");
 	del_gendisk(disk);
 	put_disk(disk);
-	sd->disk = NULL;
+	cd->disk = NULL;
 }
 
 /* A 64 KiB bucket if memory allows, else as large as it does. */

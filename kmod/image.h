@@ -4,13 +4,13 @@
 
 #include <linux/types.h>
 
-struct snap_dev;
+struct cow_dev;
 struct block_device;
 
 int image_init(void);
 void image_exit(void);
-int image_create(struct snap_dev *sd);
-void image_destroy(struct snap_dev *sd);
+int image_create(struct cow_dev *cd);
+void image_destroy(struct cow_dev *cd);
 bool image_is_image(struct block_device *bdev);
 
 #endif /* __BLKSNAP_IMAGE_H */

@@ -8,9 +8,12 @@
 #include "hook.h"
 #include "ctrl.h"
 #include "cow.h"
-#include "diff_storage.h"
+#include "io.h"
 #include "image.h"
 #include "tracker.h"
+
+/* The control lock: see blksnap.h. */
+DEFINE_MUTEX(blksnap_ctl_lock);
 
 unsigned int tracking_block_minimum_shift = 16;
 module_param(tracking_block_minimum_shift, uint, 0644);

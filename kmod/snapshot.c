@@ -45,12 +45,11 @@
  * (too many snapshots, devices or storage segments), -ENODEV (take
  * without devices), -EFBIG (device too large for the chunk parameters).
  *
- * Locking: tracker_mutex (held by every control ioctl but the event wait)
+ * Locking: blksnap_ctl_lock (held by every control ioctl but the event wait)
  * protects the list of snapshots and each snapshot's devices and state
  * transitions made by the ioctls. snap->event_lock protects the event
  * queue, the low-space flag and state changes from the workers
- * (TAKEN -> CORRUPTED). Lock order: tracker_mutex, then a device's
- * copy_lock, then the storage lock, then event_lock.
+ * (TAKEN -> CORRUPTED). The lock order is in blksnap.h.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -58,7 +57,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include "cbt.h"
 #include "compat.h"
 #include "cow.h"
 #include "hook.h"
@@ -76,7 +74,7 @@ static struct snapshot *snapshot_find(const u8 *id)
 {
 	struct snapshot *snap;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	list_for_each_entry(snap, &snapshots, link) {
 		if (!memcmp(&snap->id, id, BLKSNAP_UUID_SIZE))
 			return snap;
@@ -132,7 +130,7 @@ static void snapshot_event_locked(struct snapshot *snap, u32 code, int err,
  *
  * Context: process context (workers); takes event_lock.
  */
-void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev)
+static void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev)
 {
 	spin_lock(&snap->event_lock);
 	if (snap->state == SNAP_TAKEN) {
@@ -150,21 +148,14 @@ static u64 snapshot_low_space(struct snapshot *snap)
 	return snap->low_space ?: READ_ONCE(snap->storage.limit) / 8;
 }
 
-/**
- * snapshot_alloc_chunk() - allocate storage for consecutive chunks
- * @snap: the snapshot
- * @dev: the device the chunks belong to (for the event)
- * @want: number of chunks, at least 1
- * @loc: out: the location of the first; the others follow it
- *
- * Queues a LOW_SPACE event when the free storage falls below the
- * snapshot's threshold (once, until an append re-arms it).
- * Context: process context, may sleep.
- * Return: the number of chunks allocated (fewer than @want where a
- * storage segment ends), or -ENOSPC.
+/*
+ * struct cow_ops.alloc: allocate storage for consecutive chunks of a
+ * device, and queue a LOW_SPACE event when the free storage falls below
+ * the snapshot's threshold (once, until an append re-arms it).
  */
-int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc)
+static int snapshot_cow_alloc(struct cow_dev *cd, u32 want, u64 *loc)
 {
+	struct snapshot *snap = cd->owner;
 	struct diff_storage *ds = &snap->storage;
 	int ret;
 
@@ -176,11 +167,25 @@ int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc)
 	    READ_ONCE(ds->limit) - READ_ONCE(ds->used) <
 	    snapshot_low_space(snap)) {
 		snap->low_fired = true;
-		snapshot_event_locked(snap, BLKSNAP_EVENT_LOW_SPACE, 0, dev);
+		snapshot_event_locked(snap, BLKSNAP_EVENT_LOW_SPACE, 0,
+				      cd->dev);
 	}
 	spin_unlock(&snap->event_lock);
 	return ret;
 }
+
+/* struct cow_ops.corrupt */
+static void snapshot_cow_corrupt(struct cow_dev *cd, int err)
+{
+	snapshot_corrupt(cd->owner, err, cd->dev);
+}
+
+/* What copy-on-write of the snapshot's devices asks of it. */
+static const struct cow_ops snapshot_cow_ops = {
+	.alloc = snapshot_cow_alloc,
+	.corrupt = snapshot_cow_corrupt,
+	.release = tracker_release_bios,
+};
 
 static void snapshot_set_state(struct snapshot *snap, int state)
 {
@@ -203,7 +208,7 @@ static bool snapshot_seg_conflict(struct snapshot *snap,
 	return false;
 }
 
-/* Context: tracker_mutex. Return: -EINVAL on a conflict. */
+/* Context: blksnap_ctl_lock. Return: -EINVAL on a conflict. */
 static int snapshot_check_storage(struct snapshot *snap)
 {
 	struct diff_storage *ds = &snap->storage;
@@ -216,7 +221,7 @@ static int snapshot_check_storage(struct snapshot *snap)
 	return 0;
 }
 
-/* Check and add a storage segment. Context: tracker_mutex. */
+/* Check and add a storage segment. Context: blksnap_ctl_lock. */
 static int snapshot_new_segment(struct snapshot *snap, int fd, u64 limit)
 {
 	struct diff_segment *seg;
@@ -237,7 +242,7 @@ static int snapshot_new_segment(struct snapshot *snap, int fd, u64 limit)
  * snapshot_create() - create a snapshot with its first storage segment
  * @in: the ioctl's argument; @in->id is filled in
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -E2BIG (too many snapshots), or an error of
  * diff_segment_new().
  */
@@ -246,7 +251,7 @@ int snapshot_create(struct blksnap_snapshot_create *in)
 	struct snapshot *snap;
 	int ret;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	if (snapshot_count >= BLKSNAP_MAX_SNAPSHOTS)
 		return -E2BIG;
 	snap = kzalloc(sizeof(*snap), GFP_KERNEL);
@@ -289,7 +294,7 @@ static int snapshot_chunk_shift(u64 capacity)
 	return -EFBIG;
 }
 
-/* Checks of a device joining @snap. Context: tracker_mutex. */
+/* Checks of a device joining @snap. Context: blksnap_ctl_lock. */
 static int snapshot_add_check(struct snapshot *snap, struct block_device *bdev)
 {
 	struct diff_storage *ds = &snap->storage;
@@ -307,15 +312,16 @@ static int snapshot_add_check(struct snapshot *snap, struct block_device *bdev)
 static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
 			    dev_t dev, struct blksnap_bdev *b, int shift)
 {
-	struct snap_dev *sd;
+	struct cow_dev *cd;
 
-	sd = snap_dev_create(snap, dev, b);
-	if (!sd)
+	cd = cow_dev_create(dev, b, &snap->storage, &snap->state,
+			    &snapshot_cow_ops, snap);
+	if (!cd)
 		return -ENOMEM;
-	sd->tracker = tr;
 	snap->chunk_shift = max_t(unsigned int, snap->chunk_shift, shift);
-	snap->devs[snap->nr_devs++] = sd;
-	rcu_assign_pointer(tr->snap_dev, sd);
+	snap->trackers[snap->nr_devs] = tr;
+	snap->devs[snap->nr_devs++] = cd;
+	tracker_set_cow(tr, cd);
 	return 0;
 }
 
@@ -324,7 +330,7 @@ static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
  * @id: the snapshot
  * @dev: the device; it gets a tracker if it has none
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -ENOENT (no such snapshot), -EALREADY (taken), -E2BIG (too
  * many devices), -EBUSY (the device is in a snapshot), -EINVAL (an image,
  * or the device holds the storage), -EFBIG (too big for the chunk
@@ -344,7 +350,7 @@ int snapshot_add(const u8 *id, dev_t dev)
 	if (snap->nr_devs >= BLKSNAP_MAX_SNAPSHOT_DEVICES)
 		return -E2BIG;
 	tr = tracker_find(dev);
-	if (tr && rcu_access_pointer(tr->snap_dev))
+	if (tr && tracker_has_cow(tr))
 		return -EBUSY;
 	ret = blksnap_bdev_open(dev, &b);
 	if (ret)
@@ -376,7 +382,7 @@ fail:
  * @limit: as for create
  *
  * Re-arms the low-space event.
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -ENOENT, -EINVAL (the storage is on a device of the
  * snapshot), -E2BIG (too many segments) or an error of diff_segment_new().
  */
@@ -488,16 +494,11 @@ static int snapshot_freeze(struct snapshot *snap, struct list_head *frozen)
 /* Fix the devices' sizes and chunk counts, size the copy buffers. */
 static int snapshot_prepare(struct snapshot *snap)
 {
-	unsigned int sshift = snap->chunk_shift - SECTOR_SHIFT;
-	struct snap_dev *sd;
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < snap->nr_devs; i++) {
-		sd = snap->devs[i];
-		sd->capacity = bdev_nr_sectors(sd->origin.bdev);
-		sd->nr_chunks = DIV_ROUND_UP_ULL(sd->capacity, 1ull << sshift);
-		ret = snap_dev_prepare(sd);
+		ret = cow_dev_prepare(snap->devs[i], snap->chunk_shift);
 		if (ret)
 			return ret;
 	}
@@ -507,12 +508,11 @@ static int snapshot_prepare(struct snapshot *snap)
 /*
  * The instant of the snapshot: writes are held from here; wait for those
  * that passed the filter before to complete, then switch the change maps.
- * Context: tracker_mutex, filesystems frozen.
+ * Context: blksnap_ctl_lock, filesystems frozen.
  */
 static void snapshot_switch(struct snapshot *snap)
 {
 	struct request_queue *q;
-	struct tracker *tr;
 	unsigned int i;
 
 	snapshot_set_state(snap, SNAP_TAKING);
@@ -522,30 +522,26 @@ static void snapshot_switch(struct snapshot *snap)
 		blk_mq_freeze_queue(q);
 		blk_mq_unfreeze_queue(q);
 	}
-	for (i = 0; i < snap->nr_devs; i++) {
-		tr = snap->devs[i]->tracker;
-		mutex_lock(&tr->cbt_lock);
-		cbt_map_switch(tracker_cbt(tr));
-		mutex_unlock(&tr->cbt_lock);
-	}
+	for (i = 0; i < snap->nr_devs; i++)
+		tracker_switch_map(snap->trackers[i]);
 	snapshot_set_state(snap, SNAP_TAKEN);
 	for (i = 0; i < snap->nr_devs; i++)
-		snap_dev_kick(snap->devs[i]);
+		cow_kick(snap->devs[i]);
 }
 
 static int snapshot_add_images(struct snapshot *snap)
 {
-	struct snap_dev *sd;
+	struct cow_dev *cd;
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < snap->nr_devs; i++) {
-		sd = snap->devs[i];
-		ret = image_create(sd);
+		cd = snap->devs[i];
+		ret = image_create(cd);
 		if (ret) {
 			pr_err("cannot add the image of device %u:%u: %d\n",
-			       MAJOR(sd->dev), MINOR(sd->dev), ret);
-			snapshot_corrupt(snap, -ret, sd->dev);
+			       MAJOR(cd->dev), MINOR(cd->dev), ret);
+			snapshot_corrupt(snap, -ret, cd->dev);
 			return ret;
 		}
 	}
@@ -556,7 +552,7 @@ static int snapshot_add_images(struct snapshot *snap)
  * snapshot_take() - take a snapshot of its devices at one instant
  * @id: the snapshot
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -ENOENT, -EALREADY (taken before), -ENODEV (no devices),
  * -EINVAL (the storage is on a device of the snapshot), an error freezing
  * a filesystem, or an error adding an image disk (the snapshot is then
@@ -591,19 +587,15 @@ int snapshot_take(const u8 *id)
 	return snapshot_add_images(snap);
 }
 
-/* Context: tracker_mutex. */
+/* Context: blksnap_ctl_lock. */
 static void snapshot_free_devs(struct snapshot *snap)
 {
-	struct snap_dev *sd;
 	unsigned int i;
 
 	for (i = 0; i < snap->nr_devs; i++) {
-		sd = snap->devs[i];
-		blksnap_bdev_close(&sd->origin);
-		xa_destroy(&sd->chunks);
-		sd->snap = NULL;
-		snap_dev_put(sd);
+		cow_dev_free(snap->devs[i]);
 		snap->devs[i] = NULL;
+		snap->trackers[i] = NULL;
 	}
 	snap->nr_devs = 0;
 }
@@ -612,7 +604,7 @@ static void snapshot_free_devs(struct snapshot *snap)
  * snapshot_destroy() - destroy a snapshot in any state
  * @id: the snapshot
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0 or -ENOENT.
  */
 int snapshot_destroy(const u8 *id)
@@ -630,14 +622,14 @@ int snapshot_destroy(const u8 *id)
 	snapshot_set_state(snap, SNAP_DESTROYED);
 	wake_up_all(&snap->event_wq);
 	for (i = 0; i < snap->nr_devs; i++) {
-		snap_dev_stop_io(snap->devs[i]);
-		rcu_assign_pointer(snap->devs[i]->tracker->snap_dev, NULL);
+		cow_stop_io(snap->devs[i]);
+		tracker_set_cow(snap->trackers[i], NULL);
 	}
 	/* No filter sees the devices' state any more... */
 	synchronize_rcu();
 	/* ...and the workers release what is held. */
 	for (i = 0; i < snap->nr_devs; i++)
-		snap_dev_flush(snap->devs[i]);
+		cow_flush(snap->devs[i]);
 	diff_storage_free(&snap->storage);
 	snapshot_free_devs(snap);
 	pr_info("snapshot %pUb destroyed\n", &snap->id);
@@ -652,7 +644,7 @@ int snapshot_destroy(const u8 *id)
  * @max: capacity of @ids
  * @total: out: number of snapshots
  *
- * Context: tracker_mutex held.
+ * Context: blksnap_ctl_lock held.
  * Return: 0.
  */
 int snapshot_list(u8 *ids, unsigned int max, unsigned int *total)
@@ -660,7 +652,7 @@ int snapshot_list(u8 *ids, unsigned int max, unsigned int *total)
 	struct snapshot *snap;
 	unsigned int n = 0;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	list_for_each_entry(snap, &snapshots, link) {
 		if (n < max)
 			memcpy(ids + n * BLKSNAP_UUID_SIZE, &snap->id,
@@ -676,7 +668,7 @@ int snapshot_list(u8 *ids, unsigned int max, unsigned int *total)
  * @info: in: id and image_count (capacity of @images); out: the rest
  * @images: array to fill
  *
- * Context: tracker_mutex held.
+ * Context: blksnap_ctl_lock held.
  * Return: 0 or -ENOENT.
  */
 int snapshot_info(struct blksnap_snapshot_info *info,
@@ -684,22 +676,22 @@ int snapshot_info(struct blksnap_snapshot_info *info,
 {
 	struct snapshot *snap = snapshot_find(info->id);
 	struct diff_storage *ds;
-	struct snap_dev *sd;
+	struct cow_dev *cd;
 	unsigned int i;
 
 	if (!snap)
 		return -ENOENT;
 	ds = &snap->storage;
 	for (i = 0; i < snap->nr_devs && i < info->image_count; i++) {
-		sd = snap->devs[i];
+		cd = snap->devs[i];
 		memset(&images[i], 0, sizeof(images[i]));
-		images[i].origin.mj = MAJOR(sd->dev);
-		images[i].origin.mn = MINOR(sd->dev);
-		if (!sd->disk)
+		images[i].origin.mj = MAJOR(cd->dev);
+		images[i].origin.mn = MINOR(cd->dev);
+		if (!cd->disk)
 			continue;
-		images[i].image.mj = MAJOR(disk_devt(sd->disk));
-		images[i].image.mn = MINOR(disk_devt(sd->disk));
-		strscpy(images[i].name, sd->disk->disk_name,
+		images[i].image.mj = MAJOR(disk_devt(cd->disk));
+		images[i].image.mn = MINOR(disk_devt(cd->disk));
+		strscpy(images[i].name, cd->disk->disk_name,
 			sizeof(images[i].name));
 	}
 	info->image_count = snap->nr_devs;
@@ -746,7 +738,7 @@ static bool snapshot_event_ready(struct snapshot *snap)
  * snapshot_wait_event() - wait for the next event of a snapshot
  * @ev: in: id and timeout_ms; out: the event
  *
- * Context: process context, tracker_mutex NOT held (taken briefly).
+ * Context: process context, blksnap_ctl_lock NOT held (taken briefly).
  * Return: 0, -ENOENT (no such snapshot, or destroyed meanwhile),
  * -ETIMEDOUT or -EINTR.
  */
@@ -756,11 +748,11 @@ int snapshot_wait_event(struct blksnap_event *ev)
 	long t;
 	int ret;
 
-	mutex_lock(&tracker_mutex);
+	mutex_lock(&blksnap_ctl_lock);
 	snap = snapshot_find(ev->id);
 	if (snap)
 		kref_get(&snap->kref);
-	mutex_unlock(&tracker_mutex);
+	mutex_unlock(&blksnap_ctl_lock);
 	if (!snap)
 		return -ENOENT;
 

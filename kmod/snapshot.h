@@ -10,28 +10,21 @@
 #include <uapi/linux/blksnap.h>
 #include "diff_storage.h"
 
-struct snap_dev;
-
-/* States; the first three are the UAPI's. */
-enum snap_state {
-	SNAP_CREATED = BLKSNAP_SNAPSHOT_CREATED,
-	SNAP_TAKEN = BLKSNAP_SNAPSHOT_TAKEN,
-	SNAP_CORRUPTED = BLKSNAP_SNAPSHOT_CORRUPTED,
-	SNAP_TAKING,		/* writes are held, copy-on-write not started */
-	SNAP_DESTROYED,		/* writes pass, images fail */
-};
+struct cow_dev;
+struct tracker;
 
 #define SNAP_MAX_EVENTS 16
 
 /**
  * struct snapshot - a snapshot of one or more devices
- * @link: in the list of snapshots (tracker_mutex)
+ * @link: in the list of snapshots (blksnap_ctl_lock)
  * @kref: held by the list and by event waiters
  * @id: the snapshot's UUID
  * @state: enum snap_state; written under @event_lock, read with READ_ONCE
  * @error: positive errno that corrupted the snapshot
  * @chunk_shift: log2 of the chunk size in bytes; fixed at the take
- * @devs: the devices (tracker_mutex)
+ * @devs: the devices (blksnap_ctl_lock)
+ * @trackers: their trackers, in the same order
  * @nr_devs: number of @devs
  * @storage: the difference storage
  * @low_space: free bytes below which LOW_SPACE fires (0: limit / 8)
@@ -49,7 +42,8 @@ struct snapshot {
 	int state;
 	int error;
 	unsigned int chunk_shift;
-	struct snap_dev *devs[BLKSNAP_MAX_SNAPSHOT_DEVICES];
+	struct cow_dev *devs[BLKSNAP_MAX_SNAPSHOT_DEVICES];
+	struct tracker *trackers[BLKSNAP_MAX_SNAPSHOT_DEVICES];
 	unsigned int nr_devs;
 	struct diff_storage storage;
 	u64 low_space;
@@ -60,9 +54,6 @@ struct snapshot {
 	unsigned int ev_count;
 	wait_queue_head_t event_wq;
 };
-
-void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev);
-int snapshot_alloc_chunk(struct snapshot *snap, dev_t dev, u32 want, u64 *loc);
 
 int snapshot_create(struct blksnap_snapshot_create *in);
 int snapshot_add(const u8 *id, dev_t dev);

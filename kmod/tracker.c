@@ -5,10 +5,12 @@
  *
  * Locking: readers (the bio filter) find trackers under rcu_read_lock();
  * tracker_lock (a spinlock) serialises changes of the hash table;
- * tracker_mutex serialises attach, detach and the control ioctls, so a
+ * blksnap_ctl_lock serialises attach, detach and the control ioctls, so a
  * tracker found under it stays alive until it is released. tr->cbt_lock
- * serialises replacing a tracker's map (resize). Lock order:
- * tracker_mutex, then tr->cbt_lock.
+ * serialises replacing a tracker's map (resize) with its other users that
+ * may sleep: the control ioctls and the take, through tracker_map_lock()
+ * and tracker_switch_map(); only this file takes it. Lock order:
+ * blksnap_ctl_lock, then tr->cbt_lock.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -18,6 +20,7 @@
 #include "compat.h"
 #include "cbt.h"
 #include "cow.h"
+#include "io.h"
 #include "tracker.h"
 
 #define TRACKER_HASH_BITS 6
@@ -25,7 +28,6 @@
 static DEFINE_HASHTABLE(tracker_table, TRACKER_HASH_BITS);
 static DEFINE_SPINLOCK(tracker_lock);
 static unsigned int tracker_count;	/* read locklessly by the filter */
-DEFINE_MUTEX(tracker_mutex);
 
 static struct tracker *tracker_lookup_rcu(dev_t dev)
 {
@@ -42,18 +44,80 @@ static struct tracker *tracker_lookup_rcu(dev_t dev)
  * tracker_find() - find the tracker of a device
  * @dev: device number
  *
- * Context: tracker_mutex held; the tracker stays valid while it is held.
+ * Context: blksnap_ctl_lock held; the tracker stays valid while it is held.
  * Return: the tracker or NULL.
  */
 struct tracker *tracker_find(dev_t dev)
 {
 	struct tracker *tr;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	rcu_read_lock();
 	tr = tracker_lookup_rcu(dev);
 	rcu_read_unlock();
 	return tr;
+}
+
+static struct cbt_map *tracker_cbt(struct tracker *tr)
+{
+	return rcu_dereference_protected(tr->cbt,
+					 lockdep_is_held(&tr->cbt_lock));
+}
+
+/**
+ * tracker_map_lock() - the change map of a tracker, for a reader that may
+ * sleep or a writer other than the bio filter
+ * @tr: the tracker
+ *
+ * The map cannot be replaced (resize) until tracker_map_unlock().
+ * Context: process context, blksnap_ctl_lock held; takes @tr->cbt_lock.
+ * Return: the map.
+ */
+struct cbt_map *tracker_map_lock(struct tracker *tr)
+{
+	mutex_lock(&tr->cbt_lock);
+	return tracker_cbt(tr);
+}
+
+/* The caller is done with the map from tracker_map_lock(). */
+void tracker_map_unlock(struct tracker *tr)
+{
+	mutex_unlock(&tr->cbt_lock);
+}
+
+/**
+ * tracker_switch_map() - freeze a tracker's map for a snapshot taken now
+ * @tr: the tracker
+ *
+ * Context: process context, blksnap_ctl_lock held (the take).
+ */
+void tracker_switch_map(struct tracker *tr)
+{
+	cbt_map_switch(tracker_map_lock(tr));
+	tracker_map_unlock(tr);
+}
+
+/* Is the device in a snapshot? Context: blksnap_ctl_lock held. */
+bool tracker_has_cow(struct tracker *tr)
+{
+	lockdep_assert_held(&blksnap_ctl_lock);
+	return rcu_access_pointer(tr->cow);
+}
+
+/**
+ * tracker_set_cow() - start or stop copy-on-write of a tracked device
+ * @tr: the tracker
+ * @cd: the device's copy-on-write state in a snapshot, or NULL
+ *
+ * From now on the bio filter hands writes to @cd. When clearing, the
+ * caller waits for an RCU grace period before it frees the old state:
+ * a filter may still be using it until then.
+ * Context: blksnap_ctl_lock held.
+ */
+void tracker_set_cow(struct tracker *tr, struct cow_dev *cd)
+{
+	lockdep_assert_held(&blksnap_ctl_lock);
+	rcu_assign_pointer(tr->cow, cd);
 }
 
 /* Replace the map of @tr with an empty one for @capacity: a new generation. */
@@ -95,7 +159,7 @@ static void tracker_resize_work(struct work_struct *work)
  * tracker_refresh() - start a new generation if the device was resized
  * @tr: the tracker
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0 or a negative errno.
  */
 int tracker_refresh(struct tracker *tr)
@@ -103,7 +167,7 @@ int tracker_refresh(struct tracker *tr)
 	u64 capacity;
 	int ret;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	ret = blksnap_dev_capacity(tr->dev, &capacity);
 	if (ret)
 		return ret;
@@ -142,7 +206,7 @@ static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
  * tracker_attach() - start tracking a device
  * @dev: device number
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -EALREADY if tracked, or another negative errno.
  */
 int tracker_attach(dev_t dev)
@@ -151,7 +215,7 @@ int tracker_attach(dev_t dev)
 	u64 capacity;
 	int ret;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	if (tracker_find(dev))
 		return -EALREADY;
 	ret = blksnap_dev_capacity(dev, &capacity);
@@ -189,7 +253,7 @@ static void tracker_release(struct tracker *tr)
  * tracker_detach() - stop tracking a device and drop its history
  * @dev: device number
  *
- * Context: tracker_mutex held, may sleep.
+ * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0, -ENOENT if the device is not tracked or -EBUSY if it is in
  * a snapshot.
  */
@@ -197,27 +261,27 @@ int tracker_detach(dev_t dev)
 {
 	struct tracker *tr;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	tr = tracker_find(dev);
 	if (!tr)
 		return -ENOENT;
-	if (rcu_access_pointer(tr->snap_dev))
+	if (tracker_has_cow(tr))
 		return -EBUSY;
 	tracker_release(tr);
 	return 0;
 }
 
-/* Context: process context, takes tracker_mutex. */
+/* Context: process context, takes blksnap_ctl_lock. */
 void tracker_detach_all(void)
 {
 	struct hlist_node *tmp;
 	struct tracker *tr;
 	int bkt;
 
-	mutex_lock(&tracker_mutex);
+	mutex_lock(&blksnap_ctl_lock);
 	hash_for_each_safe(tracker_table, bkt, tmp, tr, link)
 		tracker_release(tr);
-	mutex_unlock(&tracker_mutex);
+	mutex_unlock(&blksnap_ctl_lock);
 }
 
 /**
@@ -226,7 +290,7 @@ void tracker_detach_all(void)
  * @max: capacity of @devs
  * @total: out: number of tracked devices
  *
- * Context: tracker_mutex held.
+ * Context: blksnap_ctl_lock held.
  * Return: 0.
  */
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total)
@@ -235,7 +299,7 @@ int tracker_list(dev_t *devs, unsigned int max, unsigned int *total)
 	unsigned int n = 0;
 	int bkt;
 
-	lockdep_assert_held(&tracker_mutex);
+	lockdep_assert_held(&blksnap_ctl_lock);
 	rcu_read_lock();
 	hash_for_each_rcu(tracker_table, bkt, tr, link) {
 		if (n < max)
@@ -274,34 +338,13 @@ static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
 	cbt_map_mark(cbt, sector, count);
 }
 
-/**
- * tracker_bio_sector() - first sector of a bio on a device
- * @bio: a bio on @dev, or on a partition of the disk @dev
- * @dev: the device
- *
- * A bio on a partition is remapped to the disk inside submit_bio_noacct();
- * a bio resubmitted after that (a split) already holds the disk's sector.
- * Return: the sector relative to @dev.
- */
-sector_t tracker_bio_sector(struct bio *bio, dev_t dev)
-{
-	struct block_device *bdev = bio->bi_bdev;
-	sector_t sector = bio->bi_iter.bi_sector;
-
-	if (bio_flagged(bio, BIO_REMAPPED))
-		sector -= bdev->bd_start_sect;
-	if (bdev->bd_dev != dev)
-		sector += bdev->bd_start_sect;
-	return sector;
-}
-
 /* Should a snapshot of @tr's device hold @bio? Context: rcu_read_lock. */
 static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
-			     sector_t sector, struct snap_dev *copied)
+			     sector_t sector, struct cow_dev *copied)
 {
-	struct snap_dev *sd = rcu_dereference(tr->snap_dev);
+	struct cow_dev *cd = rcu_dereference(tr->cow);
 
-	return sd && sd != copied && snap_dev_hold_bio(sd, bio, sector);
+	return cd && cd != copied && cow_hold_bio(cd, bio, sector);
 }
 
 /**
@@ -319,10 +362,10 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
  * Return: true if the bio is held.
  */
-bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied)
+bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied)
 {
 	struct block_device *bdev = bio->bi_bdev;
-	sector_t sector = tracker_bio_sector(bio, bdev->bd_dev);
+	sector_t sector = blksnap_bio_sector(bio, bdev->bd_dev);
 	struct tracker *tr, *dtr = NULL;
 	bool held = false;
 
@@ -348,4 +391,25 @@ bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied)
 					copied);
 	rcu_read_unlock();
 	return held;
+}
+
+/**
+ * tracker_release_bios() - submit bios copy-on-write has released
+ * @cd: the copy-on-write state that has copied every chunk the bios touch
+ * @bios: the bios; emptied
+ *
+ * Each bio goes through the filter again (another snapshot's device may
+ * hold it, and its change is marked in the interval after the take),
+ * though not to @cd; those not held are submitted from module code, which
+ * the hook lets through.
+ * Context: the COW worker (struct cow_ops.release).
+ */
+void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios)
+{
+	struct bio *bio;
+
+	while ((bio = bio_list_pop(bios))) {
+		if (!tracker_filter_bio(bio, cd))
+			submit_bio_noacct(bio);
+	}
 }

@@ -9,8 +9,9 @@
 #include <linux/rcupdate.h>
 
 struct bio;
+struct bio_list;
 struct cbt_map;
-struct snap_dev;
+struct cow_dev;
 
 /**
  * struct tracker - change tracker of one block device
@@ -18,10 +19,12 @@ struct snap_dev;
  * @dev: device number the tracker is keyed by
  * @cbt: the change map; replaced (RCU) when the device is resized
  * @cbt_lock: serialises replacing @cbt and readers that may sleep on it
+ *            (tracker_map_lock())
  * @new_capacity: size seen by the bio filter that differs from @cbt's
  * @resize_work: rebuilds @cbt for @new_capacity
- * @snap_dev: copy-on-write state while the device is in a snapshot; set
- *            and cleared under tracker_mutex, read by the filter under RCU
+ * @cow: copy-on-write state while the device is in a snapshot; set and
+ *       cleared under blksnap_ctl_lock (tracker_set_cow()), read by the
+ *       filter under RCU
  * @rcu: for freeing
  */
 struct tracker {
@@ -31,12 +34,9 @@ struct tracker {
 	struct mutex cbt_lock;	/* see above */
 	atomic64_t new_capacity;
 	struct work_struct resize_work;
-	struct snap_dev __rcu *snap_dev;
+	struct cow_dev __rcu *cow;
 	struct rcu_head rcu;
 };
-
-/* Serialises attach, detach and the control ioctls on trackers. */
-extern struct mutex tracker_mutex;
 
 int tracker_attach(dev_t dev);
 int tracker_detach(dev_t dev);
@@ -44,13 +44,12 @@ void tracker_detach_all(void);
 struct tracker *tracker_find(dev_t dev);
 int tracker_list(dev_t *devs, unsigned int max, unsigned int *total);
 int tracker_refresh(struct tracker *tr);
-bool tracker_filter_bio(struct bio *bio, struct snap_dev *copied);
-sector_t tracker_bio_sector(struct bio *bio, dev_t dev);
-
-static inline struct cbt_map *tracker_cbt(struct tracker *tr)
-{
-	return rcu_dereference_protected(tr->cbt,
-					 lockdep_is_held(&tr->cbt_lock));
-}
+struct cbt_map *tracker_map_lock(struct tracker *tr);
+void tracker_map_unlock(struct tracker *tr);
+void tracker_switch_map(struct tracker *tr);
+bool tracker_has_cow(struct tracker *tr);
+void tracker_set_cow(struct tracker *tr, struct cow_dev *cd);
+bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied);
+void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios);
 
 #endif /* __BLKSNAP_TRACKER_H */
