@@ -10,7 +10,10 @@
 # within its round (the host's load drifts more between rounds than
 # within one), and the table gives the mean and median of those ratios
 # next to the plain means. OUT/bench.rt: seconds per run (default 15);
-# OUT/bench.rounds: rounds (default 6). Writes OUT/bench.out.
+# OUT/bench.rounds: rounds (default 6). With OUT/bench.mode holding
+# "icount" (bench/vm-tracking.sh BLKSNAP_BENCH_ICOUNT), the disk is
+# null_blk without memory and fio runs at queue depth 32: under icount
+# the IOPS then measure instructions per bio. Writes OUT/bench.out.
 # Usage: vm-tracking-guest.sh SRCDIR OUT
 out=$2
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -20,6 +23,18 @@ RT=$(cat "$out/bench.rt" 2> /dev/null || echo 15)
 ROUNDS=$(cat "$out/bench.rounds" 2> /dev/null || echo 6)
 res="$out/bench.raw"
 : > "$res"
+DEV=/dev/vda
+FIO_IO="--ioengine=psync --cpus_allowed=1"
+if [ "$(cat "$out/bench.mode" 2> /dev/null)" = icount ]; then
+	modprobe null_blk nr_devices=1 gb=4 queue_mode=2 irqmode=0 \
+		memory_backed=0 || {
+		echo "null_blk: modprobe failed" > "$out/bench.out"
+		echo failed >> "$out/bench.out.done"
+		exit 1
+	}
+	DEV=/dev/nullb0
+	FIO_IO="--ioengine=libaio --iodepth=32"
+fi
 
 mode() {
 	rmmod blksnap 2> /dev/null
@@ -28,15 +43,15 @@ mode() {
 	untracked)
 		insmod "$KO" && "$KTEST" attach /dev/vdb ;;
 	tracked)
-		insmod "$KO" && "$KTEST" attach /dev/vda ;;
+		insmod "$KO" && "$KTEST" attach "$DEV" ;;
 	esac
 }
 
 run() {
 	mode "$1" || { echo "$1 setup failed" >> "$res"; return; }
-	fio --name=bench --filename=/dev/vda --rw=randwrite --bs=4k \
-		--direct=1 --ioengine=psync --size=448M --time_based \
-		--cpus_allowed=1 \
+	# shellcheck disable=SC2086
+	fio --name=bench --filename="$DEV" --rw=randwrite --bs=4k \
+		--direct=1 $FIO_IO --size=448M --time_based \
 		--runtime="$RT" --ramp_time=2 --output-format=json \
 		--output=/tmp/fio.json > /dev/null 2>&1
 	iops=$(python3 -c 'import json,sys
@@ -46,7 +61,7 @@ print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' \
 }
 
 # Precondition: allocate the whole test region, then warm up (discarded).
-dd if=/dev/zero of=/dev/vda bs=1M count=448 oflag=direct 2> /dev/null
+dd if=/dev/zero of="$DEV" bs=1M count=448 oflag=direct 2> /dev/null
 run warmup
 : > "$res"
 

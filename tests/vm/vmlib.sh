@@ -79,8 +79,17 @@ vm_boot() {
 	truncate -s "${BLKSNAP_DISK0_SIZE:-512M}" "$dd/disk0.img"
 	truncate -s "${BLKSNAP_DISK1_SIZE:-128M}" "$dd/disk1.img"
 	truncate -s "${BLKSNAP_DISK2_SIZE:-512M}" "$dd/disk2.img"
+	# BLKSNAP_VM_ICOUNT (the benchmarks): one TCG thread with guest time
+	# counted in instructions, so that rates measured in the guest are
+	# a function of instructions per operation, not of the host's load.
+	local accel=tcg,thread=multi icount=
+	if [ -n "${BLKSNAP_VM_ICOUNT:-}" ]; then
+		accel=tcg,thread=single
+		icount="-icount shift=0,sleep=off"
+	fi
+	# shellcheck disable=SC2086
 	timeout -k 10 "$tmo" "$qemu" \
-		-accel tcg,thread=multi -cpu max -m 1G -smp 2 \
+		-accel "$accel" $icount -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \
 		-kernel "/boot/vmlinuz-$ver" -initrd "$out/initrd.gz" \
 		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script${BLKSNAP_KT:+ bonly=$BLKSNAP_KT}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}" \
