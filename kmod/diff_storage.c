@@ -104,20 +104,25 @@ struct diff_segment *diff_segment_new(int fd, u64 limit)
 	file = fget(fd);
 	if (!file)
 		return ERR_PTR(-EBADF);
-	ret = -EBADF;
 	if ((file->f_mode & (FMODE_READ | FMODE_WRITE)) !=
-	    (FMODE_READ | FMODE_WRITE))
+	    (FMODE_READ | FMODE_WRITE)) {
+		seg = ERR_PTR(-EBADF);
 		goto out;
-	ret = -ENOMEM;
+	}
 	seg = kzalloc(sizeof(*seg), GFP_KERNEL);
-	if (!seg)
+	if (!seg) {
+		seg = ERR_PTR(-ENOMEM);
 		goto out;
+	}
 	ret = diff_segment_open(seg, file, limit);
-	if (ret)
+	if (ret) {
 		kfree(seg);
+		seg = ERR_PTR(ret);
+	}
 out:
+	/* diff_segment_open() took its own reference to keep. */
 	fput(file);
-	return ret ? ERR_PTR(ret) : seg;
+	return seg;
 }
 
 /* Free a segment not added to a storage. */
