@@ -22,7 +22,8 @@ int cli_verbose;
 bool cli_quiet;
 bool cli_progress_wanted;
 
-static void vmessage(const char *fmt, va_list ap)
+static __attribute__((format(printf, 1, 0))) void
+vmessage(const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: ", program_invocation_short_name);
 	vfprintf(stderr, fmt, ap);

@@ -20,7 +20,7 @@
 #include "blksnap/control.h"
 #include "cli.h"
 
-static noreturn void usage(void)
+static __attribute__((__noreturn__)) void usage(void)
 {
 	printf("Usage:\n"
 	       " %1$s [options] DEVICE > DUMP\n"

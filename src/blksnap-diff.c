@@ -15,7 +15,7 @@
 #include "blksnap/blksnap.h"
 #include "cli.h"
 
-static noreturn void usage(void)
+static __attribute__((__noreturn__)) void usage(void)
 {
 	printf("Usage:\n"
 	       " %1$s [options] ARCHIVE... < CBT-DUMP\n"

@@ -20,7 +20,7 @@
 #include "blksnap/snapshot.h"
 #include "cli.h"
 
-static noreturn void usage(void)
+static __attribute__((__noreturn__)) void usage(void)
 {
 	printf("Usage:\n"
 	       " %1$s --storage PATH [--limit SIZE] [options] DEVICE...\n"
