@@ -26,7 +26,7 @@ sysctl -qw kernel.printk="4 4 1 7" 2>/dev/null
 
 # Lines of the kernel log that fail a test. The taint notice of an unsigned
 # out-of-tree module is expected and matches none of them.
-bad='BUG:|WARNING:|Oops|general protection|Kernel panic|blocked for more than|hung_task|KASAN|UBSAN|RCU stall|rcu_sched detected|soft lockup|hard LOCKUP|Call Trace'
+bad='BUG:|BUG [^ ]+ \(|WARNING:|Oops|general protection|Kernel panic|blocked for more than|hung_task|KASAN|UBSAN|RCU stall|rcu_sched detected|soft lockup|hard LOCKUP|Call Trace'
 
 # For chasing an intermittent failure: bonly=GLOB runs only the tests
 # whose names match, brepeat=N runs the list N times (run.sh passes

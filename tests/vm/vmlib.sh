@@ -87,12 +87,14 @@ vm_boot() {
 		accel=tcg,thread=single
 		icount="-icount shift=0,sleep=off"
 	fi
+	# BLKSNAP_VM_APPEND: more kernel parameters, e.g. slub_debug=FZPU to
+	# catch a use after free or a double free at the faulting access.
 	# shellcheck disable=SC2086
 	timeout -k 10 "$tmo" "$qemu" \
 		-accel "$accel" $icount -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \
 		-kernel "/boot/vmlinuz-$ver" -initrd "$out/initrd.gz" \
-		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script${BLKSNAP_KT:+ bonly=$BLKSNAP_KT}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}" \
+		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script${BLKSNAP_KT:+ bonly=$BLKSNAP_KT}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}${BLKSNAP_VM_APPEND:+ $BLKSNAP_VM_APPEND}" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$B",mount_tag=build,security_model=none \
 		-drive file="$dd/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
