@@ -613,6 +613,26 @@ static void cow_worker(struct work_struct *work)
 }
 
 /**
+ * cow_origin_gone() - corrupt the snapshot if the origin disk was deleted
+ * @cd: the device's state
+ *
+ * A deleted disk takes no more writes, so copy-on-write never notices
+ * that the snapshot lost its origin: image I/O and the snapshot's state
+ * queries ask here instead, and the snapshot is corrupted with ENODEV.
+ * Context: process context (the corrupt callback takes a spinlock that
+ * interrupts do not).
+ * Return: true if the origin is gone.
+ */
+bool cow_origin_gone(struct cow_dev *cd)
+{
+	if (disk_live(cd->origin.bdev->bd_disk))
+		return false;
+	if (cow_state(cd) == SNAP_TAKEN)
+		cow_corrupt(cd, ENODEV);
+	return true;
+}
+
+/**
  * cow_io_get() - start processing an image bio
  * @cd: the device's state
  *

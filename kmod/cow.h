@@ -145,6 +145,7 @@ int cow_dev_prepare(struct cow_dev *cd, unsigned int chunk_shift);
 int cow_copy_range(struct cow_dev *cd, u64 first, u64 last);
 unsigned int cow_read_begin(struct cow_dev *cd);
 void cow_read_end(struct cow_dev *cd, unsigned int slot);
+bool cow_origin_gone(struct cow_dev *cd);
 bool cow_io_get(struct cow_dev *cd);
 void cow_io_put(struct cow_dev *cd);
 void cow_stop_io(struct cow_dev *cd);

@@ -451,6 +451,9 @@ static void image_io_start(struct image_io *io)
 {
 	blksnap_io_init(&io->group, image_io_end);
 	io->reading = false;
+	/* Corrupting takes a spinlock no interrupt may take: tasks only. */
+	if (in_task() && cow_state(io->cd) == SNAP_TAKEN)
+		cow_origin_gone(io->cd);
 	if (cow_state(io->cd) != SNAP_TAKEN)
 		blksnap_io_error(&io->group, BLK_STS_IOERR);
 }

@@ -21,7 +21,9 @@
  * Corruption: an overflow of the storage (ENOSPC) or an I/O error of the
  * storage or origin during copy-on-write (EIO) marks the snapshot
  * CORRUPTED and queues a CORRUPTED event; from then on writes to the
- * origins pass untouched and every image bio fails.
+ * origins pass untouched and every image bio fails. So does the deletion
+ * of an origin's disk (ENODEV), which no write can reveal: image I/O and
+ * the state queries (info, event wait) look for it.
  *
  * Destroy: allowed in any state. The image disks are removed, even when
  * open or mounted (their I/O fails from then on, and their memory is
@@ -671,6 +673,19 @@ int snapshot_list(u8 *ids, unsigned int max, unsigned int *total)
  * Context: blksnap_ctl_lock held.
  * Return: 0 or -ENOENT.
  */
+/* Has a device of a taken snapshot lost its disk? Corrupt it then. */
+static void snapshot_check_origins(struct snapshot *snap)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&blksnap_ctl_lock);
+	for (i = 0; i < snap->nr_devs; i++) {
+		if (READ_ONCE(snap->state) != SNAP_TAKEN)
+			break;
+		cow_origin_gone(snap->devs[i]);
+	}
+}
+
 int snapshot_info(struct blksnap_snapshot_info *info,
 		  struct blksnap_image *images)
 {
@@ -695,6 +710,7 @@ int snapshot_info(struct blksnap_snapshot_info *info,
 			sizeof(images[i].name));
 	}
 	info->image_count = snap->nr_devs;
+	snapshot_check_origins(snap);
 	spin_lock(&snap->event_lock);
 	info->state = snap->state;
 	info->error = snap->error;
@@ -750,8 +766,10 @@ int snapshot_wait_event(struct blksnap_event *ev)
 
 	mutex_lock(&blksnap_ctl_lock);
 	snap = snapshot_find(ev->id);
-	if (snap)
+	if (snap) {
+		snapshot_check_origins(snap);
 		kref_get(&snap->kref);
+	}
 	mutex_unlock(&blksnap_ctl_lock);
 	if (!snap)
 		return -ENOENT;

@@ -309,7 +309,8 @@ enum blksnap_event_code {
  *              no event came
  * @code: out: enum blksnap_event_code
  * @error: out: for BLKSNAP_EVENT_CORRUPTED, the positive errno (ENOSPC:
- *         the storage overflowed)
+ *         the storage overflowed, EIO: a copy failed, ENODEV: the disk of
+ *         a device was deleted)
  * @dev: out: the device whose copy-on-write raised the event (0:0 if none)
  * @storage_used: out: bytes used when the event was raised
  * @storage_limit: out: bytes the storage could reach then
