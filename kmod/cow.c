@@ -481,6 +481,9 @@ static int cow_batch_copy(struct cow_dev *cd)
 		ret = cow_batch_read(cd);
 	if (!ret)
 		ret = cow_batch_write(cd);
+	/* An earlier copy lost at a storage file's writeback. */
+	if (!ret)
+		ret = diff_storage_check(cd->storage);
 	if (!ret)
 		ret = cow_batch_record(cd);
 	cd->nr_runs = 0;

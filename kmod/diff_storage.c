@@ -20,6 +20,7 @@
 #include <linux/blkdev.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
+#include <linux/pagemap.h>
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include "compat.h"
@@ -82,6 +83,7 @@ static int diff_segment_open(struct diff_segment *seg, struct file *file,
 	if (IS_ERR(seg->file))
 		return PTR_ERR(seg->file);
 	seg->limit = limit;
+	seg->wb_err = filemap_sample_wb_err(seg->file->f_mapping);
 	return 0;
 }
 
@@ -159,7 +161,12 @@ int diff_storage_add(struct diff_storage *ds, struct diff_segment *seg)
 	return ret;
 }
 
-/* Grow a file segment so that @end bytes are available. Context: ds->lock. */
+/*
+ * Grow a file segment so that @end bytes are available.
+ * Context: ds->lock.
+ * Return: 0, -ENOSPC when the segment ends short of @end, or another
+ * negative errno (the filesystem failed).
+ */
 static int diff_segment_grow(struct diff_storage *ds, struct diff_segment *seg,
 			     u64 end)
 {
@@ -179,10 +186,12 @@ static int diff_segment_grow(struct diff_storage *ds, struct diff_segment *seg,
 	if (ret) {
 		pr_warn("difference storage: cannot grow a file to %llu bytes: %d\n",
 			size, ret);
-		/* The segment ends here. */
+		/* Out of room, the segment ends here; an I/O error is reported. */
+		if (ret != -ENOSPC && ret != -EDQUOT && ret != -EFBIG)
+			return ret;
 		WRITE_ONCE(ds->limit, ds->limit - (seg->limit - seg->allocated));
 		seg->limit = seg->allocated;
-		return ret;
+		return -ENOSPC;
 	}
 	WRITE_ONCE(ds->allocated, ds->allocated + (size - seg->allocated));
 	seg->allocated = size;
@@ -200,8 +209,8 @@ static int diff_segment_grow(struct diff_storage *ds, struct diff_segment *seg,
  * Fewer slots than @want are allocated when a segment ends; the caller
  * asks again for the rest.
  * Context: process context, may sleep (grows files); takes @ds->lock.
- * Return: the number of slots allocated, or -ENOSPC when every segment
- * is full.
+ * Return: the number of slots allocated, -ENOSPC when every segment is
+ * full, or another negative errno when a file could not be grown.
  */
 int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
 		       u64 *loc)
@@ -221,14 +230,50 @@ int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
 			continue;
 		}
 		end = (seg->next + n) << shift;
-		/* On failure the segment now ends where its file stopped. */
-		if (end > seg->allocated && diff_segment_grow(ds, seg, end))
-			continue;
+		if (end > seg->allocated) {
+			ret = diff_segment_grow(ds, seg, end);
+			/* The segment now ends where its file stopped. */
+			if (ret == -ENOSPC)
+				continue;
+			if (ret)
+				break;
+		}
 		*loc = ((u64)ds->cur << DIFF_LOC_SEG_SHIFT) | seg->next;
 		seg->next += n;
 		WRITE_ONCE(ds->used, ds->used + (n << shift));
 		ret = n;
 		break;
+	}
+	mutex_unlock(&ds->lock);
+	return ret;
+}
+
+/**
+ * diff_storage_check() - has a storage file lost data written to it?
+ * @ds: the storage
+ *
+ * A write to a file lands in the page cache and reaches the disk at
+ * writeback, after the write returned; when that fails, the copy of a
+ * chunk may be gone with its page. The file's writeback error sequence,
+ * sampled when the segment was opened, tells whether a writeback failed
+ * since.
+ * Context: process context; takes @ds->lock.
+ * Return: 0, or the negative errno of a failed writeback.
+ */
+int diff_storage_check(struct diff_storage *ds)
+{
+	struct diff_segment *seg;
+	unsigned int i;
+	int ret = 0;
+
+	if (!READ_ONCE(ds->has_file))
+		return 0;
+	mutex_lock(&ds->lock);
+	for (i = 0; i < ds->nr_segs && !ret; i++) {
+		seg = ds->segs[i];
+		if (!seg->bdev)
+			ret = filemap_check_wb_err(seg->file->f_mapping,
+						   seg->wb_err);
 	}
 	mutex_unlock(&ds->lock);
 	return ret;

@@ -3,6 +3,7 @@
 #define __BLKSNAP_DIFF_STORAGE_H
 
 #include <linux/types.h>
+#include <linux/errseq.h>
 #include <linux/mutex.h>
 
 struct file;
@@ -29,6 +30,7 @@ struct diff_segment {
 	u64 limit;
 	u64 allocated;
 	u64 next;
+	errseq_t wb_err;	/* a file's writeback errors when opened */
 };
 
 /**
@@ -69,6 +71,7 @@ void diff_segment_free(struct diff_segment *seg);
 int diff_storage_add(struct diff_storage *ds, struct diff_segment *seg);
 int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
 		       u64 *loc);
+int diff_storage_check(struct diff_storage *ds);
 struct block_device *diff_storage_map(struct diff_storage *ds,
 				      unsigned int shift, u64 loc, u32 offset,
 				      sector_t *sector);

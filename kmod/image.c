@@ -152,9 +152,16 @@ static int image_file_piece(struct cow_dev *cd, struct bio *bio,
 		image_copy_bio(bio, iter, len, *bounce, false);
 	ret = diff_storage_rw(cd->storage, cd->chunk_shift, loc, off, *bounce,
 			      len, write);
-	if (!ret && !write)
+	/* The page read may have come back from the disk after a failure. */
+	if (!ret)
+		ret = diff_storage_check(cd->storage);
+	if (ret) {
+		cow_corrupt(cd, -ret);
+		return ret;
+	}
+	if (!write)
 		image_copy_bio(bio, iter, len, *bounce, true);
-	return ret;
+	return 0;
 }
 
 /* Where a piece of chunk @c at byte @off lies; NULL bdev: a storage file. */

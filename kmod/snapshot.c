@@ -22,8 +22,9 @@
  * storage or origin during copy-on-write (EIO) marks the snapshot
  * CORRUPTED and queues a CORRUPTED event; from then on writes to the
  * origins pass untouched and every image bio fails. So does the deletion
- * of an origin's disk (ENODEV), which no write can reveal: image I/O and
- * the state queries (info, event wait) look for it.
+ * of an origin's disk (ENODEV) and a failed writeback of a storage file
+ * (the copies in it are lost), which a write may never reveal: image I/O,
+ * copy-on-write and the state queries (info, event wait) look for them.
  *
  * Destroy: allowed in any state. The image disks are removed, even when
  * open or mounted (their I/O fails from then on, and their memory is
@@ -128,7 +129,7 @@ static void snapshot_event_locked(struct snapshot *snap, u32 code, int err,
  * snapshot_corrupt() - mark a taken snapshot corrupted
  * @snap: the snapshot
  * @err: positive errno: ENOSPC for an overflow, EIO for an I/O error
- * @dev: the device whose copy-on-write failed
+ * @dev: the device whose copy-on-write failed, 0 for the storage alone
  *
  * Context: process context (workers); takes event_lock.
  */
@@ -139,8 +140,12 @@ static void snapshot_corrupt(struct snapshot *snap, int err, dev_t dev)
 		snap->error = err;
 		WRITE_ONCE(snap->state, SNAP_CORRUPTED);
 		snapshot_event_locked(snap, BLKSNAP_EVENT_CORRUPTED, err, dev);
-		pr_err("snapshot %pUb corrupted by device %u:%u: error %d\n",
-		       &snap->id, MAJOR(dev), MINOR(dev), err);
+		if (dev)
+			pr_err("snapshot %pUb corrupted by device %u:%u: error %d\n",
+			       &snap->id, MAJOR(dev), MINOR(dev), err);
+		else
+			pr_err("snapshot %pUb corrupted by its difference storage: error %d\n",
+			       &snap->id, err);
 	}
 	spin_unlock(&snap->event_lock);
 }
@@ -673,12 +678,21 @@ int snapshot_list(u8 *ids, unsigned int max, unsigned int *total)
  * Context: blksnap_ctl_lock held.
  * Return: 0 or -ENOENT.
  */
-/* Has a device of a taken snapshot lost its disk? Corrupt it then. */
-static void snapshot_check_origins(struct snapshot *snap)
+/*
+ * Has a taken snapshot lost its data without a write noticing (a deleted
+ * origin disk, a failed writeback of a storage file)? Corrupt it then.
+ */
+static void snapshot_check_health(struct snapshot *snap)
 {
 	unsigned int i;
+	int ret;
 
 	lockdep_assert_held(&blksnap_ctl_lock);
+	if (READ_ONCE(snap->state) != SNAP_TAKEN)
+		return;
+	ret = diff_storage_check(&snap->storage);
+	if (ret)
+		snapshot_corrupt(snap, -ret, 0);
 	for (i = 0; i < snap->nr_devs; i++) {
 		if (READ_ONCE(snap->state) != SNAP_TAKEN)
 			break;
@@ -710,7 +724,7 @@ int snapshot_info(struct blksnap_snapshot_info *info,
 			sizeof(images[i].name));
 	}
 	info->image_count = snap->nr_devs;
-	snapshot_check_origins(snap);
+	snapshot_check_health(snap);
 	spin_lock(&snap->event_lock);
 	info->state = snap->state;
 	info->error = snap->error;
@@ -767,7 +781,7 @@ int snapshot_wait_event(struct blksnap_event *ev)
 	mutex_lock(&blksnap_ctl_lock);
 	snap = snapshot_find(ev->id);
 	if (snap) {
-		snapshot_check_origins(snap);
+		snapshot_check_health(snap);
 		kref_get(&snap->kref);
 	}
 	mutex_unlock(&blksnap_ctl_lock);
