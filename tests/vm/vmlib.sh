@@ -82,7 +82,10 @@ vm_boot() {
 	# BLKSNAP_VM_ICOUNT (the benchmarks): one TCG thread with guest time
 	# counted in instructions, so that rates measured in the guest are
 	# a function of instructions per operation, not of the host's load.
-	local accel=tcg,thread=multi icount=
+	# BLKSNAP_VM_ACCEL overrides the accelerator (tcg,thread=single: one
+	# host thread runs every vCPU, so one vCPU's code patching is seen by
+	# the others at once; for telling an emulator fault from a kernel one).
+	local accel=${BLKSNAP_VM_ACCEL:-tcg,thread=multi} icount=
 	if [ -n "${BLKSNAP_VM_ICOUNT:-}" ]; then
 		accel=tcg,thread=single
 		icount="-icount shift=0,sleep=off"
