@@ -402,6 +402,9 @@ static void log_event(const struct blksnap_event *ev)
 	cli_human_size(ev->storage_limit, limit, sizeof(limit));
 	if (ev->code == BLKSNAP_EVENT_LOW_SPACE)
 		printf("%s low-space: %s of %s used\n", when, used, limit);
+	else if (ev->code == BLKSNAP_EVENT_CORRUPTED && !ev->dev.mj && !ev->dev.mn)
+		printf("%s corrupted: %s (the difference storage; %s of %s used)\n",
+		       when, strerror(ev->error), used, limit);
 	else if (ev->code == BLKSNAP_EVENT_CORRUPTED)
 		printf("%s corrupted: %s (device %u:%u; %s of %s used)\n", when,
 		       ev->error == ENOSPC ? "the difference storage overflowed" :
