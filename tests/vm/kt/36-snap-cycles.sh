@@ -29,7 +29,7 @@ s1=$(slab_kb)
 echo "SUnreclaim $s0 KiB, then $s1 KiB idle (noise $((s1 - s0)) KiB)"
 cp /proc/slabinfo /tmp/slab.before 2> /dev/null
 fio --name=load --filename="$DISK" --rw=randwrite --bs=4k --direct=1 \
-	--ioengine=psync --size=256M --time_based --runtime=300 \
+	--ioengine=psync --size=256M --time_based --runtime=3600 \
 	--output=/tmp/fio.out > /dev/null 2>&1 &
 f=$!
 trap 'kill $f 2> /dev/null' EXIT
