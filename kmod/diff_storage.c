@@ -152,6 +152,11 @@ static int diff_segment_mark(struct diff_segment *seg, u32 state)
 		ret = blksnap_bio_rw(seg->bdev, true, 0, buf, DIFF_HEADER_BLOCK);
 		if (!ret)
 			ret = blkdev_issue_flush(seg->bdev);
+		/*
+		 * The caller may have read the device through its page cache
+		 * (to probe it): blkid must not find there what was erased.
+		 */
+		invalidate_bdev(seg->bdev);
 	} else {
 		ret = diff_file_repeat(seg->file, 0, DIFF_HEADER_BLOCK, buf,
 				       DIFF_HEADER_BLOCK);
