@@ -190,8 +190,8 @@ int blksnap_storage_probe(const struct blksnap_storage *st, char *what,
 	/* A damaged header of ours is nothing. */
 	if (bs_storage_header_parse(&buf, (size_t)n, &h) <= 0)
 		return 0;
-	snprintf(what, size, "%s, %s by snapshot %s", h.description,
-		 h.in_use ? "in use" : "released", h.snapshot_id);
+	snprintf(what, size, "blksnap difference storage of snapshot %s, %s",
+		 h.snapshot_id, h.in_use ? "marked in use" : "released");
 	return 2;
 }
 

@@ -192,7 +192,8 @@ static noreturn void die_snapshot(const uint8_t *id, int err, const char *what)
  * A storage device's old content is overwritten, from its first MiB on:
  * refuse one that holds something a prober recognises, unless forced.
  */
-static void check_storage(struct blksnap_storage *st, bool force)
+static void check_storage(const char *path, struct blksnap_storage *st,
+			  bool force)
 {
 	char what[256];
 	int ret = blksnap_storage_probe(st, what, sizeof(what));
@@ -202,16 +203,16 @@ static void check_storage(struct blksnap_storage *st, bool force)
 		cli_die_lib();
 	}
 	if (ret == 2)
-		cli_info("%s: was %s", st->path, what);
+		cli_info("%s: was %s", path, what);
 	if (ret != 1)
 		return;
 	if (force) {
-		cli_info("%s: holds %s: overwritten (--force)", st->path, what);
+		cli_info("%s: holds %s: overwritten (--force)", path, what);
 		return;
 	}
 	blksnap_storage_release(st);
 	cli_die("%s: holds %s: not used as difference storage without --force (wipefs -a clears it)",
-		st->path, what);
+		path, what);
 }
 
 /* The storage for a snapshot or its extension, checked against --limit. */
@@ -220,7 +221,7 @@ static void open_storage(const char *path, uint64_t limit, bool force,
 {
 	if (blksnap_storage_open(path, st))
 		cli_die_lib();
-	check_storage(st, force);
+	check_storage(path, st, force);
 	if (st->whole_device && limit)
 		cli_usage_error("%s: a block device is used whole: --limit goes with a storage file",
 				path);
