@@ -127,6 +127,8 @@ mounts_origin "snapshot destroyed"
 take_mounted() {
 	mount "$DISK" $mnt || die "$1: mount $DISK"
 	echo taken > $mnt/file
+	# Committed before the take: freezing may not reach a btrfs.
+	sync
 	id=$(blksnap-take -q --storage "$DISK2" "$DISK") || die "$1: take"
 	img=$(blksnap-take --image "$id" "$DISK") || die "$1: image"
 	echo changed > $mnt/file
