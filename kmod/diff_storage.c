@@ -15,17 +15,33 @@
  * File I/O goes through a file of the module's own, opened on the same
  * path, so that the caller's flags (O_DIRECT, O_APPEND) do not apply;
  * block device I/O uses the module's own bios (io.c).
+ *
+ * Chunk slots begin BLKSNAP_STORAGE_RESERVED bytes into a segment and end
+ * as far before its end: a copy of the origin's first or last chunk must
+ * not make the storage probe as the origin's filesystem, RAID member or
+ * partition table once the snapshot is gone (the UAPI header says why
+ * that size). The start holds a header saying what the segment is.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
+#include <linux/crc32.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
-#include <linux/pagemap.h>
 #include <linux/fs.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
+#include <linux/timekeeping.h>
+#include <uapi/linux/blksnap.h>
 #include "compat.h"
 #include "io.h"
 #include "diff_storage.h"
+
+#define DIFF_RESERVED	((u64)BLKSNAP_STORAGE_RESERVED)
+/* The header's block: written whole, so a 4K-sector device accepts it. */
+#define DIFF_HEADER_BLOCK	4096
+
+static_assert(sizeof(struct blksnap_storage_header) ==
+	      BLKSNAP_STORAGE_HEADER_SIZE);
 
 void diff_storage_init(struct diff_storage *ds)
 {
@@ -62,6 +78,95 @@ struct gendisk *diff_segment_disk(const struct diff_segment *seg)
 	return sb->s_bdev ? sb->s_bdev->bd_disk : NULL;
 }
 
+/* Write @len bytes of a file at @pos, @size bytes of @buf over and over. */
+static int diff_file_repeat(struct file *file, loff_t pos, u64 len, void *buf,
+			    u32 size)
+{
+	ssize_t n;
+
+	while (len) {
+		n = kernel_write(file, buf, min_t(u64, len, size), &pos);
+		if (n < 0)
+			return n;
+		if (!n)
+			return -EIO;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Zero a segment's reserved areas (a file has no end yet: it grows). */
+static int diff_segment_clear(struct diff_segment *seg, void *buf)
+{
+	sector_t nr = DIFF_RESERVED >> SECTOR_SHIFT;
+	int ret;
+
+	if (!seg->bdev)
+		return diff_file_repeat(seg->file, 0, DIFF_RESERVED, buf,
+					DIFF_HEADER_BLOCK);
+	ret = blkdev_issue_zeroout(seg->bdev, 0, nr, GFP_KERNEL, 0);
+	if (!ret)
+		ret = blkdev_issue_zeroout(seg->bdev,
+					   (seg->limit >> SECTOR_SHIFT) - nr,
+					   nr, GFP_KERNEL, 0);
+	return ret;
+}
+
+/**
+ * diff_segment_mark() - write a segment's header
+ * @seg: the segment
+ * @state: enum blksnap_storage_state
+ *
+ * When the state is BLKSNAP_STORAGE_IN_USE, the reserved areas are zeroed
+ * first, so nothing found there before (a filesystem the device held, a
+ * previous snapshot's header) survives the header.
+ * Context: process context, sleeps.
+ * Return: 0 or a negative errno.
+ */
+static int diff_segment_mark(struct diff_segment *seg, u32 state)
+{
+	struct blksnap_storage_header *h;
+	void *buf;
+	int ret;
+
+	buf = kvzalloc(DIFF_HEADER_BLOCK, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	if (state == BLKSNAP_STORAGE_IN_USE) {
+		ret = diff_segment_clear(seg, buf);
+		if (ret)
+			goto out;
+	}
+	h = buf;
+	strscpy(h->magic, BLKSNAP_STORAGE_MAGIC, sizeof(h->magic));
+	h->version = cpu_to_le32(BLKSNAP_STORAGE_VERSION);
+	h->state = cpu_to_le32(state);
+	h->header_size = cpu_to_le32(BLKSNAP_STORAGE_HEADER_SIZE);
+	h->reserved_size = cpu_to_le32(BLKSNAP_STORAGE_RESERVED);
+	h->size = cpu_to_le64(seg->limit);
+	h->time = cpu_to_le64(ktime_get_real_seconds());
+	memcpy(h->snapshot_id, seg->owner, sizeof(h->snapshot_id));
+	strscpy(h->description, BLKSNAP_STORAGE_DESCRIPTION,
+		sizeof(h->description));
+	h->checksum = cpu_to_le32(~__crc32c_le(~0u, buf, sizeof(*h)));
+	if (seg->bdev) {
+		ret = blksnap_bio_rw(seg->bdev, true, 0, buf, DIFF_HEADER_BLOCK);
+		if (!ret)
+			ret = blkdev_issue_flush(seg->bdev);
+		/*
+		 * The caller may have read the device through its page cache
+		 * (to probe it): blkid must not find there what was erased.
+		 */
+		invalidate_bdev(seg->bdev);
+	} else {
+		ret = diff_file_repeat(seg->file, 0, DIFF_HEADER_BLOCK, buf,
+				       DIFF_HEADER_BLOCK);
+	}
+out:
+	kvfree(buf);
+	return ret;
+}
+
 static int diff_segment_open(struct diff_segment *seg, struct file *file,
 			     u64 limit)
 {
@@ -72,11 +177,13 @@ static int diff_segment_open(struct diff_segment *seg, struct file *file,
 			return -EINVAL;
 		seg->bdev = I_BDEV(file->f_mapping->host);
 		seg->limit = bdev_nr_bytes(seg->bdev);
+		if (seg->limit < 2 * DIFF_RESERVED)
+			return -EINVAL;
 		seg->allocated = seg->limit;
 		seg->file = get_file(file);
 		return 0;
 	}
-	if (!S_ISREG(inode->i_mode) || !limit)
+	if (!S_ISREG(inode->i_mode) || limit < 2 * DIFF_RESERVED)
 		return -EINVAL;
 	seg->file = dentry_open(&file->f_path, O_RDWR | O_LARGEFILE,
 				current_cred());
@@ -84,6 +191,8 @@ static int diff_segment_open(struct diff_segment *seg, struct file *file,
 		return PTR_ERR(seg->file);
 	seg->limit = limit;
 	seg->wb_err = filemap_sample_wb_err(seg->file->f_mapping);
+	/* diff_segment_mark() writes the start of the file. */
+	seg->allocated = DIFF_RESERVED;
 	return 0;
 }
 
@@ -91,13 +200,16 @@ static int diff_segment_open(struct diff_segment *seg, struct file *file,
  * diff_segment_new() - a segment from a caller's file descriptor
  * @fd: a file descriptor open for reading and writing
  * @limit: bytes a regular file may grow to; zero for a block device
+ * @owner: the snapshot's id, for the header
  *
+ * The segment's reserved areas are zeroed and its header written.
  * Context: process context, may sleep.
  * Return: the segment or ERR_PTR(): -EBADF (bad or not read-write
- * descriptor), -EINVAL (neither a regular file with a limit nor an O_EXCL
- * block device without one) or -ENOMEM.
+ * descriptor), -EINVAL (neither a regular file with a limit of at least
+ * twice BLKSNAP_STORAGE_RESERVED nor an O_EXCL block device of that size
+ * without one), -ENOMEM or the error writing the header.
  */
-struct diff_segment *diff_segment_new(int fd, u64 limit)
+struct diff_segment *diff_segment_new(int fd, u64 limit, const u8 *owner)
 {
 	struct diff_segment *seg;
 	struct file *file;
@@ -116,7 +228,16 @@ struct diff_segment *diff_segment_new(int fd, u64 limit)
 		seg = ERR_PTR(-ENOMEM);
 		goto out;
 	}
+	memcpy(seg->owner, owner, sizeof(seg->owner));
 	ret = diff_segment_open(seg, file, limit);
+	if (!ret) {
+		ret = diff_segment_mark(seg, BLKSNAP_STORAGE_IN_USE);
+		if (ret) {
+			pr_warn("difference storage: cannot write its header: %d\n",
+				ret);
+			fput(seg->file);
+		}
+	}
 	if (ret) {
 		kfree(seg);
 		seg = ERR_PTR(ret);
@@ -127,9 +248,17 @@ out:
 	return seg;
 }
 
-/* Free a segment not added to a storage. */
+/*
+ * Free a segment, its header saying it is released. Context: process
+ * context, no I/O on it may be running or start.
+ */
 void diff_segment_free(struct diff_segment *seg)
 {
+	int ret = diff_segment_mark(seg, BLKSNAP_STORAGE_RELEASED);
+
+	if (ret)
+		pr_warn("difference storage: cannot mark it released: %d\n",
+			ret);
 	fput(seg->file);
 	kfree(seg);
 }
@@ -216,20 +345,23 @@ int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,
 		       u64 *loc)
 {
 	struct diff_segment *seg;
-	u64 room, n, end;
+	u64 slots, room, n, end;
 	int ret = -ENOSPC;
 
 	mutex_lock(&ds->lock);
 	while (ds->cur < ds->nr_segs) {
 		seg = ds->segs[ds->cur];
-		room = (seg->limit >> shift) - min(seg->next,
-						   seg->limit >> shift);
+		/* A file that stopped growing early may not reach its end. */
+		slots = seg->limit > 2 * DIFF_RESERVED ?
+			(seg->limit - 2 * DIFF_RESERVED) >> shift : 0;
+		room = slots - min(seg->next, slots);
 		n = min_t(u64, want, room);
 		if (!n) {
 			ds->cur++;
 			continue;
 		}
-		end = (seg->next + n) << shift;
+		/* A file grows with its reserved end, zeroes from fallocate. */
+		end = ((seg->next + n) << shift) + 2 * DIFF_RESERVED;
 		if (end > seg->allocated) {
 			ret = diff_segment_grow(ds, seg, end);
 			/* The segment now ends where its file stopped. */
@@ -303,7 +435,8 @@ static struct diff_segment *diff_storage_seg(struct diff_storage *ds,
 					     unsigned int shift, u64 loc,
 					     u32 offset, u64 *pos)
 {
-	*pos = ((loc & ((1ull << DIFF_LOC_SEG_SHIFT) - 1)) << shift) + offset;
+	*pos = DIFF_RESERVED +
+	       ((loc & ((1ull << DIFF_LOC_SEG_SHIFT) - 1)) << shift) + offset;
 	return ds->segs[loc >> DIFF_LOC_SEG_SHIFT];
 }
 

@@ -22,7 +22,8 @@ struct blksnap_io;
  * @bdev: the block device, or NULL for a regular file
  * @limit: bytes the segment may hold
  * @allocated: bytes available now (a file grows by fallocate)
- * @next: next free chunk slot
+ * @next: next free chunk slot, counted from the end of the reserved start
+ * @owner: the id of the snapshot using it, for its header
  */
 struct diff_segment {
 	struct file *file;
@@ -31,6 +32,7 @@ struct diff_segment {
 	u64 allocated;
 	u64 next;
 	errseq_t wb_err;	/* a file's writeback errors when opened */
+	u8 owner[16];
 };
 
 /**
@@ -66,7 +68,7 @@ static inline bool diff_storage_has_file(struct diff_storage *ds)
 
 void diff_storage_init(struct diff_storage *ds);
 void diff_storage_free(struct diff_storage *ds);
-struct diff_segment *diff_segment_new(int fd, u64 limit);
+struct diff_segment *diff_segment_new(int fd, u64 limit, const u8 *owner);
 void diff_segment_free(struct diff_segment *seg);
 int diff_storage_add(struct diff_storage *ds, struct diff_segment *seg);
 int diff_storage_alloc(struct diff_storage *ds, unsigned int shift, u32 want,

@@ -575,6 +575,35 @@ bool image_is_image(struct block_device *bdev)
 	return bdev->bd_disk->fops == &image_fops;
 }
 
+/*
+ * The origin's name, in the directory "blksnap" of the image disk, for
+ * udev rules (the image's by-id link): unlike the "origin" link, made
+ * after the disk is added, it exists before the disk's add event.
+ */
+static ssize_t origin_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct cow_dev *cd = dev_to_disk(dev)->private_data;
+
+	return sysfs_emit(buf, "%pg\n", cd->origin.bdev);
+}
+static DEVICE_ATTR_RO(origin);
+
+static struct attribute *image_attrs[] = {
+	&dev_attr_origin.attr,
+	NULL,
+};
+
+static const struct attribute_group image_group = {
+	.name = "blksnap",
+	.attrs = image_attrs,
+};
+
+static const struct attribute_group *image_groups[] = {
+	&image_group,
+	NULL,
+};
+
 static struct gendisk *image_alloc(struct cow_dev *cd)
 {
 	struct gendisk *disk;
@@ -615,7 +644,7 @@ int image_create(struct cow_dev *cd)
 	disk = image_alloc(cd);
 	if (IS_ERR(disk))
 		return PTR_ERR(disk);
-	ret = add_disk(disk);
+	ret = device_add_disk(NULL, disk, image_groups);
 	if (ret) {
 		/* Not added: .free_disk is not called. */
 		ida_free(&image_ida, disk->first_minor);

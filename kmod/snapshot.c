@@ -234,7 +234,7 @@ static int snapshot_new_segment(struct snapshot *snap, int fd, u64 limit)
 	struct diff_segment *seg;
 	int ret;
 
-	seg = diff_segment_new(fd, limit);
+	seg = diff_segment_new(fd, limit, snap->id.b);
 	if (IS_ERR(seg))
 		return PTR_ERR(seg);
 	ret = -EINVAL;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "blksnap/blksnap.h"
+#include "blksnap/control.h"
 #include "archive-read.h"
 #include "hashindex.h"
 #include "manifest-text.h"
@@ -157,6 +158,27 @@ void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1]);
 
 /* Size of an open block device or file. */
 int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev);
+
+/* A difference storage header (lib/storage-header.c), as read. */
+struct bs_storage_header {
+	bool in_use;
+	uint32_t reserved_size;
+	uint64_t size;
+	uint64_t time;
+	char snapshot_id[BLKSNAP_SNAPSHOT_ID_TEXT];
+	char description[64];
+};
+
+/*
+ * Reads the first @len bytes of a storage: 1 and *out filled for a valid
+ * header; 0 when they do not begin with the magic; -1 with a message for
+ * a header that does but is cut short, of another version, damaged or
+ * inconsistent.
+ */
+int bs_storage_header_parse(const void *buf, size_t len,
+			    struct bs_storage_header *out);
+/* The CRC-32C of @h with its checksum field taken as zero. */
+uint32_t bs_storage_header_checksum(const struct blksnap_storage_header *h);
 
 /* Bytes of @ix in its serialised form (blksnap_hash_index_encode). */
 uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Difference storage and snapshot descriptions for the snapshot tools. */
 
+#include <blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -109,6 +110,89 @@ void blksnap_storage_release(struct blksnap_storage *st)
 	free(st->path);
 	st->unlink_path = NULL;
 	st->path = NULL;
+}
+
+/* Appends " NAME=value" for each probed value of @names that is set. */
+static void probe_append(blkid_probe pr, const char *const *names,
+			 char *what, size_t size)
+{
+	const char *value;
+	size_t n;
+
+	for (; *names; names++) {
+		if (blkid_probe_lookup_value(pr, *names, &value, NULL))
+			continue;
+		n = strlen(what);
+		snprintf(what + n, size - n, "%s%s=%s", n ? " " : "", *names, value);
+	}
+}
+
+/* 1 and @what when libblkid finds a signature, 0 when none, or -1. */
+static int probe_signature(const struct blksnap_storage *st, char *what,
+			   size_t size)
+{
+	static const char *const names[] = {
+		"TYPE", "PTTYPE", "LABEL", "UUID", NULL
+	};
+	blkid_probe pr = blkid_new_probe();
+	int ret = -1;
+
+	if (!pr)
+		return bs_fail("%s: cannot probe: out of memory", st->path);
+	if (blkid_probe_set_device(pr, st->fd, 0, 0)) {
+		bs_fail_errno(errno, "%s: cannot probe", st->path);
+		goto out;
+	}
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE |
+					  BLKID_SUBLKS_LABEL | BLKID_SUBLKS_UUID);
+	blkid_probe_enable_partitions(pr, 1);
+	/* -2: two signatures, which libblkid will not choose between. */
+	ret = blkid_do_safeprobe(pr);
+	if (ret == -2) {
+		snprintf(what, size, "signatures of more than one kind");
+		ret = 1;
+	} else if (ret == 0) {
+		probe_append(pr, names, what, size);
+		ret = 1;
+	} else if (ret == 1) {
+		ret = 0;
+	} else {
+		bs_fail("%s: libblkid cannot probe it", st->path);
+	}
+out:
+	blkid_free_probe(pr);
+	return ret;
+}
+
+int blksnap_storage_probe(const struct blksnap_storage *st, char *what,
+			  size_t size)
+{
+	struct blksnap_storage_header buf;
+	struct bs_storage_header h;
+	ssize_t n;
+	int ret;
+
+	if (size)
+		what[0] = '\0';
+	if (!st->whole_device)
+		return 0;
+	/*
+	 * Probed first: pvcreate, for one, leaves sector 0 as it was, and
+	 * so a header of ours before the label it writes.
+	 */
+	ret = probe_signature(st, what, size);
+	if (ret)
+		return ret;
+	n = bs_pread_all(st->fd, &buf, sizeof(buf), 0);
+	if (n < 0)
+		return bs_fail_errno(errno, "%s: cannot read", st->path);
+	/* A damaged header of ours is nothing. */
+	if (bs_storage_header_parse(&buf, (size_t)n, &h) <= 0)
+		return 0;
+	snprintf(what, size, "blksnap difference storage of snapshot %s, %s",
+		 h.snapshot_id, h.in_use ? "marked in use" : "released");
+	return 2;
 }
 
 int blksnap_snapshot_describe(int fd, const uint8_t *id,

@@ -39,6 +39,8 @@ static __attribute__((__noreturn__)) void usage(void)
 	       " -L, --limit SIZE       how large a storage file may grow (K, M, G, T)\n"
 	       "     --low-space SIZE   free storage under which a low-space event fires\n"
 	       "                          (default: an eighth of the storage)\n"
+	       "     --force            use a storage device even if it holds a filesystem,\n"
+	       "                          RAID, LVM, LUKS, swap or a partition table\n"
 	       " -j, --json             print the result as JSON\n"
 	       " -I, --image ID         print the image device of DEVICE in snapshot ID\n"
 	       " -i, --info ID          describe snapshot ID\n"
@@ -57,12 +59,13 @@ enum mode { MODE_TAKE, MODE_IMAGE, MODE_INFO, MODE_DESTROY, MODE_LIST, MODE_WAIT
 
 enum {
 	OPT_LOW_SPACE = 0x100, OPT_DESTROY, OPT_AUTO_EXTEND, OPT_WAIT_TIMEOUT,
-	OPT_OLD_TIMEOUT,
+	OPT_OLD_TIMEOUT, OPT_FORCE,
 };
 
 struct args {
 	enum mode mode;
 	bool json;
+	bool force;
 	const char *storage;
 	uint64_t limit;
 	uint64_t low_space;
@@ -92,8 +95,8 @@ static void check_args(struct args *a)
 		cli_usage_error("--image takes one device");
 	if (a->mode == MODE_TAKE && !a->storage)
 		cli_usage_error("--storage is needed to take a snapshot");
-	if ((a->limit || a->low_space) && a->mode != MODE_TAKE)
-		cli_usage_error("--limit and --low-space go with taking a snapshot");
+	if ((a->limit || a->low_space || a->force) && a->mode != MODE_TAKE)
+		cli_usage_error("--limit, --low-space and --force go with taking a snapshot");
 	if ((a->auto_extend || a->timeout >= 0) && a->mode != MODE_WAIT)
 		cli_usage_error("--auto-extend and --wait-timeout go with --wait-events");
 	if (a->auto_extend && !a->storage)
@@ -110,6 +113,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "storage", required_argument, NULL, 's' },
 		{ "limit", required_argument, NULL, 'L' },
 		{ "low-space", required_argument, NULL, OPT_LOW_SPACE },
+		/* No -f: it is blksnap-send's --full. */
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "image", required_argument, NULL, 'I' },
 		{ "info", required_argument, NULL, 'i' },
@@ -148,6 +153,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_LOW_SPACE:
 			a->low_space = cli_parse_size(optarg, "--low-space");
 			break;
+		case OPT_FORCE: a->force = true; break;
 		case 'j': a->json = true; break;
 		case 'I': a->mode = MODE_IMAGE; parse_id(a, optarg); break;
 		case 'i': a->mode = MODE_INFO; parse_id(a, optarg); break;
@@ -182,11 +188,40 @@ static noreturn void die_snapshot(const uint8_t *id, int err, const char *what)
 	cli_die("snapshot %s: %s: %s", id_text(id), what, strerror(-err));
 }
 
+/*
+ * A storage device's old content is overwritten, from its first MiB on:
+ * refuse one that holds something a prober recognises, unless forced.
+ */
+static void check_storage(const char *path, struct blksnap_storage *st,
+			  bool force)
+{
+	char what[256];
+	int ret = blksnap_storage_probe(st, what, sizeof(what));
+
+	if (ret < 0) {
+		blksnap_storage_release(st);
+		cli_die_lib();
+	}
+	if (ret == 2)
+		cli_info("%s: was %s", path, what);
+	if (ret != 1)
+		return;
+	if (force) {
+		cli_info("%s: holds %s: overwritten (--force)", path, what);
+		return;
+	}
+	blksnap_storage_release(st);
+	cli_die("%s: holds %s: not used as difference storage without --force (wipefs -a clears it)",
+		path, what);
+}
+
 /* The storage for a snapshot or its extension, checked against --limit. */
-static void open_storage(const char *path, uint64_t limit, struct blksnap_storage *st)
+static void open_storage(const char *path, uint64_t limit, bool force,
+			 struct blksnap_storage *st)
 {
 	if (blksnap_storage_open(path, st))
 		cli_die_lib();
+	check_storage(path, st, force);
 	if (st->whole_device && limit)
 		cli_usage_error("%s: a block device is used whole: --limit goes with a storage file",
 				path);
@@ -277,7 +312,7 @@ static int take(const struct args *a)
 	for (i = 0; i < (unsigned int)a->device_count; i++)
 		devs[i] = cli_block_device(a->devices[i], &paths[i]);
 	fd = cli_open_control();
-	open_storage(a->storage, a->limit, &st);
+	open_storage(a->storage, a->limit, a->force, &st);
 	ret = blksnap_ctl_snapshot_create(fd, st.fd, a->limit, a->low_space, id);
 	if (ret) {
 		blksnap_storage_release(&st);
@@ -420,7 +455,7 @@ static void extend(int fd, const struct args *a)
 	char size[32];
 	int ret;
 
-	open_storage(a->storage, a->auto_extend, &st);
+	open_storage(a->storage, a->auto_extend, false, &st);
 	ret = blksnap_ctl_snapshot_append(fd, a->id, st.fd,
 					  st.whole_device ? 0 : a->auto_extend);
 	blksnap_storage_release(&st);

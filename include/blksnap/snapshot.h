@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <linux/blksnap.h>
 
 #ifdef __cplusplus
@@ -52,6 +53,20 @@ int blksnap_storage_open(const char *path, struct blksnap_storage *st);
  * released struct with fd -1.
  */
 void blksnap_storage_release(struct blksnap_storage *st);
+
+/*
+ * What a storage block device holds, as libblkid finds it: writes to
+ * what[size] a filesystem, RAID member, LVM physical volume, LUKS, swap
+ * or partition table type with its label and UUID ("TYPE=ext4
+ * LABEL=data UUID=..."), or what its blksnap storage header says, and
+ * returns: 1 something that would be overwritten, 2 nothing else than a
+ * blksnap storage header (blksnap-storage(5)), 0 nothing (zeroes, or
+ * data no prober knows);
+ * -1 with a message when the device cannot be read or probed. A file
+ * storage returns 0: this call made it.
+ */
+int blksnap_storage_probe(const struct blksnap_storage *st, char *what,
+			  size_t size);
 
 /*
  * Read the state and the devices of snapshot id through control fd: fills

@@ -9,6 +9,10 @@
 #
 #   tests/fuzz/make-corpus.sh [BUILD_DIR]     (default: the source tree)
 #
+# The storage-header corpus is not written here: its inputs are headers
+# as the module writes them (in use, released) and damaged ones, made
+# once by hand with their CRC-32C; keep it when regenerating the rest.
+#
 # The images are random, so the files differ from run to run; commit the
 # new corpus only with a reason (a new format, a new field).
 set -eu

@@ -168,6 +168,60 @@ enum blksnap_snapshot_state {
 	BLKSNAP_SNAPSHOT_CORRUPTED = 3,	/* overflow or I/O error: images fail */
 };
 
+/*
+ * Difference storage layout (blksnap-storage(5)). The module keeps the
+ * first and the last BLKSNAP_STORAGE_RESERVED bytes of every block device
+ * and file it is given as storage free of chunk copies, so that no prober
+ * (blkid, udev, LVM, mdadm, a boot loader) finds there a signature of the
+ * data copied: 1 MiB covers every signature location known to libblkid
+ * (partition tables, LVM labels, LUKS headers, md 0.90, 1.0 and 1.2
+ * superblocks, the backup GPT, btrfs' primary superblock at 64 KiB, ZFS'
+ * 512 KiB of labels at either end). When a snapshot starts using it, the
+ * module zeroes both areas and writes this header at offset 0; when the
+ * snapshot goes, it rewrites the header with the state "released".
+ * Integers are little-endian.
+ */
+#define BLKSNAP_STORAGE_RESERVED	(1u << 20)
+#define BLKSNAP_STORAGE_MAGIC		"blksnap-storage"	/* NUL ends it */
+#define BLKSNAP_STORAGE_VERSION		1
+#define BLKSNAP_STORAGE_HEADER_SIZE	512
+#define BLKSNAP_STORAGE_DESCRIPTION	"blksnap difference storage; see blksnap-storage(5)"
+
+enum blksnap_storage_state {
+	BLKSNAP_STORAGE_IN_USE = 1,	/* a snapshot holds it */
+	BLKSNAP_STORAGE_RELEASED = 2,	/* no longer: its data is stale */
+};
+
+/**
+ * struct blksnap_storage_header - the header at offset 0 of a storage
+ * @magic: BLKSNAP_STORAGE_MAGIC and a NUL
+ * @version: BLKSNAP_STORAGE_VERSION
+ * @state: enum blksnap_storage_state
+ * @header_size: BLKSNAP_STORAGE_HEADER_SIZE
+ * @reserved_size: bytes kept free at the start and at the end
+ * @size: bytes of the device, or the size a file may grow to
+ * @time: when @state was written, in seconds since the epoch
+ * @snapshot_id: the snapshot that uses or used the storage
+ * @description: a NUL-terminated text saying what this is, for people
+ *               who look at the device with a hex dump
+ * @pad: zero
+ * @checksum: CRC-32C (Castagnoli, as in iSCSI and ext4's metadata) of the
+ *            header with this field zero
+ */
+struct blksnap_storage_header {
+	char magic[16];
+	__le32 version;
+	__le32 state;
+	__le32 header_size;
+	__le32 reserved_size;
+	__le64 size;
+	__le64 time;
+	__u8 snapshot_id[BLKSNAP_UUID_SIZE];
+	char description[64];
+	__u8 pad[380];
+	__le32 checksum;
+};
+
 /**
  * struct blksnap_snapshot_create - create a snapshot with its difference storage
  * @id: out: the snapshot's id (a UUID)

@@ -2,6 +2,7 @@
 # that random writes over 64 MiB of the origin copy. The snapshot becomes
 # corrupted with ENOSPC, the CORRUPTED event arrives, image reads fail, and
 # the origin holds every write, as if there were no snapshot.
+modprobe ext4 || die "modprobe ext4"
 load
 region=$((64 << 20))
 count=300

@@ -9,6 +9,7 @@ grow=""
 if modinfo -p "$KO" | grep -q '^diff_storage_grow_mib'; then
 	grow="diff_storage_grow_mib=4"
 fi
+modprobe ext4 || die "modprobe ext4"
 load $grow
 echo "module parameters: ${grow:-defaults}"
 region=$((64 << 20))
