@@ -11,7 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <linux/blksnap.h>
+#include <blksnap/uapi/linux/blksnap.h>
 
 #ifdef __cplusplus
 extern "C" {

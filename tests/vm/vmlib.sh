@@ -48,7 +48,7 @@ vm_kernels() {
 # The test tool: plain C with the library's control wrappers.
 vm_build_ktest() {
 	gcc -std=gnu11 -O2 -Wall -Wextra -I"$srcdir/include" \
-		-I"$srcdir/include/uapi" -o "$B/ktest" \
+		-o "$B/ktest" \
 		"$srcdir/tests/vm/ktest.c" "$srcdir/lib/control.c" 2>&1
 }
 
