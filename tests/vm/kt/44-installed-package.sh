@@ -7,8 +7,9 @@
 # take a full backup and a CBT incremental of a mounted ext4 from
 # snapshots while a writer runs, and a last one after the unmount, and
 # the chain restores to exactly the device.
+# Both resolved: /lib may be a link to /usr/lib (merged /usr).
 case $(readlink -f "$KO") in
-/lib/modules/"$(uname -r)"/updates/*) ;;
+"$(readlink -f "/lib/modules/$(uname -r)")"/updates/*) ;;
 *)
 	echo "the module is the tree's build (run.sh with BLKSNAP_INSTALLED=1 tests the installed one)"
 	exit 77
