@@ -20,6 +20,10 @@ for t in sbin/blksnap-take sbin/blksnap-cbt sbin/blksnap-backup \
 	 bin/blksnap-send bin/blksnap-diff bin/blksnap-restore; do
 	[ "$(command -v "${t#*/}")" = "/usr/$t" ] || die "${t#*/} is not /usr/$t"
 done
+# The packaged library, not one that "make install" put in /usr/local/lib
+# (CI's quick start does), which ld.so would find first.
+lib=$(dpkg -L libblksnap1 | grep '/libblksnap\.so\.1$') || die "libblksnap1 is not installed"
+export LD_LIBRARY_PATH="${lib%/*}"
 ver=$(blksnap-take --version | awk '{ print $NF }')
 
 modprobe blksnap || die "modprobe blksnap"
