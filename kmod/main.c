@@ -99,3 +99,4 @@ module_init(blksnap_init);
 module_exit(blksnap_exit);
 MODULE_DESCRIPTION("Block device change tracking and snapshots for stock kernels");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(BLKSNAP_MODULE_VERSION);

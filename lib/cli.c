@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -263,10 +265,61 @@ int cli_open_control(void)
 			BLKSNAP_CTL_PATH);
 	if (fd < 0)
 		cli_die("%s: %s", BLKSNAP_CTL_PATH, strerror(-fd));
-	if (blksnap_ctl_check_version(fd) == -EPROTO)
-		cli_die("the loaded blksnap module speaks another interface version than this tool (%d); load the module of the same release",
-			BLKSNAP_VERSION_MAJOR);
+	cli_check_control(fd);
 	return fd;
+}
+
+/*
+ * Veeam's blksnap.ko, another module of the same name, also creates
+ * /dev/blksnap-control; its VERSION ioctl is 'V' 0 with four __u16
+ * (major, minor, revision, build).  Asked only once ours went unanswered,
+ * to name what is loaded instead.
+ */
+struct veeam_blksnap_version {
+	uint16_t major, minor, revision, build;
+};
+#define VEEAM_BLKSNAP_IOCTL_VERSION _IOR('V', 0, struct veeam_blksnap_version)
+
+/* The loaded module's MODULE_VERSION, or "" if it has none. */
+static void loaded_module_version(char *buf, size_t size)
+{
+	FILE *f = fopen("/sys/module/blksnap/version", "re");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+}
+
+void cli_check_control(int fd)
+{
+	struct veeam_blksnap_version veeam;
+	struct blksnap_version ver;
+	char modver[64];
+	int ret = blksnap_ctl_version(fd, &ver);
+
+	if (!ret && ver.major == BLKSNAP_VERSION_MAJOR)
+		return;
+	if (!ret)
+		cli_die("the loaded blksnap module speaks interface version %u, this tool %d: load the module of the same release",
+			ver.major, BLKSNAP_VERSION_MAJOR);
+	/*
+	 * A driver without the ioctl answers ENOTTY (EINVAL from some): the
+	 * device is not this project's module.
+	 */
+	if (ret != -ENOTTY && ret != -EINVAL)
+		return;
+	loaded_module_version(modver, sizeof(modver));
+	memset(&veeam, 0, sizeof(veeam));
+	if (ioctl(fd, VEEAM_BLKSNAP_IOCTL_VERSION, &veeam) == 0)
+		cli_die("%s is Veeam's blksnap module (version %u.%u.%u.%u), another module of the same name, not this project's: unload it (rmmod blksnap) and load this one (modprobe blksnap, package blksnap-dkms)",
+			BLKSNAP_CTL_PATH, veeam.major, veeam.minor,
+			veeam.revision, veeam.build);
+	cli_die("%s does not answer this project's VERSION ioctl (%s): another module named blksnap is loaded%s%s%s; unload it (rmmod blksnap) and load this one (modprobe blksnap, package blksnap-dkms)",
+		BLKSNAP_CTL_PATH, strerror(-ret),
+		modver[0] ? " (version " : "", modver, modver[0] ? ")" : "");
 }
 
 dev_t cli_block_device(const char *spec, char **path)

@@ -159,6 +159,13 @@ const char *cli_human_size(uint64_t bytes, char *buf, size_t size);
 int cli_open_control(void);
 
 /*
+ * Dies, naming the problem, unless @fd answers this project's VERSION
+ * ioctl with its interface version: another release's module, or another
+ * vendor's module of the same name (Veeam's blksnap.ko).
+ */
+void cli_check_control(int fd);
+
+/*
  * The device number of a block device named by path, UUID=, LABEL=,
  * PARTUUID= or PARTLABEL=; *path receives the resolved path (malloc'd).
  * Exits 1 naming the device when it is missing or not a block device.

@@ -13,10 +13,15 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "dlopen-note.h"
 #include "internal.h"
 #include "libarchive-load.h"
 
 #define LIBARCHIVE_SONAME "libarchive.so.13"
+/* Every compressed archive, and every archive read, needs it. */
+BS_DLOPEN_NOTE(libarchive_note,
+	"[{\"feature\":\"archive\",\"description\":\"Image archives: tar, compression\","
+	"\"priority\":\"required\",\"soname\":[\"" LIBARCHIVE_SONAME "\"]}]");
 
 struct libarchive_fns la;
 static pthread_once_t la_once = PTHREAD_ONCE_INIT;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <dlfcn.h>
 
+#include "dlopen-note.h"
 #include "internal.h"
 #include "remote-backend.h"
 
@@ -30,6 +31,10 @@ static CURLcode curl_init_rc;
  * incremental of a 2 GiB image takes otherwise.
  */
 #define LIBCURL_SONAME "libcurl.so.4"
+/* Only URLs need it: local archives do without. */
+BS_DLOPEN_NOTE(libcurl_note,
+	"[{\"feature\":\"remote\",\"description\":\"Archives at http(s)://, s3:// and sftp:// URLs\","
+	"\"priority\":\"recommended\",\"soname\":[\"" LIBCURL_SONAME "\"]}]");
 struct remote_curl rcurl;
 static char curl_load_error[512];
 

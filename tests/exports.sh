@@ -26,6 +26,21 @@ check "the library exports the map's functions and nothing else" \
 check "the version node LIBBLKSNAP_1 is defined" grep -qx LIBBLKSNAP_1 "$TMP/exported"
 check "every exported symbol carries the version node" \
 	sh -c "! grep -Ev -e '@@LIBBLKSNAP_1(\.[0-9]+)?\$' -e '^LIBBLKSNAP_1(\.[0-9]+)?\$' '$TMP/exported'"
+# The Debian symbols file (not in a dist tarball) lists the map's
+# functions, each at LIBBLKSNAP_1, for the soname the library has.
+symbols=$srcdir/debian/libblksnap1.symbols
+if [ -r "$symbols" ]; then
+	sed -n 's/^ \(blksnap_[a-z0-9_]*\)@LIBBLKSNAP_1 .*/\1/p' "$symbols" |
+		LC_ALL=C sort > "$TMP/symbols"
+	check "debian/libblksnap1.symbols lists the map's functions at LIBBLKSNAP_1" \
+		diff -u "$TMP/map" "$TMP/symbols"
+	check "debian/libblksnap1.symbols has no other symbol and names libblksnap.so.1" \
+		sh -c "head -n1 '$symbols' | grep -q '^libblksnap\.so\.1 libblksnap1 ' &&
+		       ! grep '^ ' '$symbols' | grep -v -e '^ blksnap_[a-z0-9_]*@LIBBLKSNAP_1 ' \
+			-e '^ LIBBLKSNAP_1@LIBBLKSNAP_1 '"
+else
+	skip "debian/libblksnap1.symbols lists the map's functions" "no debian/ here"
+fi
 check "the library's soname is libblksnap.so.1" \
 	sh -c "objdump -p '$so' 2>/dev/null | grep -q 'SONAME *libblksnap\\.so\\.1\$' ||
 	       readelf -d '$so' | grep -q 'libblksnap\\.so\\.1\\]'"

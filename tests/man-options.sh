@@ -34,8 +34,9 @@ man_options() {
 	}' | LC_ALL=C sort -u
 }
 
-for name in send diff restore cbt take; do
+for name in send diff restore cbt take backup; do
 	tool=$BLKSNAP_BIN/src/blksnap-$name
+	[ "$name" = backup ] && tool=$top_srcdir/contrib/blksnap-backup
 	page=$top_srcdir/man/blksnap-$name.8
 
 	if ! help_options "$tool" >"$TMP/help" 2>"$TMP/help.err" ||

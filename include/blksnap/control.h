@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <linux/blksnap.h>
+#include <blksnap/uapi/linux/blksnap.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
-#include <linux/blksnap.h>
+#include <blksnap/uapi/linux/blksnap.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -17,7 +17,10 @@
 # 2; 1 boots them one after the other), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
 # for a second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
 # a reason to skip is a failure instead, as in CI), BLKSNAP_BIN (the build
-# tree whose tools are staged for the guest).
+# tree whose tools are staged for the guest), BLKSNAP_INSTALLED (non-empty:
+# the installed packages are tested instead of the tree's build: the
+# module that DKMS built and installed for each kernel, and the tools in
+# /usr/bin and /usr/sbin).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -84,7 +87,12 @@ done
 ntests=$((ntests * ${BLKSNAP_KT_REPEAT:-1}))
 
 # The userspace tools, for the tests that drive the module through them.
-[ -n "${BLKSNAP_BIN:-}" ] && vm_stage_tools "$BLKSNAP_BIN"
+if [ -n "${BLKSNAP_INSTALLED:-}" ]; then
+	vm_stage_installed_tools ||
+		skip_all "BLKSNAP_INSTALLED: no blksnap-take in /usr/sbin (install the packages)"
+elif [ -n "${BLKSNAP_BIN:-}" ]; then
+	vm_stage_tools "$BLKSNAP_BIN"
+fi
 echo "# blksnap VM tests: kernels ${kernels[*]}; build directory $B"
 
 if ! log=$(vm_build_ktest); then
@@ -104,7 +112,14 @@ run_kernel() {
 	mkdir -p "$out"
 	rm -f "$out/tap.out"
 	cp "$B/ktest" "$out/ktest"
-	if vm_build_module "$ver" "$out" && ! grep -q 'warning:' "$out/kmod.log"; then
+	if [ -n "${BLKSNAP_INSTALLED:-}" ]; then
+		if vm_installed_module "$ver" "$out"; then
+			ok "$ver: blksnap.ko installed by DKMS: $(readlink "$out/blksnap.ko")"
+		else
+			not_ok "$ver: blksnap.ko installed by DKMS in /lib/modules/$ver/updates"
+			return
+		fi
+	elif vm_build_module "$ver" "$out" && ! grep -q 'warning:' "$out/kmod.log"; then
 		ok "$ver: build blksnap.ko without warnings"
 	else
 		diag < "$out/kmod.log"

@@ -48,7 +48,7 @@ vm_kernels() {
 # The test tool: plain C with the library's control wrappers.
 vm_build_ktest() {
 	gcc -std=gnu11 -O2 -Wall -Wextra -I"$srcdir/include" \
-		-I"$srcdir/include/uapi" -o "$B/ktest" \
+		-o "$B/ktest" \
 		"$srcdir/tests/vm/ktest.c" "$srcdir/lib/control.c" 2>&1
 }
 
@@ -117,6 +117,32 @@ vm_stage_tools() {
 	[ -x "$1/src/.libs/blksnap-cbt" ] || return 1
 	mkdir -p "$B/tools"
 	cp "$1"/src/.libs/blksnap-* "$1"/lib/.libs/libblksnap.so* "$B/tools/"
+}
+
+# vm_stage_installed_tools: the installed tools (/usr/bin, /usr/sbin) as
+# links in $B/tools, where the tests look for the tools; no library is
+# staged, so they run with the installed one.
+vm_stage_installed_tools() {
+	local t
+	[ -x /usr/sbin/blksnap-take ] || return 1
+	mkdir -p "$B/tools"
+	for t in /usr/bin/blksnap-send /usr/bin/blksnap-diff \
+		 /usr/bin/blksnap-restore /usr/sbin/blksnap-take \
+		 /usr/sbin/blksnap-cbt /usr/sbin/blksnap-backup; do
+		ln -sfn "$t" "$B/tools/${t##*/}"
+	done
+}
+
+# vm_installed_module VER OUT: OUT/blksnap.ko, a link to the module that
+# depmod's index of VER names (DKMS installs it under updates/).
+vm_installed_module() {
+	local ko
+	ko=$(modinfo -k "$1" -n blksnap 2>/dev/null) || return 1
+	case $ko in
+	/lib/modules/"$1"/updates/*) ;;
+	*) return 1 ;;
+	esac
+	ln -sfn "$ko" "$2/blksnap.ko"
 }
 
 # vm_bench_prepare NAME [DISKROOT]: what a benchmark does before it
