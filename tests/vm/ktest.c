@@ -401,11 +401,14 @@ static void hostile_snap_create(int fd, int sfd)
 		c.storage_fd = tmp;
 		expect(fd, BLKSNAP_IOCTL_SNAPSHOT_CREATE, &c, EINVAL,
 		       "create file without a limit");
-		/* As many snapshots as allowed, then one more is refused. */
+		/*
+		 * As many snapshots as allowed, then one more is refused;
+		 * each storage file past the two reserved MiB.
+		 */
 		for (n = 0; n < BLKSNAP_MAX_SNAPSHOTS + 1; n++) {
 			int f = open("/tmp", O_TMPFILE | O_RDWR, 0600);
 
-			ret = blksnap_ctl_snapshot_create(fd, f, 1 << 20, 0, id);
+			ret = blksnap_ctl_snapshot_create(fd, f, 4 << 20, 0, id);
 			close(f);
 			if (ret)
 				break;
