@@ -36,6 +36,15 @@ cleanup() {
 	vgchange -q -an vg44 > /dev/null 2>&1
 	[ -n "${id:-}" ] && blksnap-take --destroy "$id" 2> /dev/null
 	udevadm control --exit 2> /dev/null
+	# libdevmapper takes udev for running while its control socket
+	# exists, and dmsetup in a later test would wait for it for ever.
+	i=0
+	while pgrep -x systemd-udevd > /dev/null && [ $i -lt 50 ]; do
+		i=$((i + 1))
+		sleep 0.1
+	done
+	pkill -9 -x systemd-udevd 2> /dev/null
+	rm -rf /run/udev
 }
 trap cleanup EXIT
 
