@@ -11,17 +11,10 @@ fio --name=seq --filename="$DISK2" --rw=write --bs=64k --direct=0 \
 fio2=$!
 trap 'kill $fio1 $fio2 2> /dev/null; wait' EXIT
 "$KTEST" attach "$DISK" || die "attach"
-# fio takes a while to start under TCG: wait for its first writes.
-i=0
-n=0
-while [ $i -lt 60 ] && [ "$n" = 0 ]; do
-	sleep 0.5
-	i=$((i + 1))
-	n=$(marked "$DISK" | wc -l)
-done
+n=$(wait_marked "$DISK")
 kill -0 $fio1 || die "fio ended too early: $(cat /tmp/fio1.out)"
 [ "$n" -gt 0 ] || die "nothing marked under random writes"
-echo "$n blocks marked after $i half-seconds of random writes"
+echo "$n blocks marked under random writes"
 # Unload with trackers attached while the writers run, then load again:
 # ftrace patches submit_bio_noacct() under their calls both ways.
 "$KTEST" attach "$DISK2" || die "attach $DISK2"

@@ -18,14 +18,8 @@ while [ $r -lt "$ROUNDS" ]; do
 	load
 	"$KTEST" attach "$DISK" || die "attach $DISK ($r)"
 	"$KTEST" attach "$DISK2" || die "attach $DISK2 ($r)"
-	i=0
-	n=0
-	while [ $i -lt 60 ] && [ "$n" = 0 ]; do
-		sleep 0.5
-		i=$((i + 1))
-		n=$(marked "$DISK" | wc -l)
-	done
-	[ "$n" -gt 0 ] || die "nothing marked under random writes ($r)"
+	[ "$(wait_marked "$DISK")" -gt 0 ] ||
+		die "nothing marked under random writes ($r)"
 	sleep 1
 	unload
 	kill -0 $fio1 && kill -0 $fio2 || die "a writer died ($r)"

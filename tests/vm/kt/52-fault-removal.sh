@@ -65,15 +65,6 @@ writes_until_corrupted() {
 	die "snapshot not corrupted: $("$KTEST" snap-info "$1" | head -n 1)"
 }
 
-# image_fails IMG: a read of the image fails, and in bounded time
-image_fails() {
-	timeout 60 dd if="$1" of=/dev/null bs=64k count=1 skip=7 \
-		iflag=direct 2> /dev/null
-	case $? in
-	0) die "image read succeeded" ;;
-	124) die "image read hung" ;;
-	esac
-}
 
 load
 # 1) dm origin removed with --force.
@@ -99,7 +90,7 @@ echo "origin's table replaced by one failing all I/O"
 writes_until_corrupted "$id" "$OR"
 echo "after removal: $("$KTEST" snap-info "$id" | head -n 1)"
 kill $writer; wait $writer 2> /dev/null; writer=""
-image_fails "$img"
+image_read_fails "$img"
 cat /tmp/mnt-img/f > /dev/null 2>&1
 umount /tmp/mnt-img || die "umount image"
 umount /tmp/mnt-or || die "umount origin"
@@ -125,7 +116,7 @@ echo "$SD deleted"
 wait $writer
 writer=""
 # Nothing can write to a deleted disk; reading the image notices.
-image_fails "$img"
+image_read_fails "$img"
 echo "after deletion: $("$KTEST" snap-info "$id" | head -n 1)"
 [ "$(snap_field "$id" state)" = corrupted ] || die "not corrupted (2)"
 [ "$(snap_field "$id" error)" = 19 ] || die "error not ENODEV (2)"
@@ -154,7 +145,7 @@ echo "$ST deleted"
 	die "origin lost a write"
 echo "after deletion: $("$KTEST" snap-info "$id" | head -n 1)"
 [ "$(snap_field "$id" state)" = corrupted ] || die "not corrupted (3)"
-image_fails "$img"
+image_read_fails "$img"
 "$KTEST" snap-destroy "$id" || die "destroy (3)"
 "$KTEST" detach "$DISK" || die "detach $DISK"
 unload

@@ -34,6 +34,29 @@ marked() {
 	cut -d' ' -f1 /tmp/map.raw | sort -n
 }
 
+# wait_marked DEV: the number of marked blocks in DEV's map once writers
+# started (fio takes a while to start under TCG), 0 after 30 s
+wait_marked() {
+	wm_i=0
+	wm_n=0
+	while [ $wm_i -lt 60 ] && [ "$wm_n" = 0 ]; do
+		sleep 0.5
+		wm_i=$((wm_i + 1))
+		wm_n=$(marked "$1" | wc -l)
+	done
+	echo "$wm_n"
+}
+
+# image_read_fails IMG: reading IMG fails, and within a minute
+image_read_fails() {
+	timeout 60 dd if="$1" of=/dev/null bs=64k count=1 skip=7 \
+		iflag=direct 2> /dev/null
+	case $? in
+	0) die "image read succeeded on a corrupted snapshot" ;;
+	124) die "image read hung" ;;
+	esac
+}
+
 # blocks BLOCKSIZE < "offset length" lines (bytes): tracking blocks touched
 blocks() {
 	awk -v bs="$1" '$2 > 0 {
