@@ -7,6 +7,8 @@
 #define __BLKSNAP_COMPAT_H
 
 #include <linux/blkdev.h>
+#include <linux/blk-mq.h>
+#include <linux/crc32.h>
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/ftrace.h>
@@ -206,6 +208,37 @@ static inline struct gendisk *blksnap_alloc_disk(unsigned int lbs)
 	blk_queue_physical_block_size(disk->queue, lbs);
 	blk_queue_max_hw_sectors(disk->queue, 2048);
 	return disk;
+#endif
+}
+
+/* CRC-32C of @len bytes at @p from @crc, without pre- or post-inversion. */
+static inline u32 blksnap_crc32c(u32 crc, const void *p, size_t len)
+{
+#ifdef BLKSNAP_HAVE_CRC32C
+	return crc32c(crc, p, len);
+#else
+	return __crc32c_le(crc, p, len);
+#endif
+}
+
+/**
+ * blksnap_queue_drain() - wait for the requests in flight on a queue
+ * @q: the queue
+ *
+ * Freezes @q, which waits for every request entered before, and
+ * unfreezes it at once (6.14 on pass the memalloc flags of the freeze to
+ * the unfreeze).
+ * Context: process context, may sleep.
+ */
+static inline void blksnap_queue_drain(struct request_queue *q)
+{
+#ifdef BLKSNAP_HAVE_FREEZE_MEMFLAGS
+	unsigned int memflags = blk_mq_freeze_queue(q);
+
+	blk_mq_unfreeze_queue(q, memflags);
+#else
+	blk_mq_freeze_queue(q);
+	blk_mq_unfreeze_queue(q);
 #endif
 }
 

@@ -148,7 +148,7 @@ static int diff_segment_mark(struct diff_segment *seg, u32 state)
 	memcpy(h->snapshot_id, seg->owner, sizeof(h->snapshot_id));
 	strscpy(h->description, BLKSNAP_STORAGE_DESCRIPTION,
 		sizeof(h->description));
-	h->checksum = cpu_to_le32(~__crc32c_le(~0u, buf, sizeof(*h)));
+	h->checksum = cpu_to_le32(~blksnap_crc32c(~0u, buf, sizeof(*h)));
 	if (seg->bdev) {
 		ret = blksnap_bio_rw(seg->bdev, true, 0, buf, DIFF_HEADER_BLOCK);
 		if (!ret)

@@ -20,6 +20,8 @@ hdr() {
 }
 
 blkdev=$(hdr blkdev.h)
+blkmq=$(hdr blk-mq.h)
+crc32=$(hdr crc32.h)
 
 have() {
 	echo "#define BLKSNAP_HAVE_$1 1"
@@ -38,4 +40,16 @@ if grep -q 'define blk_alloc_disk(lim' "$blkdev"; then
 fi
 if grep -q 'int bdev_freeze(' "$blkdev"; then
 	have BDEV_FREEZE
+fi
+# 6.14: crc32c() in <linux/crc32.h> replaces __crc32c_le().
+if grep -q 'crc32c(u32 crc, const void \*p, size_t len)' "$crc32"; then
+	have CRC32C
+elif ! grep -q '__crc32c_le(' "$crc32"; then
+	echo "probe.sh: neither crc32c() nor __crc32c_le() in $crc32" >&2
+	exit 1
+fi
+# 6.14: blk_mq_freeze_queue() returns the memalloc flags that
+# blk_mq_unfreeze_queue() restores.
+if grep -q 'blk_mq_unfreeze_queue(struct request_queue \*q, unsigned int memflags)' "$blkmq"; then
+	have FREEZE_MEMFLAGS
 fi
