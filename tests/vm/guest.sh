@@ -28,9 +28,11 @@ sysctl -qw kernel.printk="4 4 1 7" 2>/dev/null
 # out-of-tree module is expected and matches none of them.
 bad='BUG:|BUG [^ ]+ \(|WARNING:|Oops|general protection|Kernel panic|blocked for more than|hung_task|KASAN|UBSAN|RCU stall|rcu_sched detected|soft lockup|hard LOCKUP|Call Trace'
 
-# For chasing an intermittent failure: bonly=GLOB runs only the tests
-# whose names match, brepeat=N runs the list N times (run.sh passes
-# BLKSNAP_KT and BLKSNAP_KT_REPEAT this way).
+# bonly=GLOBS runs only the tests whose names match one of GLOBS
+# (comma-separated; run.sh passes BLKSNAP_KT, or the kernel's TESTS in
+# tests/vm/kernels); for chasing an intermittent failure, brepeat=N runs
+# the list N times (run.sh passes BLKSNAP_KT_REPEAT).
+. "$KTDIR/ktselect.sh"
 only='*'
 repeat=1
 for arg in $(cat /proc/cmdline); do
@@ -44,10 +46,9 @@ i=0
 while [ $i -lt "$repeat" ]; do
 	i=$((i + 1))
 	for t in "$KTDIR"/kt/[0-9]*.sh; do
-		# shellcheck disable=SC2254
-		case "$(basename "$t" .sh)" in
-		$only) tests="$tests $t" ;;
-		esac
+		if kt_selected "$(basename "$t" .sh)" "$only"; then
+			tests="$tests $t"
+		fi
 	done
 done
 

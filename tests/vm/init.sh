@@ -5,7 +5,9 @@
 # read-only, the build directory read-write at the same path, and run the
 # guest test script in a chroot. Parameters come from the kernel command
 # line: bsrc=SRCDIR bout=OUTDIR bbuild=BUILDDIR [bscript=SCRIPT], SCRIPT
-# relative to SRCDIR (default tests/vm/guest.sh).
+# relative to SRCDIR (default tests/vm/guest.sh). With bmods=DIR (a
+# kernel from a chroot of another release, whose modules the host's
+# /lib/modules lacks) DIR is mounted over the host root's /lib/modules.
 /bin/busybox --install -s /bin
 mount -t devtmpfs dev /dev
 exec </dev/null >/dev/console 2>&1
@@ -17,12 +19,14 @@ for m in $(cat /modules.order); do
 done
 
 bscript=tests/vm/guest.sh
+bmods=
 for arg in $(cat /proc/cmdline); do
 	case "$arg" in
 	bsrc=*) bsrc=${arg#bsrc=} ;;
 	bout=*) bout=${arg#bout=} ;;
 	bbuild=*) bbuild=${arg#bbuild=} ;;
 	bscript=*) bscript=${arg#bscript=} ;;
+	bmods=*) bmods=${arg#bmods=} ;;
 	esac
 done
 
@@ -33,6 +37,10 @@ opts=trans=virtio,version=9p2000.L,msize=262144
 # uncached, so that the logs of a guest that hangs reach the host.
 if ! mount -t 9p -o ro,$opts,cache=loose host /host; then
 	echo "init: cannot mount the host root"
+	poweroff -f
+fi
+if [ -n "$bmods" ] && ! mount --bind "/host$bmods" /host/lib/modules; then
+	echo "init: cannot mount $bmods over /lib/modules"
 	poweroff -f
 fi
 mount -t proc proc /host/proc

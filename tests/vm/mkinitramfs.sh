@@ -5,12 +5,16 @@
 # modules, mounts the host's root read-only over virtio-9p and runs the
 # guest test script in a chroot (see init.sh).
 # Usage: mkinitramfs.sh VER OUTPUT.cpio.gz
+# With BLKSNAP_KROOT=DIR the kernel's modules are those of the chroot DIR
+# (DIR/lib/modules/VER) instead of the host's.
 set -euo pipefail
 
 ver=$1
 out=$2
 here=$(cd "$(dirname "$0")" && pwd)
 busybox=${BUSYBOX:-$(command -v busybox || echo /bin/busybox)}
+mi=(modinfo -k "$ver")
+[ -z "${BLKSNAP_KROOT:-}" ] || mi+=(-b "$BLKSNAP_KROOT")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -27,11 +31,11 @@ add_module() {
 	local m=$1 file dep
 	[ -n "${seen[$m]:-}" ] && return 0
 	seen[$m]=1
-	file=$(modinfo -k "$ver" -n "$m" 2>/dev/null) || return 0
+	file=$("${mi[@]}" -n "$m" 2>/dev/null) || return 0
 	case "$file" in
 	""|"(builtin)") return 0 ;;
 	esac
-	for dep in $(modinfo -k "$ver" -F depends "$m" | tr ',' ' '); do
+	for dep in $("${mi[@]}" -F depends "$m" | tr ',' ' '); do
 		add_module "$dep"
 	done
 	case "$file" in
@@ -46,7 +50,7 @@ add_module() {
 for m in virtio_pci virtio_blk 9pnet_virtio 9p; do
 	add_module "$m"
 done
-if ! modinfo -k "$ver" -n 9p >/dev/null 2>&1; then
+if ! "${mi[@]}" -n 9p >/dev/null 2>&1; then
 	echo "mkinitramfs: kernel $ver has no 9p module" >&2
 	exit 1
 fi

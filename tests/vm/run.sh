@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Kernel tests in a VM: for every installed Debian kernel with both
-# /boot/vmlinuz-VER and /lib/modules/VER/build, build blksnap.ko and the
-# test tool, boot the kernel under qemu (TCG) with the host root shared
+# /boot/vmlinuz-VER and /lib/modules/VER/build, and every kernel that
+# contrib/install-vm-deps installed in a chroot of another Debian release
+# (tests/vm/kernels lists them), build blksnap.ko and the test tool, boot the kernel under qemu (TCG) with the host root shared
 # read-only over virtio-9p, run tests/vm/kt/*.sh inside and print one TAP
 # stream on stdout (for automake's tap-driver).
 #
 # Environment: srcdir (source top directory; default from this script's
 # location), BLKSNAP_BUILDDIR (build products; default a temporary
 # directory, removed afterwards), BLKSNAP_KERNELS (space-separated kernel
-# versions to restrict the run to), BLKSNAP_KT (a glob: run only the
-# kernel tests whose names match), BLKSNAP_KT_REPEAT (run them N times, to
+# versions to restrict the run to), BLKSNAP_KT (comma-separated globs:
+# run only the kernel tests whose names match one, on every kernel; by
+# default each kernel runs the TESTS that tests/vm/kernels gives it,
+# all unless it says otherwise), BLKSNAP_KT_REPEAT (run them N times, to
 # chase an intermittent failure), BLKSNAP_VM_TIMEOUT (seconds per
 # kernel, default 2400), BLKSNAP_VM_JOBS (kernels booted at once, default
 # 2; 1 boots them one after the other), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
@@ -28,6 +31,7 @@ srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
 timeout_s=${BLKSNAP_VM_TIMEOUT:-2400}
 . "$srcdir/tests/vm/vmlib.sh"
+. "$srcdir/tests/vm/ktselect.sh"
 
 skip_all() {
 	# CI sets BLKSNAP_VM_REQUIRED: there a skip would hide a broken setup.
@@ -77,14 +81,15 @@ report() {
 	done < "$tap"
 }
 
-ntests=0
-for t in "$srcdir"/tests/vm/kt/[0-9]*.sh; do
-	# shellcheck disable=SC2254
-	case "$(basename "$t" .sh)" in
-	${BLKSNAP_KT:-*}) ntests=$((ntests + 1)) ;;
-	esac
-done
-ntests=$((ntests * ${BLKSNAP_KT_REPEAT:-1}))
+# kernel_ntests VER: how many test results VER's guest reports.
+kernel_ntests() {
+	local t globs nt=0
+	globs=$(vm_kernel_tests "$1")
+	for t in "$srcdir"/tests/vm/kt/[0-9]*.sh; do
+		kt_selected "$(basename "$t" .sh)" "$globs" && nt=$((nt + 1))
+	done
+	echo $((nt * ${BLKSNAP_KT_REPEAT:-1}))
+}
 
 # The userspace tools, for the tests that drive the module through them.
 if [ -n "${BLKSNAP_INSTALLED:-}" ]; then
@@ -94,6 +99,9 @@ elif [ -n "${BLKSNAP_BIN:-}" ]; then
 	vm_stage_tools "$BLKSNAP_BIN"
 fi
 echo "# blksnap VM tests: kernels ${kernels[*]}; build directory $B"
+for ver in "${kernels[@]}"; do
+	[ -z "${kroot[$ver]}" ] || echo "# $ver: from the chroot ${kroot[$ver]}"
+done
 
 if ! log=$(vm_build_ktest); then
 	echo "$log" | diag
@@ -108,7 +116,8 @@ fi
 console_bad='BUG:|WARNING:|Oops|general protection|Kernel panic|blocked for more than|rcu.*stall|soft lockup|hard LOCKUP'
 
 run_kernel() {
-	local ver=$1 out="$B/$1" start rc
+	local ver=$1 out="$B/$1" start rc ntests
+	ntests=$(kernel_ntests "$ver")
 	mkdir -p "$out"
 	rm -f "$out/tap.out"
 	cp "$B/ktest" "$out/ktest"
@@ -134,7 +143,7 @@ run_kernel() {
 		not_ok "$ver: build the initramfs"
 		return
 	fi
-	echo "# $ver: VM ran $(($(date +%s) - start)) s (qemu status $rc)"
+	echo "# $ver: VM ran $(($(date +%s) - start)) s (qemu status $rc), tests $(vm_kernel_tests "$ver")"
 	[ -f "$out/tap.out" ] && report "$ver" "$out/tap.out"
 	if ! grep -q '^# done' "$out/tap.out" 2> /dev/null; then
 		echo "# $ver: the guest did not finish; the first kernel report:"

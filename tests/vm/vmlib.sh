@@ -26,23 +26,75 @@ vm_check() {
 	return 0
 }
 
+# Where contrib/install-vm-deps keeps the kernels that cannot be installed
+# on this host: one chroot per Debian release (RELEASE/, with the kernel
+# image and modules under usr/lib/modules/VER/ and the headers in
+# usr/src/), and the index "kernels" (lines "VER TESTS": the kernel tests
+# that tests/vm/kernels selects for each kernel it installed).
+vm_root=${BLKSNAP_VM_ROOT:-/var/lib/blksnap-vm}
+
 # vm_kernels: kernels with an image and a build directory (optionally
-# restricted to BLKSNAP_KERNELS).
+# restricted to BLKSNAP_KERNELS): those installed on the host, and those
+# in the chroots under $vm_root, for which kroot[VER] names the chroot.
 vm_kernels() {
-	local d ver
+	local d ver root
 	kernels=()
-	for d in /lib/modules/*/; do
+	declare -gA kroot=()
+	for d in /lib/modules/*/ "$vm_root"/*/usr/lib/modules/*/; do
 		[ -d "$d" ] || continue
 		ver=$(basename "$d")
 		if [ -n "${BLKSNAP_KERNELS:-}" ] &&
 			! [[ " $BLKSNAP_KERNELS " == *" $ver "* ]]; then
 			continue
 		fi
-		if [ -r "/boot/vmlinuz-$ver" ] && [ -d "/lib/modules/$ver/build" ]; then
-			kernels+=("$ver")
-		fi
+		[ -z "${kroot[$ver]+set}" ] || continue
+		case $d in
+		/lib/modules/*)
+			if [ -r "/boot/vmlinuz-$ver" ] && [ -d "$d/build" ]; then
+				kernels+=("$ver")
+				kroot[$ver]=
+			fi
+			;;
+		*)
+			root=${d%/usr/lib/modules/*}
+			if [ -r "$d/vmlinuz" ] &&
+				[ -f "$root/usr/src/linux-headers-$ver/Makefile" ]; then
+				kernels+=("$ver")
+				kroot[$ver]=$root
+			fi
+			;;
+		esac
 	done
 	[ ${#kernels[@]} -gt 0 ]
+}
+
+# vm_kernel_tests VER: the kernel tests to run on VER, comma-separated
+# globs: BLKSNAP_KT if set, else what the index of tests/vm/kernels says
+# for VER, else all.
+vm_kernel_tests() {
+	local v t
+	if [ -n "${BLKSNAP_KT:-}" ]; then
+		echo "$BLKSNAP_KT"
+		return
+	fi
+	if [ -r "$vm_root/kernels" ]; then
+		while read -r v t; do
+			if [ "$v" = "$1" ] && [ -n "$t" ]; then
+				echo "$t"
+				return
+			fi
+		done < "$vm_root/kernels"
+	fi
+	echo '*'
+}
+
+# vm_kernel_image VER: the kernel image to boot.
+vm_kernel_image() {
+	if [ -n "${kroot[$1]:-}" ]; then
+		echo "${kroot[$1]}/usr/lib/modules/$1/vmlinuz"
+	else
+		echo "/boot/vmlinuz-$1"
+	fi
 }
 
 # The test tool: plain C with the library's control wrappers.
@@ -56,6 +108,10 @@ vm_build_ktest() {
 vm_build_module() {
 	local ver=$1 out=$2
 	rm -f "$out/blksnap.ko"
+	if [ -n "${kroot[$ver]:-}" ]; then
+		vm_build_module_chroot "$ver" "$out"
+		return
+	fi
 	# Under make check the parent's jobserver is not ours: a clean make
 	# (its "jobserver unavailable" warning would fail the build check).
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
@@ -64,10 +120,36 @@ vm_build_module() {
 	cp "$out/kmod/blksnap.ko" "$out/blksnap.ko"
 }
 
+# vm_build_module_chroot VER OUT: the same for a kernel in a chroot,
+# whose headers need that release's compiler and libraries: the sources
+# are copied into the chroot and built there, with /proc (objtool reads
+# it) mounted in a mount namespace of the build's own, which goes away
+# with it.
+vm_build_module_chroot() {
+	local ver=$1 out=$2 root=${kroot[$1]} w rc
+	w=$(mktemp -d "$root/var/tmp/blksnap-kmod.XXXXXX") || return 1
+	mkdir -p "$w/kmod" "$w/include" "$out/kmod"
+	cp "$srcdir"/kmod/Makefile "$srcdir"/kmod/Kbuild "$srcdir"/kmod/probe.sh \
+		"$srcdir"/kmod/*.[ch] "$w/kmod/"
+	cp -r "$srcdir/include/blksnap" "$w/include/"
+	cp "$srcdir/configure.ac" "$w/"
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	unshare -m --propagation private sh -c \
+		'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -C "$2/kmod" KDIR="/usr/lib/modules/$3/build" BUILD_DIR="$2/out"' \
+		sh "$root" "${w#"$root"}" "$ver" > "$out/kmod.log" 2>&1
+	rc=$?
+	[ $rc = 0 ] && cp "$w/out/blksnap.ko" "$w/out/blksnap-features.h" "$out/kmod/" &&
+		cp "$w/out/blksnap.ko" "$out/blksnap.ko"
+	rc=$?
+	rm -rf "$w"
+	return $rc
+}
+
 # vm_boot VER OUT TIMEOUT [SCRIPT]: boot with three scratch disks and run
 # SCRIPT (relative to srcdir) in the guest; console in OUT/console.log.
 vm_boot() {
 	local ver=$1 out=$2 tmo=$3 script=${4:-tests/vm/guest.sh} rc
+	BLKSNAP_KROOT=${kroot[$ver]:-} \
 	bash "$srcdir/tests/vm/mkinitramfs.sh" "$ver" "$out/initrd.gz" \
 		> "$out/initrd.log" 2>&1 || return 125
 	# Scratch disks: sparse files in OUT, or in BLKSNAP_DISKDIR if set;
@@ -102,8 +184,8 @@ vm_boot() {
 	timeout -k 10 "$tmo" "$qemu" \
 		-accel "$accel" $icount -cpu max -m 1G -smp 2 \
 		-nographic -no-reboot \
-		-kernel "/boot/vmlinuz-$ver" -initrd "$out/initrd.gz" \
-		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script${BLKSNAP_KT:+ bonly=$BLKSNAP_KT}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}${BLKSNAP_VM_APPEND:+ $BLKSNAP_VM_APPEND}" \
+		-kernel "$(vm_kernel_image "$ver")" -initrd "$out/initrd.gz" \
+		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script bonly=$(vm_kernel_tests "$ver")${kroot[$ver]:+ bmods=${kroot[$ver]}/usr/lib/modules}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}${BLKSNAP_VM_APPEND:+ $BLKSNAP_VM_APPEND}" \
 		-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
 		-virtfs local,path="$B",mount_tag=build,security_model=none \
 		-drive file="$dd/disk0.img",if=virtio,format=raw,cache=unsafe,discard=unmap \
