@@ -133,6 +133,7 @@ vm_build_module_chroot() {
 		"$srcdir"/kmod/*.[ch] "$w/kmod/"
 	cp -r "$srcdir/include/blksnap" "$w/include/"
 	cp "$srcdir/configure.ac" "$w/"
+	# shellcheck disable=SC2016
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	unshare -m --propagation private sh -c \
 		'mount -t proc proc "$1/proc" && exec chroot "$1" make -s -C "$2/kmod" KDIR="/usr/lib/modules/$3/build" BUILD_DIR="$2/out"' \
