@@ -526,8 +526,7 @@ static void snapshot_switch(struct snapshot *snap)
 	hook_synchronize();
 	for (i = 0; i < snap->nr_devs; i++) {
 		q = bdev_get_queue(snap->devs[i]->origin.bdev);
-		blk_mq_freeze_queue(q);
-		blk_mq_unfreeze_queue(q);
+		blksnap_queue_drain(q);
 	}
 	for (i = 0; i < snap->nr_devs; i++)
 		tracker_switch_map(snap->trackers[i]);
