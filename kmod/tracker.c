@@ -309,10 +309,10 @@ static int tracker_may_load(struct tracker *tr, const struct cbt_history *h,
 	struct cbt_map *cur = tracker_cbt(tr);
 	int ret;
 
-	if (tracker_has_cow(tr) || READ_ONCE(cur->snap_number) != 1)
-		return -EBUSY;
 	if (tr->loaded)
 		return -EALREADY;
+	if (tracker_has_cow(tr) || READ_ONCE(cur->snap_number) != 1)
+		return -EBUSY;
 	if (tr->no_iostat)
 		return -EOPNOTSUPP;
 	ret = cbt_map_check_history(cur, h);
