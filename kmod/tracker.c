@@ -318,10 +318,16 @@ static int tracker_may_load(struct tracker *tr, const struct cbt_history *h,
 	ret = cbt_map_check_history(cur, h);
 	if (ret)
 		return ret;
-	if (!tr->settled || tr->writes_at_attach != writes_expected) {
+	if (!tr->settled || tr->writes_at_attach > writes_expected) {
 		pr_warn("device %u:%u was written while not tracked (%llu writes counted when tracking began, %llu in the saved history%s): history not loaded\n",
 			MAJOR(tr->dev), MINOR(tr->dev), tr->writes_at_attach,
 			writes_expected, tr->settled ? "" : ", writes in flight");
+		return -ESTALE;
+	}
+	if (tr->writes_at_attach < writes_expected) {
+		pr_warn("device %u:%u: the saved history counts %llu writes, the device %llu: another boot or another disk; history not loaded\n",
+			MAJOR(tr->dev), MINOR(tr->dev), writes_expected,
+			tr->writes_at_attach);
 		return -ESTALE;
 	}
 	return 0;
