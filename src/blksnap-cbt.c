@@ -757,7 +757,11 @@ static void *read_state_file(struct load_ctx *c, size_t *len)
 			refuse(c, "state file %s: %s", c->file, cs_error());
 		size = cs_file_size(h.block_count);
 		free(c->ext);
-		inplace_extents(c->file, size, &c->ext, &c->count);
+		c->ext = NULL;
+		fd = open(c->file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || cd_file_extents(fd, c->file, size, &c->ext, &c->count))
+			refuse(c, "%s", fd < 0 ? strerror(errno) : cs_error());
+		close(fd);
 		buf = aligned_alloc_or_die(size);
 		if (cd_extents_io(c->path, c->ext, c->count, buf, size, false))
 			refuse(c, "%s", cs_error());

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A device written in this boot before its tracker was attached cannot
 # take a saved history: the load is refused (exit 3) with a new
-# generation. The loop device is detached and attached again between the
-# save and the load: a disk that re-appears (new diskseq, its counters at
-# 0) as after a reboot. Written after the attach instead, the load passes
-# and the write is in the history.
+# generation. A dm-linear device over a loop device is removed and
+# created again between the save and the load: a disk that re-appears (a
+# new gendisk: new diskseq, its I/O counters at 0) as after a reboot (a
+# loop device alone keeps its counters across losetup -d). Written after
+# the attach instead, the load passes and the write is in the history.
 [ -n "${BLKSNAP_TOOLS:-}" ] && [ -x "$BLKSNAP_TOOLS/blksnap-cbt" ] || {
 	echo "the userspace tools were not staged for the guest"
 	exit 77
@@ -12,16 +13,25 @@
 PATH="$BLKSNAP_TOOLS:$PATH"
 
 modprobe loop 2>/dev/null
+modprobe dm_mod 2>/dev/null
 truncate -s 64M /tmp/wbl.img
-lo=$(losetup -f --show /tmp/wbl.img) || { echo "no loop device"; exit 77; }
+back=$(losetup -f --show /tmp/wbl.img) || { echo "no loop device"; exit 77; }
 st=/tmp/cbt-wbl
 rm -rf "$st"
 
-# reappear: the loop device detached and attached again (a new disk)
-reappear() {
-	losetup -d "$lo" || die "losetup -d"
-	lo=$(losetup -f --show /tmp/wbl.img) || die "losetup again"
+# reappear: the dm device removed and created again (a new disk)
+lo=/dev/mapper/cbt-wbl
+dm_up() {
+	dmsetup create cbt-wbl --table "0 $((64 * 2048)) linear $back 0" ||
+		die "dmsetup create"
+	dmsetup mknodes
+	[ -b "$lo" ] || die "no $lo"
 }
+reappear() {
+	dmsetup remove cbt-wbl || die "dmsetup remove"
+	dm_up
+}
+dm_up
 
 load
 blksnap-cbt --attach "$lo" || die "attach"
@@ -76,5 +86,6 @@ blksnap-cbt --current --info --since 0 "$lo" | grep "changed since"
 	die "the write between the attach and the load is not in the map"
 
 unload
-losetup -d "$lo"
+dmsetup remove cbt-wbl
+losetup -d "$back"
 rm -rf "$st" /tmp/wbl.img /tmp/wbl.dump

@@ -2,8 +2,9 @@
 # An ext4 device that holds its own state file (as the root filesystem
 # does): --reserve makes the file on it, --save --in-place writes the
 # state through the device at the file's blocks with the filesystem
-# read-only, and after the disk re-appears (as after a reboot: the loop
-# device detached and attached again, a new diskseq), --load --in-place
+# read-only, and after the disk re-appears (as after a reboot: a
+# dm-linear device over a loop device removed and created again, a new
+# gendisk with its I/O counters at 0), --load --in-place
 # with the filesystem mounted read-only gives the history back. The state
 # file's blocks appear as changed, and the incremental from the CBT dump
 # restores identically. A regular --save to a file on the device itself
@@ -19,8 +20,17 @@ command -v mkfs.ext4 > /dev/null && command -v filefrag > /dev/null || {
 }
 
 modprobe loop 2>/dev/null
+modprobe -a dm_mod ext4 || die "modprobe dm_mod ext4"
 truncate -s 64M /tmp/ip.img
-lo=$(losetup -f --show /tmp/ip.img) || { echo "no loop device"; exit 77; }
+back=$(losetup -f --show /tmp/ip.img) || { echo "no loop device"; exit 77; }
+lo=/dev/mapper/cbt-ip
+dm_up() {
+	dmsetup create cbt-ip --table "0 $((64 * 2048)) linear $back 0" ||
+		die "dmsetup create"
+	dmsetup mknodes
+	[ -b "$lo" ] || die "no $lo"
+}
+dm_up
 mkfs.ext4 -q -F -b 4096 "$lo" || die "mkfs"
 mnt=/tmp/ip.mnt
 mkdir -p "$mnt"
@@ -58,8 +68,8 @@ umount "$mnt" || die "umount"
 unload
 
 # As after a reboot: the disk re-appears, tracked before it is mounted.
-losetup -d "$lo" || die "losetup -d"
-lo=$(losetup -f --show /tmp/ip.img) || die "losetup again"
+dmsetup remove cbt-ip || die "dmsetup remove"
+dm_up
 load
 blksnap-cbt --attach "$lo" || die "attach after the re-appearance"
 mount -t ext4 -o ro "$lo" "$mnt" || die "mount read-only"
@@ -75,7 +85,9 @@ blksnap-cbt --current -o /tmp/ip.dump "$lo" || die "dump"
 blksnap-diff /tmp/ip0.tar < /tmp/ip.dump > /tmp/ip.r || die "diff"
 grep -v '^#' /tmp/ip.r | blocks "$bs" > /tmp/ip.got
 blocks "$bs" < /tmp/ip.extents > /tmp/ip.want
-missing=$(comm -23 /tmp/ip.want /tmp/ip.got | wc -l)
+sort /tmp/ip.want > /tmp/ip.want.s
+sort /tmp/ip.got > /tmp/ip.got.s
+missing=$(comm -23 /tmp/ip.want.s /tmp/ip.got.s | wc -l)
 [ "$missing" = 0 ] || die "$missing tracking blocks of the state file not marked changed"
 echo "the state file's $(wc -l < /tmp/ip.want) tracking blocks are marked changed, of $(wc -l < /tmp/ip.got)"
 blksnap-send --base /tmp/ip0.tar --cbt-generation "$gen" --cbt-snapshot 1 \
@@ -86,5 +98,6 @@ echo "in-place incremental: $(stat -c %s /tmp/ip1.tar) bytes, restores identical
 
 umount "$mnt"
 unload
-losetup -d "$lo"
+dmsetup remove cbt-ip
+losetup -d "$back"
 rm -rf "$mnt" /tmp/ip.img /tmp/ip0.tar /tmp/ip1.tar /tmp/ip.restored /tmp/ip.dump
