@@ -554,8 +554,8 @@ static int save_state(int ctl, dev_t dev, const char *path, const struct args *a
 		make_state_dir(a);
 		if (stat(dir, &st) < 0)
 			cli_die("%s: %m", dir);
-		if (st.st_dev == dev)
-			cli_die("%s: on %s itself: writing it would change the device after its history was read; use 'blksnap-cbt --reserve' and --in-place",
+		if (cd_dev_writes_to(st.st_dev, dev))
+			cli_die("%s: on %s, or on a partition or device over it: writing it would change the device after its history was read; use 'blksnap-cbt --reserve' and --in-place",
 				file, path);
 		free(dir);
 	}

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 
 #include "cbt-device.h"
@@ -344,6 +345,32 @@ static void test_files(void)
 	free(buf);
 }
 
+static void test_stacking(void)
+{
+	char sys[96], line[32];
+	unsigned int mj, mn;
+	struct stat st;
+	FILE *f;
+
+	if (stat(".", &st) < 0)
+		abort();
+	ok(cd_dev_writes_to(st.st_dev, st.st_dev), "a device writes to itself");
+	ok(!cd_dev_writes_to(st.st_dev, makedev(1, 3)), "not to /dev/null's number");
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/../dev", major(st.st_dev),
+		 minor(st.st_dev));
+	f = fopen(sys, "r");
+	if (!f || !fgets(line, sizeof(line), f) || sscanf(line, "%u:%u", &mj, &mn) != 2 ||
+	    access(sys, F_OK) || (snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition",
+					   major(st.st_dev), minor(st.st_dev)), access(sys, F_OK))) {
+		printf("ok %d - # SKIP the build directory is not on a partition\n", ++tap_count);
+	} else {
+		ok(cd_dev_writes_to(st.st_dev, makedev(mj, mn)),
+		   "a partition writes to its disk (%u:%u)", mj, mn);
+	}
+	if (f)
+		fclose(f);
+}
+
 int main(void)
 {
 	test_roundtrip();
@@ -352,5 +379,6 @@ int main(void)
 	test_identity();
 	test_uuid();
 	test_files();
+	test_stacking();
 	return tap_done();
 }
