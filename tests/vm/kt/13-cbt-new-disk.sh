@@ -1,6 +1,7 @@
 # Another disk taking a tracked device's number starts a new generation:
 # a loop device given another file (its diskseq changes) has a history
 # the module never saw. The tracker goes on tracking the new disk.
+modprobe loop 2> /dev/null
 truncate -s 64M /tmp/loop-a.img /tmp/loop-b.img || die "truncate"
 loop=$(losetup -f --show /tmp/loop-a.img) || die "losetup"
 cleanup() {
