@@ -833,8 +833,8 @@ static int load_state(int ctl, dev_t dev, const char *path, const struct args *a
 		if (cd_fingerprint(path, now.size, c.ext, c.count, &fp_len, &head, &tail))
 			refuse(&c, "%s", cs_error());
 		if (fp_len != s.fp_len || head != s.fp_head || tail != s.fp_tail)
-			refuse(&c, "%s was changed since its history was saved (%s): its first or last MiB differ",
-			       path, when);
+			refuse(&c, "%s was changed since its history was saved to %s (%s): its first or last MiB differ",
+			       path, file, when);
 	}
 	ensure_tracked(ctl, dev, path);
 	ret = blksnap_ctl_cbt_state(ctl, dev, &st);
@@ -854,8 +854,8 @@ static int load_state(int ctl, dev_t dev, const char *path, const struct args *a
 	expected = !memcmp(boot_id, s.boot_id, 16) && st.diskseq == s.id.diskseq ?
 		   s.writes_now : 0;
 	if (st.writes_at_attach != expected)
-		refuse(&c, "%s was written while its history was not kept (%" PRIu64 " write requests before its tracker was attached, %" PRIu64 " expected)",
-		       path, (uint64_t)st.writes_at_attach, expected);
+		refuse(&c, "%s was written while its history was not kept (%" PRIu64 " write requests before its tracker was attached, %" PRIu64 " expected by %s)",
+		       path, (uint64_t)st.writes_at_attach, expected, file);
 	if (st.info.block_size != s.block_size || st.info.block_count != s.block_count ||
 	    st.info.device_capacity != s.capacity)
 		refuse(&c, "%s is tracked in %u blocks of %u bytes, the state file %s in %" PRIu64 " of %u: resized, or other tracking_block_* parameters",

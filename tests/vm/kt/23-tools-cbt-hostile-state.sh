@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile state files: missing, empty, truncated, with a wrong checksum,
 # of another version, of another device, for another size, a reserved
-# file never saved, one used already. Each load is refused by name and
+# file never saved, one used already, one of a device whose first MiB
+# changed since. Each load is refused by name and
 # reason (exit 3), leaves the device tracked with a new generation, and
 # the kernel log stays clean (guest.sh checks it). A good copy then still
 # loads: nothing was consumed by a refusal for the file itself.
@@ -81,6 +82,16 @@ load
 blksnap-cbt -v --load --state-file "$d/good" "$a" || die "the good file does not load"
 unload
 refused "used" "$a" "$d/good" "loaded already"
+
+# Content changed while the module was out, in the fingerprinted first
+# MiB (where an ext4 mount writes its superblock): refused.
+load
+blksnap-cbt --attach "$a" || die "attach for the fingerprint"
+blksnap-cbt --save --state-file "$d/fp" "$a" || die "save for the fingerprint"
+unload
+dd if=/dev/urandom of="$a" bs=4096 count=1 seek=16 oflag=direct status=none ||
+	die "write in the first MiB"
+refused "content changed" "$a" "$d/fp" "first or last MiB differ"
 
 losetup -d "$a"
 losetup -d "$b"
