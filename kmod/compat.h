@@ -10,6 +10,8 @@
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/ftrace.h>
+#include <linux/blk-mq.h>
+#include <linux/part_stat.h>
 #include "blksnap-features.h"
 
 #if !defined(CONFIG_FUNCTION_TRACER) || !defined(CONFIG_DYNAMIC_FTRACE)
@@ -207,6 +209,39 @@ static inline struct gendisk *blksnap_alloc_disk(unsigned int lbs)
 	blk_queue_max_hw_sectors(disk->queue, 2048);
 	return disk;
 #endif
+}
+
+/*
+ * Wait for the requests a queue has started to complete: a request-based
+ * queue's requests hold its usage count until they end; a bio-based one
+ * holds it only while a bio is being submitted.
+ */
+static inline void blksnap_queue_drain(struct request_queue *q)
+{
+	blk_mq_freeze_queue(q);
+	blk_mq_unfreeze_queue(q);
+}
+
+/*
+ * The write and discard requests the block layer counted for @bdev (for
+ * a whole disk, its partitions' too) since it appeared: the second and
+ * the twelfth field of /sys/class/block/DEV/stat.
+ */
+static inline u64 blksnap_bdev_writes(struct block_device *bdev)
+{
+	return part_stat_read(bdev, ios[STAT_WRITE]) +
+	       part_stat_read(bdev, ios[STAT_DISCARD]);
+}
+
+/* Writes in flight on a bio-based device (request-based ones count 0). */
+static inline long blksnap_bdev_writes_in_flight(struct block_device *bdev)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += part_stat_local_read_cpu(bdev, in_flight[WRITE], cpu);
+	return n;
 }
 
 #endif /* __BLKSNAP_COMPAT_H */

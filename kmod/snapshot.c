@@ -372,6 +372,8 @@ int snapshot_add(const u8 *id, dev_t dev)
 		if (ret)
 			goto fail;
 		tr = tracker_find(dev);
+		hook_synchronize();
+		tracker_settle(tr);
 	}
 	ret = snapshot_add_dev(snap, tr, dev, &b, shift);
 	if (ret)
@@ -526,8 +528,7 @@ static void snapshot_switch(struct snapshot *snap)
 	hook_synchronize();
 	for (i = 0; i < snap->nr_devs; i++) {
 		q = bdev_get_queue(snap->devs[i]->origin.bdev);
-		blk_mq_freeze_queue(q);
-		blk_mq_unfreeze_queue(q);
+		blksnap_queue_drain(q);
 	}
 	for (i = 0; i < snap->nr_devs; i++)
 		tracker_switch_map(snap->trackers[i]);
