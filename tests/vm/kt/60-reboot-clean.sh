@@ -13,7 +13,7 @@
 rb_load
 rb_layout
 ext=${DISK2}1
-xfs=$DISK
+xfs=${DISK}1
 conf=$RBDIR/cbt.conf
 state=$RBDIR/state
 mkdir -p /tmp/mnt60x /tmp/mnt60e "$RBDIR/e" "$RBDIR/x"

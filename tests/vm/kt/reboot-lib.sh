@@ -41,15 +41,17 @@ rb_check_state() {
 }
 
 # rb_layout: the partitions of the reboot tests, written by the first of
-# them in the first boot: $DISK2 (128 MiB) in two of 60 MiB (60, 61),
-# $SCRATCH (512 MiB) in two of 128 MiB (62, 63); $DISK is 60's whole.
+# them in the first boot: $DISK (512 MiB) one of 320 MiB (60's xfs: the
+# smallest xfs mkfs.xfs makes is 300 MB), $DISK2 (128 MiB) two of 60 MiB
+# (60, 61), $SCRATCH (512 MiB) two of 128 MiB (62, 63).
 rb_layout() {
 	if [ "$BOOT" = 1 ] && [ ! -f "$RBDIR/../layout" ]; then
+		printf 'size=320M\n' | sfdisk -q "$DISK" || die "sfdisk $DISK"
 		printf 'size=60M\nsize=60M\n' | sfdisk -q "$DISK2" || die "sfdisk $DISK2"
 		printf 'size=128M\nsize=128M\n' | sfdisk -q "$SCRATCH" || die "sfdisk $SCRATCH"
 		: > "$RBDIR/../layout"
 	fi
-	for p in "${DISK2}1" "${DISK2}2" "${SCRATCH}1" "${SCRATCH}2"; do
+	for p in "${DISK}1" "${DISK2}1" "${DISK2}2" "${SCRATCH}1" "${SCRATCH}2"; do
 		i=0
 		while [ ! -b "$p" ]; do
 			i=$((i + 1))
