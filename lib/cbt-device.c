@@ -5,7 +5,9 @@
  * mode's extents and I/O through the block device.
  */
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -146,6 +148,55 @@ int cd_fingerprint(const char *dev, uint64_t size,
 	free(buf);
 	close(fd);
 	return ret;
+}
+
+/* The sysfs directory of block device @dev, resolved, into @out (PATH_MAX). */
+static bool sys_dir(dev_t dev, char *out)
+{
+	char link[64];
+
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u", major(dev), minor(dev));
+	return realpath(link, out) != NULL;
+}
+
+static bool writes_to(const char *upper, const char *lower, int depth)
+{
+	size_t n = strlen(lower);
+	char slaves[PATH_MAX + 16], next[PATH_MAX];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	/* The same device, or a partition of it (a subdirectory in sysfs). */
+	if (!strncmp(upper, lower, n) && (upper[n] == '\0' || upper[n] == '/'))
+		return true;
+	if (depth > 8)
+		return false;
+	snprintf(slaves, sizeof(slaves), "%s/slaves", upper);
+	d = opendir(slaves);
+	while (d && !found && (e = readdir(d))) {
+		char path[PATH_MAX + 300];
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", slaves, e->d_name);
+		if (realpath(path, next))
+			found = writes_to(next, lower, depth + 1);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+bool cd_dev_writes_to(dev_t upper, dev_t lower)
+{
+	char u[PATH_MAX], l[PATH_MAX];
+
+	if (upper == lower)
+		return true;
+	if (!sys_dir(upper, u) || !sys_dir(lower, l))
+		return false;
+	return writes_to(u, l, 0);
 }
 
 int cd_boot_id(uint8_t out[16])

@@ -45,6 +45,14 @@ int cd_fingerprint(const char *dev, uint64_t size,
 		   const struct cd_extent *skip, size_t count, uint64_t *len,
 		   uint64_t *head, uint64_t *tail);
 
+/*
+ * Whether writing to block device @upper writes to @lower: the same
+ * device, a partition of it, or a device stacked on either (dm, md: the
+ * slaves in sysfs, followed down).  What sysfs does not show (a loop
+ * device over a file on @lower) is not seen.
+ */
+bool cd_dev_writes_to(dev_t upper, dev_t lower);
+
 /* This boot's id, /proc/sys/kernel/random/boot_id. */
 int cd_boot_id(uint8_t out[16]);
 

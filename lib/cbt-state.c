@@ -244,6 +244,8 @@ int cs_parse_header(const void *buf, size_t len, struct cs_state *out)
 	uint64_t size;
 
 	memset(out, 0, sizeof(*out));
+	if (!len)
+		return cs_fail("empty (0 bytes)");
 	if (len < 8 || memcmp(h, CS_MAGIC, 8)) {
 		if (len >= 8 && all_zero(h, len < CS_HEADER_SIZE ? len : CS_HEADER_SIZE))
 			return cs_fail("holds no saved state (reserved, never saved)");

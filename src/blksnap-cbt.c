@@ -420,6 +420,31 @@ static char *state_path(const struct args *a, const struct cs_identity *id)
 	return path;
 }
 
+/* The state directory, with its parents, unless --state-file names the file. */
+static void make_state_dir(const struct args *a)
+{
+	char *dir, *p;
+
+	if (a->state_file)
+		return;
+	dir = strdup(a->state_dir ? a->state_dir : STATE_DIR);
+	if (!dir)
+		cli_die("out of memory");
+	for (p = dir + 1; ; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			cli_die("%s: cannot create it: %m", dir);
+		*p = c;
+		if (!c)
+			break;
+	}
+	free(dir);
+}
+
 static void identity_of(const char *path, dev_t dev, struct cs_identity *id)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -526,13 +551,11 @@ static int save_state(int ctl, dev_t dev, const char *path, const struct args *a
 			*(slash == dir ? slash + 1 : slash) = '\0';
 		else
 			strcpy(dir, ".");
-		if (!a->state_file && !a->state_dir && mkdir(STATE_DIR, 0700) < 0 &&
-		    errno != EEXIST)
-			cli_die("%s: cannot create it: %m", STATE_DIR);
+		make_state_dir(a);
 		if (stat(dir, &st) < 0)
 			cli_die("%s: %m", dir);
-		if (st.st_dev == dev)
-			cli_die("%s: on %s itself: writing it would change the device after its history was read; use 'blksnap-cbt --reserve' and --in-place",
+		if (cd_dev_writes_to(st.st_dev, dev))
+			cli_die("%s: on %s, or on a partition or device over it: writing it would change the device after its history was read; use 'blksnap-cbt --reserve' and --in-place",
 				file, path);
 		free(dir);
 	}
@@ -630,8 +653,7 @@ static int reserve_state(int ctl, dev_t dev, const char *path, const struct args
 		die_ioctl(path, ret, "cannot read the tracking state");
 	identity_of(path, dev, &id);
 	file = state_path(a, &id);
-	if (!a->state_file && !a->state_dir && mkdir(STATE_DIR, 0700) < 0 && errno != EEXIST)
-		cli_die("%s: cannot create it: %m", STATE_DIR);
+	make_state_dir(a);
 	if (cd_reserve_file(file, cs_file_size(info.block_count), dev))
 		cli_die("%s", cs_error());
 	cli_info("%s: state file %s reserved (%" PRIu64 " bytes)", path, file,
@@ -735,7 +757,11 @@ static void *read_state_file(struct load_ctx *c, size_t *len)
 			refuse(c, "state file %s: %s", c->file, cs_error());
 		size = cs_file_size(h.block_count);
 		free(c->ext);
-		inplace_extents(c->file, size, &c->ext, &c->count);
+		c->ext = NULL;
+		fd = open(c->file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || cd_file_extents(fd, c->file, size, &c->ext, &c->count))
+			refuse(c, "%s", fd < 0 ? strerror(errno) : cs_error());
+		close(fd);
 		buf = aligned_alloc_or_die(size);
 		if (cd_extents_io(c->path, c->ext, c->count, buf, size, false))
 			refuse(c, "%s", cs_error());

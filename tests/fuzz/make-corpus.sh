@@ -12,6 +12,10 @@
 # The storage-header corpus is not written here: its inputs are headers
 # as the module writes them (in use, released) and damaged ones, made
 # once by hand with their CRC-32C; keep it when regenerating the rest.
+# So is the cbt-state corpus (blksnap-cbt-state(5)): a small state file,
+# the same used, one in place of 3000 blocks with a filesystem identity,
+# and damaged ones (truncated, bad checksum, version 2, zeroes, empty),
+# written once through cs_encode() (lib/cbt-state.c).
 #
 # The images are random, so the files differ from run to run; commit the
 # new corpus only with a reason (a new format, a new field).
