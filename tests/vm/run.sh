@@ -13,7 +13,7 @@
 # versions to restrict the run to), BLKSNAP_KT (a glob: run only the
 # kernel tests whose names match), BLKSNAP_KT_REPEAT (run them N times, to
 # chase an intermittent failure; the reboot tests run once),
-# BLKSNAP_VM_TIMEOUT (seconds per kernel, both boots, default 2400), BLKSNAP_VM_JOBS (kernels booted at once, default
+# BLKSNAP_VM_TIMEOUT (seconds per kernel, both boots, default 3600), BLKSNAP_VM_JOBS (kernels booted at once, default
 # 2; 1 boots them one after the other), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
 # for a second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
 # a reason to skip is a failure instead, as in CI), BLKSNAP_BIN (the build
@@ -26,7 +26,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
-timeout_s=${BLKSNAP_VM_TIMEOUT:-2400}
+# 3600: about 20 minutes of tests in the first boot, the reboot tests'
+# two phases (about 8 minutes on a quiet host) and a second boot.
+timeout_s=${BLKSNAP_VM_TIMEOUT:-3600}
 . "$srcdir/tests/vm/vmlib.sh"
 
 skip_all() {
