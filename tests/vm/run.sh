@@ -27,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
 # 3600: about 20 minutes of tests in the first boot, the reboot tests'
-# two phases (about 8 minutes on a quiet host) and a second boot.
+# two phases and their second boot (14 minutes measured on a busy host).
 timeout_s=${BLKSNAP_VM_TIMEOUT:-3600}
 . "$srcdir/tests/vm/vmlib.sh"
 
