@@ -42,53 +42,6 @@
 #endif
 
 /**
- * blksnap_dev_capacity() - size of a block device given by number
- * @dev: device number
- * @capacity: out: size in sectors
- *
- * Opens the device for reading (not exclusively) and closes it again.
- * Context: process context, may sleep.
- * Return: 0 or a negative errno (-ENXIO etc. when there is no such device).
- */
-static inline int blksnap_dev_capacity(dev_t dev, u64 *capacity)
-{
-#if defined(BLKSNAP_HAVE_BDEV_FILE_OPEN_BY_DEV)
-	struct file *file;
-
-	file = bdev_file_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	*capacity = bdev_nr_sectors(file_bdev(file));
-	fput(file);
-#elif defined(BLKSNAP_HAVE_BDEV_OPEN_BY_DEV)
-	struct bdev_handle *handle;
-
-	handle = bdev_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
-	if (IS_ERR(handle))
-		return PTR_ERR(handle);
-	*capacity = bdev_nr_sectors(handle->bdev);
-	bdev_release(handle);
-#elif defined(BLKSNAP_HAVE_BLKDEV_GET_HOLDER_OPS)
-	struct block_device *bdev;
-
-	bdev = blkdev_get_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
-	if (IS_ERR(bdev))
-		return PTR_ERR(bdev);
-	*capacity = bdev_nr_sectors(bdev);
-	blkdev_put(bdev, NULL);
-#else
-	struct block_device *bdev;
-
-	bdev = blkdev_get_by_dev(dev, FMODE_READ, NULL);
-	if (IS_ERR(bdev))
-		return PTR_ERR(bdev);
-	*capacity = bdev_nr_sectors(bdev);
-	blkdev_put(bdev, FMODE_READ);
-#endif
-	return 0;
-}
-
-/**
  * struct blksnap_bdev - a block device held open by the module
  * @bdev: the device
  * @file: (6.9+) the file the device is open through
@@ -148,6 +101,31 @@ static inline void blksnap_bdev_close(struct blksnap_bdev *b)
 	blkdev_put(b->bdev, FMODE_READ);
 #endif
 	b->bdev = NULL;
+}
+
+/**
+ * blksnap_dev_identity() - size and disk sequence number of a device
+ * @dev: device number
+ * @capacity: out: size in sectors
+ * @diskseq: out: the sequence number of its disk, which changes when
+ *           another disk (or, for a loop device, another file) takes
+ *           the device number
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno (-ENXIO etc. when there is no such device).
+ */
+static inline int blksnap_dev_identity(dev_t dev, u64 *capacity, u64 *diskseq)
+{
+	struct blksnap_bdev b;
+	int ret;
+
+	ret = blksnap_bdev_open(dev, &b);
+	if (ret)
+		return ret;
+	*capacity = bdev_nr_sectors(b.bdev);
+	*diskseq = b.bdev->bd_disk->diskseq;
+	blksnap_bdev_close(&b);
+	return 0;
 }
 
 /*

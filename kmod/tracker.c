@@ -133,8 +133,11 @@ void tracker_set_cow(struct tracker *tr, struct cow_dev *cd)
 	rcu_assign_pointer(tr->cow, cd);
 }
 
-/* Replace the map of @tr with an empty one for @capacity: a new generation. */
-static int tracker_new_map(struct tracker *tr, u64 capacity)
+/*
+ * Replace the map of @tr with an empty one for @capacity: a new
+ * generation, for @why.
+ */
+static int tracker_new_map(struct tracker *tr, u64 capacity, const char *why)
 {
 	struct cbt_map *cbt, *old;
 
@@ -147,8 +150,8 @@ static int tracker_new_map(struct tracker *tr, u64 capacity)
 	if (old) {
 		synchronize_rcu();
 		cbt_map_destroy(old);
-		pr_info("device %u:%u resized to %llu sectors: new generation\n",
-			MAJOR(tr->dev), MINOR(tr->dev), capacity);
+		pr_info("device %u:%u %s: new generation\n",
+			MAJOR(tr->dev), MINOR(tr->dev), why);
 	}
 	return 0;
 }
@@ -161,7 +164,7 @@ static void tracker_resize_work(struct work_struct *work)
 
 	mutex_lock(&tr->cbt_lock);
 	if (tracker_cbt(tr)->capacity != capacity)
-		ret = tracker_new_map(tr, capacity);
+		ret = tracker_new_map(tr, capacity, "resized");
 	mutex_unlock(&tr->cbt_lock);
 	if (ret)
 		pr_err("device %u:%u: cannot resize the change map: %d\n",
@@ -169,30 +172,38 @@ static void tracker_resize_work(struct work_struct *work)
 }
 
 /**
- * tracker_refresh() - start a new generation if the device was resized
+ * tracker_refresh() - start a new generation if the device was resized or
+ * another disk took its number
  * @tr: the tracker
  *
+ * A new disk (diskseq) has a history of its own that the module never
+ * saw, and no count of writes a saved history could be checked against.
  * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0 or a negative errno.
  */
 int tracker_refresh(struct tracker *tr)
 {
-	u64 capacity;
+	u64 capacity, diskseq;
 	int ret;
 
 	lockdep_assert_held(&blksnap_ctl_lock);
-	ret = blksnap_dev_capacity(tr->dev, &capacity);
+	ret = blksnap_dev_identity(tr->dev, &capacity, &diskseq);
 	if (ret)
 		return ret;
 	flush_work(&tr->resize_work);
 	mutex_lock(&tr->cbt_lock);
-	if (tracker_cbt(tr)->capacity != capacity)
-		ret = tracker_new_map(tr, capacity);
+	if (diskseq != tr->diskseq) {
+		ret = tracker_new_map(tr, capacity, "is another disk");
+		tr->diskseq = diskseq;
+		tr->settled = false;
+	} else if (tracker_cbt(tr)->capacity != capacity) {
+		ret = tracker_new_map(tr, capacity, "resized");
+	}
 	mutex_unlock(&tr->cbt_lock);
 	return ret;
 }
 
-static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
+static struct tracker *tracker_alloc(dev_t dev, u64 capacity, u64 diskseq)
 {
 	struct tracker *tr;
 	int ret;
@@ -201,12 +212,13 @@ static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
 	if (!tr)
 		return ERR_PTR(-ENOMEM);
 	tr->dev = dev;
+	tr->diskseq = diskseq;
 	mutex_init(&tr->cbt_lock);
 	atomic64_set(&tr->new_capacity, capacity);
 	INIT_WORK(&tr->resize_work, tracker_resize_work);
 
 	mutex_lock(&tr->cbt_lock);
-	ret = tracker_new_map(tr, capacity);
+	ret = tracker_new_map(tr, capacity, NULL);
 	mutex_unlock(&tr->cbt_lock);
 	if (ret) {
 		kfree(tr);
@@ -225,16 +237,16 @@ static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
 int tracker_attach(dev_t dev)
 {
 	struct tracker *tr;
-	u64 capacity;
+	u64 capacity, diskseq;
 	int ret;
 
 	lockdep_assert_held(&blksnap_ctl_lock);
 	if (tracker_find(dev))
 		return -EALREADY;
-	ret = blksnap_dev_capacity(dev, &capacity);
+	ret = blksnap_dev_identity(dev, &capacity, &diskseq);
 	if (ret)
 		return ret;
-	tr = tracker_alloc(dev, capacity);
+	tr = tracker_alloc(dev, capacity, diskseq);
 	if (IS_ERR(tr))
 		return PTR_ERR(tr);
 
@@ -267,7 +279,6 @@ void tracker_settle(struct tracker *tr)
 	if (blksnap_bdev_open(tr->dev, &b))
 		return;
 	tr->no_iostat = !blk_queue_io_stat(bdev_get_queue(b.bdev));
-	tr->diskseq = b.bdev->bd_disk->diskseq;
 	blksnap_queue_drain(bdev_get_queue(b.bdev));
 	for (i = 0; i < 50 && blksnap_bdev_writes_in_flight(b.bdev); i++)
 		msleep(20);

@@ -27,7 +27,8 @@ struct cow_dev;
  *       filter under RCU
  * @writes_at_attach: write and discard requests the block layer had
  *                    counted for the device when tracking started
- * @diskseq: the disk's sequence number then
+ * @diskseq: the sequence number of the device's disk then, or when
+ *           tracker_refresh() last saw another disk take the number
  * @settled: @writes_at_attach was noted after the writes in flight at the
  *           attach had ended (tracker_settle())
  * @no_iostat: the device keeps no I/O statistics

@@ -175,7 +175,12 @@ struct blksnap_cbt_dirty {
  * what the saved history accounts for: 0 after a reboot (the device was
  * not written before the tracker was attached), or the count at the save
  * for the same disk (diskseq) in the same boot (a module reload without a
- * write in between).
+ * write in between). Another disk taking a tracked device's number (a new
+ * diskseq: a replaced disk, a loop device given another file) starts a
+ * new generation at the next control call on it. Not seen: a write to a
+ * tracked partition's sectors through its whole disk (counted and tracked
+ * for the disk only), and a write made while the device was attached to
+ * another system or another boot (the counts start at 0 with every boot).
  */
 
 /* Flags of struct blksnap_cbt_state (out). */
