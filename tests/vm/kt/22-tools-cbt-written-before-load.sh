@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A device written in this boot before its tracker was attached cannot
 # take a saved history: the load is refused (exit 3) with a new
-# generation. A dm-linear device over a loop device is removed and
-# created again between the save and the load: a disk that re-appears (a
-# new gendisk: new diskseq, its I/O counters at 0) as after a reboot (a
-# loop device alone keeps its counters across losetup -d). Written after
+# generation. The partition of a loop device is the disk: the loop device
+# is detached and set up again between the save and the load, which makes
+# its partition a new block device (new diskseq, its I/O counters at 0) as
+# after a reboot (the loop device itself keeps its counters, and dm keeps
+# no I/O statistics on 6.1). Written after
 # the attach instead, the load passes and the write is in the history.
 [ -n "${BLKSNAP_TOOLS:-}" ] && [ -x "$BLKSNAP_TOOLS/blksnap-cbt" ] || {
 	echo "the userspace tools were not staged for the guest"
@@ -12,26 +13,30 @@
 }
 PATH="$BLKSNAP_TOOLS:$PATH"
 
+command -v sfdisk > /dev/null || { echo "sfdisk not installed"; exit 77; }
 modprobe loop 2>/dev/null
-modprobe dm_mod 2>/dev/null
-truncate -s 64M /tmp/wbl.img
-back=$(losetup -f --show /tmp/wbl.img) || { echo "no loop device"; exit 77; }
+truncate -s 66M /tmp/wbl.img
+echo 'start=2048, size=131072' | sfdisk -q /tmp/wbl.img || die "sfdisk"
 st=/tmp/cbt-wbl
 rm -rf "$st"
 
-# reappear: the dm device removed and created again (a new disk)
-lo=/dev/mapper/cbt-wbl
-dm_up() {
-	dmsetup create cbt-wbl --table "0 $((64 * 2048)) linear $back 0" ||
-		die "dmsetup create"
-	dmsetup mknodes
+# dev_up: the loop device with its partition $lo
+dev_up() {
+	back=$(losetup -P -f --show /tmp/wbl.img) || { echo "no loop device"; exit 77; }
+	lo=${back}p1
+	i=0
+	while [ ! -b "$lo" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	[ -b "$lo" ] || die "no $lo"
 }
+# reappear: the loop device set up again (its partition a new disk)
 reappear() {
-	dmsetup remove cbt-wbl || die "dmsetup remove"
-	dm_up
+	losetup -d "$back" || die "losetup -d"
+	dev_up
 }
-dm_up
+dev_up
 
 load
 blksnap-cbt --attach "$lo" || die "attach"
@@ -86,6 +91,5 @@ blksnap-cbt --current --info --since 0 "$lo" | grep "changed since"
 	die "the write between the attach and the load is not in the map"
 
 unload
-dmsetup remove cbt-wbl
 losetup -d "$back"
 rm -rf "$st" /tmp/wbl.img /tmp/wbl.dump

@@ -2,9 +2,9 @@
 # An ext4 device that holds its own state file (as the root filesystem
 # does): --reserve makes the file on it, --save --in-place writes the
 # state through the device at the file's blocks with the filesystem
-# read-only, and after the disk re-appears (as after a reboot: a
-# dm-linear device over a loop device removed and created again, a new
-# gendisk with its I/O counters at 0), --load --in-place
+# read-only, and after the disk re-appears (as after a reboot: the loop
+# device set up again, which makes its partition a new block device with
+# its I/O counters at 0), --load --in-place
 # with the filesystem mounted read-only gives the history back. The state
 # file's blocks appear as changed, and the incremental from the CBT dump
 # restores identically. A regular --save to a file on the device itself
@@ -19,18 +19,23 @@ command -v mkfs.ext4 > /dev/null && command -v filefrag > /dev/null || {
 	exit 77
 }
 
+command -v sfdisk > /dev/null || { echo "sfdisk not installed"; exit 77; }
 modprobe loop 2>/dev/null
-modprobe -a dm_mod ext4 || die "modprobe dm_mod ext4"
-truncate -s 64M /tmp/ip.img
-back=$(losetup -f --show /tmp/ip.img) || { echo "no loop device"; exit 77; }
-lo=/dev/mapper/cbt-ip
-dm_up() {
-	dmsetup create cbt-ip --table "0 $((64 * 2048)) linear $back 0" ||
-		die "dmsetup create"
-	dmsetup mknodes
+modprobe ext4 || die "modprobe ext4"
+truncate -s 66M /tmp/ip.img
+echo 'start=2048, size=131072' | sfdisk -q /tmp/ip.img || die "sfdisk"
+# dev_up: the loop device with its partition $lo
+dev_up() {
+	back=$(losetup -P -f --show /tmp/ip.img) || { echo "no loop device"; exit 77; }
+	lo=${back}p1
+	i=0
+	while [ ! -b "$lo" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	[ -b "$lo" ] || die "no $lo"
 }
-dm_up
+dev_up
 mkfs.ext4 -q -F -b 4096 "$lo" || die "mkfs"
 mnt=/tmp/ip.mnt
 mkdir -p "$mnt"
@@ -68,8 +73,8 @@ umount "$mnt" || die "umount"
 unload
 
 # As after a reboot: the disk re-appears, tracked before it is mounted.
-dmsetup remove cbt-ip || die "dmsetup remove"
-dm_up
+losetup -d "$back" || die "losetup -d"
+dev_up
 load
 blksnap-cbt --attach "$lo" || die "attach after the re-appearance"
 mount -t ext4 -o ro "$lo" "$mnt" || die "mount read-only"
@@ -98,6 +103,5 @@ echo "in-place incremental: $(stat -c %s /tmp/ip1.tar) bytes, restores identical
 
 umount "$mnt"
 unload
-dmsetup remove cbt-ip
 losetup -d "$back"
 rm -rf "$mnt" /tmp/ip.img /tmp/ip0.tar /tmp/ip1.tar /tmp/ip.restored /tmp/ip.dump
