@@ -12,8 +12,8 @@
 # directory, removed afterwards), BLKSNAP_KERNELS (space-separated kernel
 # versions to restrict the run to), BLKSNAP_KT (a glob: run only the
 # kernel tests whose names match), BLKSNAP_KT_REPEAT (run them N times, to
-# chase an intermittent failure), BLKSNAP_VM_TIMEOUT (seconds per
-# kernel, default 2400), BLKSNAP_VM_JOBS (kernels booted at once, default
+# chase an intermittent failure; the reboot tests run once),
+# BLKSNAP_VM_TIMEOUT (seconds per kernel, both boots, default 3600), BLKSNAP_VM_JOBS (kernels booted at once, default
 # 2; 1 boots them one after the other), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
 # for a second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
 # a reason to skip is a failure instead, as in CI), BLKSNAP_BIN (the build
@@ -26,7 +26,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
-timeout_s=${BLKSNAP_VM_TIMEOUT:-2400}
+# 3600: about 20 minutes of tests in the first boot, the reboot tests'
+# two phases and their second boot (14 minutes measured on a busy host).
+timeout_s=${BLKSNAP_VM_TIMEOUT:-3600}
 . "$srcdir/tests/vm/vmlib.sh"
 
 skip_all() {
@@ -77,14 +79,23 @@ report() {
 	done < "$tap"
 }
 
+# A reboot test ("# reboot" line) reports once per boot, and runs once
+# whatever the repeat count (guest.sh).
 ntests=0
+nreboot=0
 for t in "$srcdir"/tests/vm/kt/[0-9]*.sh; do
 	# shellcheck disable=SC2254
 	case "$(basename "$t" .sh)" in
-	${BLKSNAP_KT:-*}) ntests=$((ntests + 1)) ;;
+	${BLKSNAP_KT:-*})
+		if grep -qx '# reboot' "$t"; then
+			nreboot=$((nreboot + 2))
+		else
+			ntests=$((ntests + 1))
+		fi
+		;;
 	esac
 done
-ntests=$((ntests * ${BLKSNAP_KT_REPEAT:-1}))
+ntests=$((ntests * ${BLKSNAP_KT_REPEAT:-1} + nreboot))
 
 # The userspace tools, for the tests that drive the module through them.
 if [ -n "${BLKSNAP_INSTALLED:-}" ]; then
@@ -135,6 +146,9 @@ run_kernel() {
 		return
 	fi
 	echo "# $ver: VM ran $(($(date +%s) - start)) s (qemu status $rc)"
+	if grep -q '^vmlib: === second boot' "$out/console.log"; then
+		echo "# $ver: of which the second boot (reboot tests): $(cat "$out/boot2.seconds" 2> /dev/null || echo '?') s"
+	fi
 	[ -f "$out/tap.out" ] && report "$ver" "$out/tap.out"
 	if ! grep -q '^# done' "$out/tap.out" 2> /dev/null; then
 		echo "# $ver: the guest did not finish; the first kernel report:"
