@@ -54,7 +54,7 @@ void fuzz_read_archive(const char *path)
 	if (blksnap_archive_open(path, &a))
 		return;
 	if (blksnap_archive_has_image(a))
-		ret = blksnap_archive_read_image(a, discard, NULL, &ix);
+		ret = blksnap_archive_read_image(a, discard, NULL, &ix, NULL);
 	else
 		ret = blksnap_archive_read_index(a, &ix);
 	if (!ret) {
