@@ -60,6 +60,13 @@
  * rest of it is not read.
  */
 #define PROBE_BYTES	4096u
+/*
+ * What a thread searches for zero blocks before its turn to deliver
+ * their places: no data is kept, so a stripe can be long; with the
+ * 256 KiB of a read, the hand-overs between threads took more time than
+ * the search itself on a busy machine.
+ */
+#define PROBE_STRIPE_BYTES	(64u << 20)
 
 struct piece {
 	uint64_t offset;
@@ -94,7 +101,7 @@ struct shared {
 
 struct worker {
 	struct shared *sh;
-	char *buf;		/* stripe * chunk bytes */
+	char *buf;		/* stripe * chunk bytes (a probe: chunk) */
 	uint64_t *hashes;	/* stripe * chunk / block */
 	struct piece *pieces;	/* stripe */
 	pthread_t thread;
@@ -265,7 +272,7 @@ static int deliver_stripe(struct worker *w, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct piece *p = &w->pieces[i];
 
-		if (sh->deliver(sh->ctx, w->buf + i * sh->chunk, p->len,
+		if (sh->deliver(sh->ctx, sh->probe ? NULL : w->buf + i * sh->chunk, p->len,
 				p->offset, hashes))
 			return -1;
 		hashes += (p->len + sh->block - 1) / sh->block;
@@ -344,7 +351,8 @@ static int read_regions(const struct blksnap_source *src,
 	size_t chunk = block >= BS_IO_CHUNK ? block : BS_IO_CHUNK / block * block;
 	struct shared sh = {
 		.src = src, .regions = regions, .chunk = chunk, .block = block,
-		.stripe = BS_MAX((size_t)1, STRIPE_BYTES / chunk),
+		.stripe = BS_MAX((size_t)1, (probe ? PROBE_STRIPE_BYTES :
+						     STRIPE_BYTES) / chunk),
 		.probe = probe, .deliver = deliver, .ctx = ctx,
 	};
 	struct worker w[MAX_THREADS];
@@ -355,7 +363,7 @@ static int read_regions(const struct blksnap_source *src,
 	for (i = 0; i < n; i++) {
 		w[i].sh = &sh;
 		w[i].nowait = true;
-		w[i].buf = bs_malloc(sh.stripe * chunk);
+		w[i].buf = bs_malloc(probe ? chunk : sh.stripe * chunk);
 		w[i].hashes = bs_calloc(sh.stripe * (chunk / block), sizeof(uint64_t));
 		w[i].pieces = bs_calloc(sh.stripe, sizeof(struct piece));
 		if (!w[i].buf || !w[i].hashes || !w[i].pieces)
