@@ -10,11 +10,8 @@
 	exit 77
 }
 PATH="$BLKSNAP_TOOLS:$PATH"
-dev=$DISK2
-st=/tmp/storage45
-a=/tmp/arch45
+st=/tmp/storage45 a=/tmp/arch45 dev=$DISK2 MiB=1048576
 mkdir -p "$st" "$a"
-MiB=1048576
 size=$(dev_bytes "$dev")
 [ "$(dev_bytes "$SCRATCH")" -ge "$size" ] || die "$SCRATCH is smaller than $dev"
 
