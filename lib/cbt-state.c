@@ -13,6 +13,7 @@
 
 #include "cbt-state.h"
 #include "crc32c.h"
+#include "internal.h"
 #include "xxh.h"
 
 /* Offsets in the header (blksnap-cbt-state(5)). */
@@ -407,17 +408,6 @@ int cs_file_name(const struct cs_identity *id, char *out, size_t size)
 	return cs_fail("the device has no filesystem UUID, PARTUUID or name");
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int cs_uuid_parse(const char *text, uint8_t out[16])
 {
 	int i, hi, lo;
@@ -428,8 +418,8 @@ int cs_uuid_parse(const char *text, uint8_t out[16])
 				return -1;
 			text++;
 		}
-		hi = hexval(text[0]);
-		lo = hi < 0 ? -1 : hexval(text[1]);
+		hi = bs_hex_digit(text[0]);
+		lo = hi < 0 ? -1 : bs_hex_digit(text[1]);
 		if (lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);
