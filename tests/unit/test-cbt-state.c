@@ -131,6 +131,7 @@ static void test_roundtrip(void)
 	again = malloc(len);
 	ok(again && cs_encode(&back, again, len) == 0 && !memcmp(again, buf, len),
 	   "what is read back encodes to the same bytes");
+	cs_free(&back);
 	ok(cs_parse(buf, len + 0, &back) == 0 && !(back.flags & CS_FLAG_USED), "not used");
 	cs_free(&back);
 	cs_mark_used(buf);
