@@ -35,14 +35,32 @@ static void copy_text(char *dst, size_t size, const char *src)
 	snprintf(dst, size, "%s", src ? src : "");
 }
 
+void cd_kernel_name(dev_t dev, char *name, size_t size)
+{
+	char sys[96], line[256];
+	FILE *f;
+
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
+	name[0] = '\0';
+	f = fopen(sys, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "DEVNAME=", 8)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(name, size, "%s", line + 8);
+			break;
+		}
+	}
+	fclose(f);
+}
+
 int cd_identity(int fd, const char *path, dev_t dev, struct cs_identity *id)
 {
-	char sys[96], line[256], name[256] = "";
 	const char *v;
 	blkid_probe pr;
 	uint64_t size;
 	int lbs;
-	FILE *f;
 
 	memset(id, 0, sizeof(*id));
 	if (ioctl(fd, BLKGETSIZE64, &size) < 0)
@@ -54,14 +72,7 @@ int cd_identity(int fd, const char *path, dev_t dev, struct cs_identity *id)
 	id->size = size;
 	id->logical_block = (uint32_t)lbs;
 	copy_text(id->path, sizeof(id->path), path);
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent", major(dev), minor(dev));
-	f = fopen(sys, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "DEVNAME=%255s", name) == 1)
-			break;
-	if (f)
-		fclose(f);
-	copy_text(id->kname, sizeof(id->kname), name);
+	cd_kernel_name(dev, id->kname, sizeof(id->kname));
 
 	pr = blkid_new_probe();
 	if (!pr || blkid_probe_set_device(pr, fd, 0, 0)) {

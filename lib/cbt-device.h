@@ -24,6 +24,12 @@
  * of a partition).  diskseq is left 0 (the module reports it).  Nothing
  * found by libblkid is not an error: those fields stay empty.
  */
+/*
+ * The kernel's name of block device dev under /dev, the DEVNAME of its
+ * uevent ("sdb1", "dm-0"), into name; "" if unknown.
+ */
+void cd_kernel_name(dev_t dev, char *name, size_t size);
+
 int cd_identity(int fd, const char *path, dev_t dev, struct cs_identity *id);
 
 /* A piece of a file: @length bytes at @logical in it, at @physical on the device. */

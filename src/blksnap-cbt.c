@@ -370,17 +370,9 @@ static int list_trackers(int fd)
 	if (ret)
 		cli_die("cannot list the tracked devices: %s", strerror(-ret));
 	for (i = 0; i < total; i++) {
-		char sys[64], line[256], name[256] = "";
-		FILE *f;
+		char name[256];
 
-		snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/uevent",
-			 major(devs[i]), minor(devs[i]));
-		f = fopen(sys, "r");
-		while (f && fgets(line, sizeof(line), f))
-			if (sscanf(line, "DEVNAME=%255s", name) == 1)
-				break;
-		if (f)
-			fclose(f);
+		cd_kernel_name(devs[i], name, sizeof(name));
 		printf("%u:%u\t%s%s\n", major(devs[i]), minor(devs[i]),
 		       name[0] ? "/dev/" : "", name);
 	}
