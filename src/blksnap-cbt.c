@@ -382,20 +382,6 @@ static int list_trackers(int fd)
 
 /* ---- State files (blksnap-cbt-state(5)) ---- */
 
-static void uuid_text(const uint8_t *u, char out[37])
-{
-	static const char hex[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*out++ = '-';
-		*out++ = hex[u[i] >> 4];
-		*out++ = hex[u[i] & 15];
-	}
-	*out = '\0';
-}
-
 /* The state file of the device of identity @id: --state-file, or under the directory. */
 static char *state_path(const struct args *a, const struct cs_identity *id)
 {
@@ -622,7 +608,7 @@ static int save_state(int ctl, dev_t dev, const char *path, const struct args *a
 	{
 		char gen[37];
 
-		uuid_text(s.generation, gen);
+		blksnap_ctl_snapshot_id_format(s.generation, gen);
 		cli_info("%s: history saved to %s%s (generation %s, snapshot number %u, %" PRIu64 " writes)",
 			 path, file, a->in_place ? " in place" : "", gen, s.snap_number,
 			 s.writes_now);
@@ -887,7 +873,7 @@ static int load_state(int ctl, dev_t dev, const char *path, const struct args *a
 	default:
 		die_ioctl(path, ret, "cannot load the history");
 	}
-	uuid_text(s.generation, gen);
+	blksnap_ctl_snapshot_id_format(s.generation, gen);
 	cli_info("%s: history loaded from %s (generation %s, snapshot number %u, saved %s)",
 		 path, file, gen, s.snap_number, when);
 	cs_free(&s);
