@@ -7,7 +7,8 @@
  * (struct cow_ops), as dm-snap's exception store reports to dm-snap:
  *
  *   main.c          init and exit, module parameters, the control lock
- *   ctrl.c          the control device's ioctls -> snapshot, tracker, cbt
+ *   ctrl.c          the control device's ioctls -> snapshot, tracker, cbt,
+ *                   hook
  *   snapshot.c      snapshots: create, add, take, destroy, events
  *                   -> tracker, cow, image, diff_storage, hook
  *   hook.c          the ftrace hook on submit_bio_noacct() -> tracker

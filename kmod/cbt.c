@@ -80,6 +80,67 @@ fail:
 	return ERR_PTR(-ENOMEM);
 }
 
+/**
+ * cbt_map_check_history() - can @cbt take on a saved history?
+ * @cbt: a map of the device
+ * @h: the history
+ *
+ * Return: 0; -ERANGE if the sizes differ (the device was resized, or the
+ * tracking-block parameters differ); -EINVAL if the snapshot number or a
+ * map value is out of range (a live value above the snapshot number, a
+ * frozen one not below it).
+ */
+int cbt_map_check_history(const struct cbt_map *cbt,
+			  const struct cbt_history *h)
+{
+	u64 i;
+
+	if (h->capacity != cbt->capacity || h->block_count != cbt->blk_count ||
+	    h->block_size != cbt_map_block_bytes(cbt))
+		return -ERANGE;
+	if (!h->snap_number)
+		return -EINVAL;
+	for (i = 0; i < h->block_count; i++) {
+		if (h->map[i] > h->snap_number ||
+		    h->snap_map[i] >= h->snap_number)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * cbt_map_restore() - give a new map a saved history
+ * @cbt: a map no filter can see yet
+ * @h: the history, checked with cbt_map_check_history()
+ */
+void cbt_map_restore(struct cbt_map *cbt, const struct cbt_history *h)
+{
+	memcpy(cbt->map, h->map, cbt->blk_count);
+	memcpy(cbt->snap_map, h->snap_map, cbt->blk_count);
+	cbt->snap_number = h->snap_number;
+	uuid_copy(&cbt->generation, &h->generation);
+}
+
+/**
+ * cbt_map_merge() - carry the changes of one map into another
+ * @dst: the map to mark
+ * @src: a map of the same device and size
+ *
+ * Every block changed in @src's history is marked changed in @dst's
+ * current interval.
+ * Context: any, does not sleep.
+ */
+void cbt_map_merge(struct cbt_map *dst, const struct cbt_map *src)
+{
+	u8 number = READ_ONCE(dst->snap_number);
+	u64 i;
+
+	for (i = 0; i < dst->blk_count && i < src->blk_count; i++) {
+		if (READ_ONCE(src->map[i]))
+			dst->map[i] = number;
+	}
+}
+
 void cbt_map_destroy(struct cbt_map *cbt)
 {
 	if (!cbt)

@@ -30,7 +30,31 @@ struct cbt_map {
 	spinlock_t lock;		/* see above */
 };
 
+/**
+ * struct cbt_history - a map's history saved by user space, to load
+ * @capacity: device size in sectors
+ * @block_size: tracking block size in bytes
+ * @block_count: bytes in @map and @snap_map
+ * @snap_number: current snapshot number, 1..255
+ * @generation: the history's generation
+ * @map: the live map
+ * @snap_map: the map frozen at the last snapshot
+ */
+struct cbt_history {
+	u64 capacity;
+	u32 block_size;
+	u64 block_count;
+	u8 snap_number;
+	uuid_t generation;
+	const u8 *map;
+	const u8 *snap_map;
+};
+
 struct cbt_map *cbt_map_create(u64 capacity);
+int cbt_map_check_history(const struct cbt_map *cbt,
+			  const struct cbt_history *h);
+void cbt_map_restore(struct cbt_map *cbt, const struct cbt_history *h);
+void cbt_map_merge(struct cbt_map *dst, const struct cbt_map *src);
 void cbt_map_destroy(struct cbt_map *cbt);
 void cbt_map_mark(struct cbt_map *cbt, u64 sector, u64 count);
 void cbt_map_switch(struct cbt_map *cbt);

@@ -12,6 +12,8 @@
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/ftrace.h>
+#include <linux/blk-mq.h>
+#include <linux/part_stat.h>
 #include "blksnap-features.h"
 
 #if !defined(CONFIG_FUNCTION_TRACER) || !defined(CONFIG_DYNAMIC_FTRACE)
@@ -40,53 +42,6 @@
 #else
 #define blksnap_set_ip(fregs, ip) ftrace_instruction_pointer_set(fregs, ip)
 #endif
-
-/**
- * blksnap_dev_capacity() - size of a block device given by number
- * @dev: device number
- * @capacity: out: size in sectors
- *
- * Opens the device for reading (not exclusively) and closes it again.
- * Context: process context, may sleep.
- * Return: 0 or a negative errno (-ENXIO etc. when there is no such device).
- */
-static inline int blksnap_dev_capacity(dev_t dev, u64 *capacity)
-{
-#if defined(BLKSNAP_HAVE_BDEV_FILE_OPEN_BY_DEV)
-	struct file *file;
-
-	file = bdev_file_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
-	if (IS_ERR(file))
-		return PTR_ERR(file);
-	*capacity = bdev_nr_sectors(file_bdev(file));
-	fput(file);
-#elif defined(BLKSNAP_HAVE_BDEV_OPEN_BY_DEV)
-	struct bdev_handle *handle;
-
-	handle = bdev_open_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
-	if (IS_ERR(handle))
-		return PTR_ERR(handle);
-	*capacity = bdev_nr_sectors(handle->bdev);
-	bdev_release(handle);
-#elif defined(BLKSNAP_HAVE_BLKDEV_GET_HOLDER_OPS)
-	struct block_device *bdev;
-
-	bdev = blkdev_get_by_dev(dev, BLK_OPEN_READ, NULL, NULL);
-	if (IS_ERR(bdev))
-		return PTR_ERR(bdev);
-	*capacity = bdev_nr_sectors(bdev);
-	blkdev_put(bdev, NULL);
-#else
-	struct block_device *bdev;
-
-	bdev = blkdev_get_by_dev(dev, FMODE_READ, NULL);
-	if (IS_ERR(bdev))
-		return PTR_ERR(bdev);
-	*capacity = bdev_nr_sectors(bdev);
-	blkdev_put(bdev, FMODE_READ);
-#endif
-	return 0;
-}
 
 /**
  * struct blksnap_bdev - a block device held open by the module
@@ -148,6 +103,31 @@ static inline void blksnap_bdev_close(struct blksnap_bdev *b)
 	blkdev_put(b->bdev, FMODE_READ);
 #endif
 	b->bdev = NULL;
+}
+
+/**
+ * blksnap_dev_identity() - size and disk sequence number of a device
+ * @dev: device number
+ * @capacity: out: size in sectors
+ * @diskseq: out: the sequence number of its disk, which changes when
+ *           another disk (or, for a loop device, another file) takes
+ *           the device number
+ *
+ * Context: process context, may sleep.
+ * Return: 0 or a negative errno (-ENXIO etc. when there is no such device).
+ */
+static inline int blksnap_dev_identity(dev_t dev, u64 *capacity, u64 *diskseq)
+{
+	struct blksnap_bdev b;
+	int ret;
+
+	ret = blksnap_bdev_open(dev, &b);
+	if (ret)
+		return ret;
+	*capacity = bdev_nr_sectors(b.bdev);
+	*diskseq = b.bdev->bd_disk->diskseq;
+	blksnap_bdev_close(&b);
+	return 0;
 }
 
 /*
@@ -227,7 +207,9 @@ static inline u32 blksnap_crc32c(u32 crc, const void *p, size_t len)
  *
  * Freezes @q, which waits for every request entered before, and
  * unfreezes it at once (6.14 on pass the memalloc flags of the freeze to
- * the unfreeze).
+ * the unfreeze).  A request-based queue's requests hold its usage count
+ * until they end; a bio-based one holds it only while a bio is being
+ * submitted.
  * Context: process context, may sleep.
  */
 static inline void blksnap_queue_drain(struct request_queue *q)
@@ -240,6 +222,28 @@ static inline void blksnap_queue_drain(struct request_queue *q)
 	blk_mq_freeze_queue(q);
 	blk_mq_unfreeze_queue(q);
 #endif
+}
+
+/*
+ * The write and discard requests the block layer counted for @bdev (for
+ * a whole disk, its partitions' too) since it appeared: the second and
+ * the twelfth field of /sys/class/block/DEV/stat.
+ */
+static inline u64 blksnap_bdev_writes(struct block_device *bdev)
+{
+	return part_stat_read(bdev, ios[STAT_WRITE]) +
+	       part_stat_read(bdev, ios[STAT_DISCARD]);
+}
+
+/* Writes in flight on a bio-based device (request-based ones count 0). */
+static inline long blksnap_bdev_writes_in_flight(struct block_device *bdev)
+{
+	long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += part_stat_local_read_cpu(bdev, in_flight[WRITE], cpu);
+	return n;
 }
 
 #endif /* __BLKSNAP_COMPAT_H */

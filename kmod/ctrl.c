@@ -17,6 +17,7 @@
 #include <linux/uaccess.h>
 #include <uapi/linux/blksnap.h>
 #include "cbt.h"
+#include "hook.h"
 #include "snapshot.h"
 #include "tracker.h"
 #include "ctrl.h"
@@ -35,6 +36,7 @@ static int ioctl_version(void __user *arg)
 		.major = BLKSNAP_VERSION_MAJOR,
 		.minor = BLKSNAP_VERSION_MINOR,
 		.revision = BLKSNAP_REVISION,
+		.features = BLKSNAP_FEATURE_CBT_LOAD,
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
@@ -53,7 +55,15 @@ static int ioctl_tracker(void __user *arg, bool attach)
 	ret = ctrl_dev(&in.dev, &dev);
 	if (ret)
 		return ret;
-	return attach ? tracker_attach(dev) : tracker_detach(dev);
+	if (!attach)
+		return tracker_detach(dev);
+	ret = tracker_attach(dev);
+	if (ret)
+		return ret;
+	/* The filter calls that missed the new tracker, then their writes. */
+	hook_synchronize();
+	tracker_settle(tracker_find(dev));
+	return 0;
 }
 
 static int list_copy_out(u64 uaddr, const dev_t *devs, unsigned int n)
@@ -115,11 +125,112 @@ static int ctrl_tracker(const struct blksnap_dev *d, struct tracker **trp)
 	return 0;
 }
 
+static void cbt_info_fill(struct tracker *tr, struct blksnap_cbt_info *info)
+{
+	struct cbt_map *cbt = tracker_map_lock(tr);
+
+	info->block_size = cbt_map_block_bytes(cbt);
+	info->block_count = cbt->blk_count;
+	info->device_capacity = cbt->capacity;
+	info->snap_number = READ_ONCE(cbt->snap_number);
+	memcpy(info->generation_id, &cbt->generation,
+	       sizeof(info->generation_id));
+	tracker_map_unlock(tr);
+}
+
+static int ioctl_cbt_state(void __user *arg)
+{
+	struct blksnap_cbt_state in;
+	struct tracker_state st;
+	struct tracker *tr;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.info.reserved || in.reserved ||
+	    memchr_inv(in.reserved2, 0, sizeof(in.reserved2)))
+		return -EINVAL;
+	ret = ctrl_tracker(&in.info.dev, &tr);
+	if (ret)
+		return ret;
+	ret = tracker_state(tr, &st);
+	if (ret)
+		return ret;
+	cbt_info_fill(tr, &in.info);
+	in.flags = (st.no_iostat ? BLKSNAP_CBT_STATE_NO_IOSTAT : 0) |
+		   (st.loaded ? BLKSNAP_CBT_STATE_LOADED : 0);
+	in.writes_at_attach = st.writes_at_attach;
+	in.writes_now = st.writes_now;
+	in.diskseq = st.diskseq;
+	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
+}
+
+/* Copy a saved map of @count bytes from user space. */
+static u8 *cbt_map_copy_in(u64 uaddr, u64 count)
+{
+	u8 *map = kvmalloc(count, GFP_KERNEL);
+
+	if (!map)
+		return ERR_PTR(-ENOMEM);
+	if (copy_from_user(map, u64_to_user_ptr(uaddr), count)) {
+		kvfree(map);
+		return ERR_PTR(-EFAULT);
+	}
+	return map;
+}
+
+static int ioctl_cbt_load(void __user *arg)
+{
+	struct blksnap_cbt_load in;
+	struct cbt_history h;
+	struct tracker *tr;
+	u8 *map, *snap_map;
+	u64 count;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.flags || in.reserved ||
+	    memchr_inv(in.reserved2, 0, sizeof(in.reserved2)) ||
+	    !in.snap_number || in.snap_number > 255)
+		return -EINVAL;
+	ret = ctrl_tracker(&in.dev, &tr);
+	if (ret)
+		return ret;
+	/* Bound the copies by the tracker's own map before allocating. */
+	count = tracker_map_lock(tr)->blk_count;
+	tracker_map_unlock(tr);
+	if (in.block_count != count)
+		return -ERANGE;
+
+	map = cbt_map_copy_in(in.map, count);
+	if (IS_ERR(map))
+		return PTR_ERR(map);
+	snap_map = cbt_map_copy_in(in.snap_map, count);
+	if (IS_ERR(snap_map)) {
+		ret = PTR_ERR(snap_map);
+		goto out_map;
+	}
+	h = (struct cbt_history) {
+		.capacity = in.device_capacity,
+		.block_size = in.block_size,
+		.block_count = in.block_count,
+		.snap_number = in.snap_number,
+		.map = map,
+		.snap_map = snap_map,
+	};
+	import_uuid(&h.generation, in.generation_id);
+	ret = tracker_load(tr, &h, in.writes_expected);
+	kvfree(snap_map);
+out_map:
+	kvfree(map);
+	return ret;
+}
+
 static int ioctl_cbt_info(void __user *arg)
 {
 	struct blksnap_cbt_info in;
 	struct tracker *tr;
-	struct cbt_map *cbt;
 	int ret;
 
 	if (copy_from_user(&in, arg, sizeof(in)))
@@ -129,15 +240,7 @@ static int ioctl_cbt_info(void __user *arg)
 	ret = ctrl_tracker(&in.dev, &tr);
 	if (ret)
 		return ret;
-
-	cbt = tracker_map_lock(tr);
-	in.block_size = cbt_map_block_bytes(cbt);
-	in.block_count = cbt->blk_count;
-	in.device_capacity = cbt->capacity;
-	in.snap_number = READ_ONCE(cbt->snap_number);
-	memcpy(in.generation_id, &cbt->generation, sizeof(in.generation_id));
-	tracker_map_unlock(tr);
-
+	cbt_info_fill(tr, &in);
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
@@ -365,6 +468,10 @@ static long ctrl_dispatch(unsigned int cmd, void __user *arg)
 		return ioctl_cbt_map(arg);
 	case BLKSNAP_IOCTL_CBT_DIRTY:
 		return ioctl_cbt_dirty(arg);
+	case BLKSNAP_IOCTL_CBT_STATE:
+		return ioctl_cbt_state(arg);
+	case BLKSNAP_IOCTL_CBT_LOAD:
+		return ioctl_cbt_load(arg);
 	case BLKSNAP_IOCTL_SNAPSHOT_CREATE:
 		return ioctl_snapshot_create(arg);
 	case BLKSNAP_IOCTL_SNAPSHOT_ADD:
@@ -433,6 +540,8 @@ int ctrl_register(void)
 	BUILD_BUG_ON(sizeof(struct blksnap_cbt_map) != 56);
 	BUILD_BUG_ON(sizeof(struct blksnap_sectors) != 16);
 	BUILD_BUG_ON(sizeof(struct blksnap_cbt_dirty) != 24);
+	BUILD_BUG_ON(sizeof(struct blksnap_cbt_state) != 112);
+	BUILD_BUG_ON(sizeof(struct blksnap_cbt_load) != 96);
 	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_create) != 56);
 	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_append) != 40);
 	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_add) != 32);

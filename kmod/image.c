@@ -152,9 +152,6 @@ static int image_file_piece(struct cow_dev *cd, struct bio *bio,
 		image_copy_bio(bio, iter, len, *bounce, false);
 	ret = diff_storage_rw(cd->storage, cd->chunk_shift, loc, off, *bounce,
 			      len, write);
-	/* The page read may have come back from the disk after a failure. */
-	if (!ret)
-		ret = diff_storage_check(cd->storage);
 	if (ret) {
 		cow_corrupt(cd, -ret);
 		return ret;
@@ -230,6 +227,16 @@ static int image_map_bio(struct image_io *io)
 		bio_advance_iter(bio, &iter, len);
 	}
 	image_map_flush(&map, bio, &io->group);
+	/*
+	 * A page read from a storage file may have come back from the disk
+	 * after a failed writeback lost the copy: once per bio, which fails
+	 * whole if so.
+	 */
+	if (bounce && !ret) {
+		ret = diff_storage_check(cd->storage);
+		if (ret)
+			cow_corrupt(cd, -ret);
+	}
 	kvfree(bounce);
 	return ret;
 }

@@ -372,6 +372,8 @@ int snapshot_add(const u8 *id, dev_t dev)
 		if (ret)
 			goto fail;
 		tr = tracker_find(dev);
+		hook_synchronize();
+		tracker_settle(tr);
 	}
 	ret = snapshot_add_dev(snap, tr, dev, &b, shift);
 	if (ret)

@@ -11,10 +11,23 @@
  * may sleep: the control ioctls and the take, through tracker_map_lock()
  * and tracker_switch_map(); only this file takes it. Lock order:
  * blksnap_ctl_lock, then tr->cbt_lock.
+ *
+ * Keeping a history across a reload or a reboot: the module cannot see
+ * the writes made while nobody tracks the device, but the block layer
+ * counts every write and discard request of a device since it appeared
+ * (when the queue keeps I/O statistics). tracker_settle() notes that
+ * count once the tracker is visible to every filter call and the writes
+ * in flight before have ended; tracker_load() accepts a saved history
+ * only if the count is what the history accounts for (0 after a boot,
+ * the count at the save in the same boot), so a write that escaped
+ * tracking ends in a new generation, never in a short incremental. Left
+ * undetected: a write still held by a throttling cgroup or parked on a
+ * stacking driver while the tracker is attached (see snapshot.c's limits).
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
 #include <linux/bio.h>
+#include <linux/delay.h>
 #include <linux/hashtable.h>
 #include <linux/slab.h>
 #include "compat.h"
@@ -120,8 +133,11 @@ void tracker_set_cow(struct tracker *tr, struct cow_dev *cd)
 	rcu_assign_pointer(tr->cow, cd);
 }
 
-/* Replace the map of @tr with an empty one for @capacity: a new generation. */
-static int tracker_new_map(struct tracker *tr, u64 capacity)
+/*
+ * Replace the map of @tr with an empty one for @capacity: a new
+ * generation, for @why.
+ */
+static int tracker_new_map(struct tracker *tr, u64 capacity, const char *why)
 {
 	struct cbt_map *cbt, *old;
 
@@ -134,8 +150,8 @@ static int tracker_new_map(struct tracker *tr, u64 capacity)
 	if (old) {
 		synchronize_rcu();
 		cbt_map_destroy(old);
-		pr_info("device %u:%u resized to %llu sectors: new generation\n",
-			MAJOR(tr->dev), MINOR(tr->dev), capacity);
+		pr_info("device %u:%u %s: new generation\n",
+			MAJOR(tr->dev), MINOR(tr->dev), why);
 	}
 	return 0;
 }
@@ -148,7 +164,7 @@ static void tracker_resize_work(struct work_struct *work)
 
 	mutex_lock(&tr->cbt_lock);
 	if (tracker_cbt(tr)->capacity != capacity)
-		ret = tracker_new_map(tr, capacity);
+		ret = tracker_new_map(tr, capacity, "resized");
 	mutex_unlock(&tr->cbt_lock);
 	if (ret)
 		pr_err("device %u:%u: cannot resize the change map: %d\n",
@@ -156,30 +172,38 @@ static void tracker_resize_work(struct work_struct *work)
 }
 
 /**
- * tracker_refresh() - start a new generation if the device was resized
+ * tracker_refresh() - start a new generation if the device was resized or
+ * another disk took its number
  * @tr: the tracker
  *
+ * A new disk (diskseq) has a history of its own that the module never
+ * saw, and no count of writes a saved history could be checked against.
  * Context: blksnap_ctl_lock held, may sleep.
  * Return: 0 or a negative errno.
  */
 int tracker_refresh(struct tracker *tr)
 {
-	u64 capacity;
+	u64 capacity, diskseq;
 	int ret;
 
 	lockdep_assert_held(&blksnap_ctl_lock);
-	ret = blksnap_dev_capacity(tr->dev, &capacity);
+	ret = blksnap_dev_identity(tr->dev, &capacity, &diskseq);
 	if (ret)
 		return ret;
 	flush_work(&tr->resize_work);
 	mutex_lock(&tr->cbt_lock);
-	if (tracker_cbt(tr)->capacity != capacity)
-		ret = tracker_new_map(tr, capacity);
+	if (diskseq != tr->diskseq) {
+		ret = tracker_new_map(tr, capacity, "is another disk");
+		tr->diskseq = diskseq;
+		tr->settled = false;
+	} else if (tracker_cbt(tr)->capacity != capacity) {
+		ret = tracker_new_map(tr, capacity, "resized");
+	}
 	mutex_unlock(&tr->cbt_lock);
 	return ret;
 }
 
-static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
+static struct tracker *tracker_alloc(dev_t dev, u64 capacity, u64 diskseq)
 {
 	struct tracker *tr;
 	int ret;
@@ -188,12 +212,13 @@ static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
 	if (!tr)
 		return ERR_PTR(-ENOMEM);
 	tr->dev = dev;
+	tr->diskseq = diskseq;
 	mutex_init(&tr->cbt_lock);
 	atomic64_set(&tr->new_capacity, capacity);
 	INIT_WORK(&tr->resize_work, tracker_resize_work);
 
 	mutex_lock(&tr->cbt_lock);
-	ret = tracker_new_map(tr, capacity);
+	ret = tracker_new_map(tr, capacity, NULL);
 	mutex_unlock(&tr->cbt_lock);
 	if (ret) {
 		kfree(tr);
@@ -212,16 +237,16 @@ static struct tracker *tracker_alloc(dev_t dev, u64 capacity)
 int tracker_attach(dev_t dev)
 {
 	struct tracker *tr;
-	u64 capacity;
+	u64 capacity, diskseq;
 	int ret;
 
 	lockdep_assert_held(&blksnap_ctl_lock);
 	if (tracker_find(dev))
 		return -EALREADY;
-	ret = blksnap_dev_capacity(dev, &capacity);
+	ret = blksnap_dev_identity(dev, &capacity, &diskseq);
 	if (ret)
 		return ret;
-	tr = tracker_alloc(dev, capacity);
+	tr = tracker_alloc(dev, capacity, diskseq);
 	if (IS_ERR(tr))
 		return PTR_ERR(tr);
 
@@ -231,6 +256,142 @@ int tracker_attach(dev_t dev)
 	spin_unlock(&tracker_lock);
 	pr_info("tracking device %u:%u\n", MAJOR(dev), MINOR(dev));
 	return 0;
+}
+
+/**
+ * tracker_settle() - note how often the device was written before it was
+ * tracked
+ * @tr: a tracker just attached
+ *
+ * Drains the writes in flight (they may have passed the filter before the
+ * tracker was visible), then notes the device's count of write and
+ * discard requests, for tracker_load(). Without a settled count (a
+ * bio-based device still writing after a second) no history is loaded.
+ * Context: blksnap_ctl_lock held, after the filter calls that may have
+ * missed the new tracker have returned (hook_synchronize()); may sleep.
+ */
+void tracker_settle(struct tracker *tr)
+{
+	struct blksnap_bdev b;
+	int i;
+
+	lockdep_assert_held(&blksnap_ctl_lock);
+	if (blksnap_bdev_open(tr->dev, &b))
+		return;
+	tr->no_iostat = !blk_queue_io_stat(bdev_get_queue(b.bdev));
+	blksnap_queue_drain(bdev_get_queue(b.bdev));
+	for (i = 0; i < 50 && blksnap_bdev_writes_in_flight(b.bdev); i++)
+		msleep(20);
+	tr->settled = !blksnap_bdev_writes_in_flight(b.bdev);
+	tr->writes_at_attach = blksnap_bdev_writes(b.bdev);
+	blksnap_bdev_close(&b);
+}
+
+/**
+ * tracker_state() - the counts that go with a saved history
+ * @tr: the tracker
+ * @st: out
+ *
+ * Context: blksnap_ctl_lock held, may sleep.
+ * Return: 0 or a negative errno (the device is gone).
+ */
+int tracker_state(struct tracker *tr, struct tracker_state *st)
+{
+	struct blksnap_bdev b;
+	int ret;
+
+	lockdep_assert_held(&blksnap_ctl_lock);
+	ret = blksnap_bdev_open(tr->dev, &b);
+	if (ret)
+		return ret;
+	st->writes_now = blksnap_bdev_writes(b.bdev);
+	blksnap_bdev_close(&b);
+	st->writes_at_attach = tr->writes_at_attach;
+	st->diskseq = tr->diskseq;
+	st->no_iostat = tr->no_iostat;
+	st->loaded = tr->loaded;
+	return 0;
+}
+
+/* May @tr take a saved history? Context: blksnap_ctl_lock, tr->cbt_lock. */
+static int tracker_may_load(struct tracker *tr, const struct cbt_history *h,
+			    u64 writes_expected)
+{
+	struct cbt_map *cur = tracker_cbt(tr);
+	int ret;
+
+	if (tr->loaded)
+		return -EALREADY;
+	if (tracker_has_cow(tr) || READ_ONCE(cur->snap_number) != 1)
+		return -EBUSY;
+	if (tr->no_iostat)
+		return -EOPNOTSUPP;
+	ret = cbt_map_check_history(cur, h);
+	if (ret)
+		return ret;
+	if (!tr->settled || tr->writes_at_attach > writes_expected) {
+		pr_warn("device %u:%u was written while not tracked (%llu writes counted when tracking began, %llu in the saved history%s): history not loaded\n",
+			MAJOR(tr->dev), MINOR(tr->dev), tr->writes_at_attach,
+			writes_expected, tr->settled ? "" : ", writes in flight");
+		return -ESTALE;
+	}
+	if (tr->writes_at_attach < writes_expected) {
+		pr_warn("device %u:%u: the saved history counts %llu writes, the device %llu: another boot or another disk; history not loaded\n",
+			MAJOR(tr->dev), MINOR(tr->dev), writes_expected,
+			tr->writes_at_attach);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/**
+ * tracker_load() - give a tracker back its saved history
+ * @tr: the tracker
+ * @h: the history
+ * @writes_expected: the device's count of writes that @h accounts for
+ *
+ * The blocks written since the attach stay marked, in the current
+ * interval of the loaded history. The errors are those of
+ * BLKSNAP_IOCTL_CBT_LOAD; after one the tracker keeps its own history.
+ * Context: blksnap_ctl_lock held, may sleep.
+ * Return: 0 or a negative errno.
+ */
+int tracker_load(struct tracker *tr, const struct cbt_history *h,
+		 u64 writes_expected)
+{
+	struct cbt_map *old, *cbt;
+	int ret;
+
+	lockdep_assert_held(&blksnap_ctl_lock);
+	mutex_lock(&tr->cbt_lock);
+	ret = tracker_may_load(tr, h, writes_expected);
+	if (ret)
+		goto out;
+	old = tracker_cbt(tr);
+	cbt = cbt_map_create(old->capacity);
+	if (IS_ERR(cbt)) {
+		ret = PTR_ERR(cbt);
+		goto out;
+	}
+	/* The tracking-block parameters may have changed since the attach. */
+	ret = cbt_map_check_history(cbt, h);
+	if (ret) {
+		cbt_map_destroy(cbt);
+		goto out;
+	}
+	cbt_map_restore(cbt, h);
+	cbt_map_merge(cbt, old);
+	rcu_assign_pointer(tr->cbt, cbt);
+	synchronize_rcu();
+	/* The writes that marked @old until every filter saw @cbt. */
+	cbt_map_merge(cbt, old);
+	cbt_map_destroy(old);
+	tr->loaded = true;
+	pr_info("device %u:%u: history %pUb loaded at snapshot %u\n",
+		MAJOR(tr->dev), MINOR(tr->dev), &h->generation, h->snap_number);
+out:
+	mutex_unlock(&tr->cbt_lock);
+	return ret;
 }
 
 static void tracker_release(struct tracker *tr)

@@ -25,7 +25,17 @@ struct cow_dev;
  * @cow: copy-on-write state while the device is in a snapshot; set and
  *       cleared under blksnap_ctl_lock (tracker_set_cow()), read by the
  *       filter under RCU
+ * @writes_at_attach: write and discard requests the block layer had
+ *                    counted for the device when tracking started
+ * @diskseq: the sequence number of the device's disk then, or when
+ *           tracker_refresh() last saw another disk take the number
+ * @settled: @writes_at_attach was noted after the writes in flight at the
+ *           attach had ended (tracker_settle())
+ * @no_iostat: the device keeps no I/O statistics
+ * @loaded: a saved history was loaded (tracker_load())
  * @rcu: for freeing
+ *
+ * The fields from @writes_at_attach on change under blksnap_ctl_lock.
  */
 struct tracker {
 	struct hlist_node link;
@@ -35,10 +45,38 @@ struct tracker {
 	atomic64_t new_capacity;
 	struct work_struct resize_work;
 	struct cow_dev __rcu *cow;
+	u64 writes_at_attach;
+	u64 diskseq;
+	bool settled;
+	bool no_iostat;
+	bool loaded;
 	struct rcu_head rcu;
 };
 
+/**
+ * struct tracker_state - what saving a tracker's history needs besides
+ * its map (BLKSNAP_IOCTL_CBT_STATE)
+ * @writes_at_attach: see struct tracker
+ * @writes_now: the same count now
+ * @diskseq: see struct tracker
+ * @no_iostat: see struct tracker
+ * @loaded: see struct tracker
+ */
+struct tracker_state {
+	u64 writes_at_attach;
+	u64 writes_now;
+	u64 diskseq;
+	bool no_iostat;
+	bool loaded;
+};
+
+struct cbt_history;
+
 int tracker_attach(dev_t dev);
+void tracker_settle(struct tracker *tr);
+int tracker_state(struct tracker *tr, struct tracker_state *st);
+int tracker_load(struct tracker *tr, const struct cbt_history *h,
+		 u64 writes_expected);
 int tracker_detach(dev_t dev);
 void tracker_detach_all(void);
 struct tracker *tracker_find(dev_t dev);

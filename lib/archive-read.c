@@ -390,42 +390,97 @@ static int read_index_entry(struct blksnap_archive *r, uint64_t want,
 	return ret;
 }
 
-/* The first block where what was read and what the index says differ. */
-static int compare_index(const char *name, const struct blksnap_hash_index *got,
-			 const struct blksnap_hash_index *want)
+/* Walks the blocks of an index, region by region. */
+struct block_walk {
+	const struct blksnap_hash_index *ix;
+	size_t region;
+	uint64_t off;		/* the current block; UINT64_MAX at the end */
+	size_t hash;		/* its hash's place */
+};
+
+static void walk_set(struct block_walk *w)
 {
-	size_t ri = 0, hi = 0;
+	w->off = w->region < w->ix->regions.count ?
+		 w->ix->regions.v[w->region].offset : UINT64_MAX;
+}
 
-	for (ri = 0; ri < want->regions.count || ri < got->regions.count; ri++) {
-		const struct blksnap_range *w = ri < want->regions.count ?
-						&want->regions.v[ri] : NULL;
-		const struct blksnap_range *g = ri < got->regions.count ?
-						&got->regions.v[ri] : NULL;
-		uint64_t off, end;
+static void walk_next(struct block_walk *w)
+{
+	const struct blksnap_range *g = &w->ix->regions.v[w->region];
 
-		if (!w || !g || w->offset != g->offset || w->length != g->length)
-			return bs_fail("%s: damaged archive: image data regions differ from the hash index near byte %llu of the image",
-				       name, (unsigned long long)(w ? w->offset : g->offset));
-		end = w->offset + w->length;
-		for (off = w->offset; off < end; off += want->block_size, hi++) {
-			if (got->hash[hi] != want->hash[hi])
-				return bs_fail("%s: corrupted archive: image data at offset %llu (hash block of %u bytes) does not match its hash",
-					       name, (unsigned long long)off,
-					       want->block_size);
-		}
+	w->hash++;
+	w->off += w->ix->block_size;
+	if (w->off >= g->offset + g->length) {
+		w->region++;
+		walk_set(w);
 	}
+}
+
+/*
+ * Checks what was read (@got) against the index (@want): every block
+ * read is in the index with the same hash; the index's blocks that were
+ * not read are the zero ranges (version 2), which go to @zeros, each
+ * with the hash of zeros.
+ */
+static int compare_index(const struct blksnap_archive *r,
+			 const struct blksnap_hash_index *got,
+			 const struct blksnap_hash_index *want,
+			 struct blksnap_ranges *zeros)
+{
+	const char *name = r->name;
+	const struct blksnap_manifest *m = &r->manifest;
+	struct block_walk g = { .ix = got }, w = { .ix = want };
+	uint64_t zero_bytes = 0;
+
+	walk_set(&g);
+	walk_set(&w);
+	zeros->device_size = m->size;
+	while (w.off != UINT64_MAX) {
+		uint64_t len = BS_MIN((uint64_t)want->block_size, m->size - w.off);
+
+		if (g.off < w.off)
+			break;	/* data the index does not cover */
+		if (g.off == w.off) {
+			if (got->hash[g.hash] != want->hash[w.hash])
+				return bs_fail("%s: corrupted archive: image data at offset %llu (hash block of %u bytes) does not match its hash",
+					       name, (unsigned long long)w.off,
+					       want->block_size);
+			walk_next(&g);
+		} else if (m->format_version < 2) {
+			break;	/* version 1 has no zero ranges */
+		} else if (want->hash[w.hash] != blksnap_hash_zero((size_t)len)) {
+			return bs_fail("%s: corrupted archive: the hash of the zero block at offset %llu is not that of zeros",
+				       name, (unsigned long long)w.off);
+		} else {
+			if (blksnap_ranges_append(zeros, w.off, len))
+				return -1;
+			zero_bytes += len;
+		}
+		walk_next(&w);
+	}
+	if (g.off != UINT64_MAX || w.off != UINT64_MAX)
+		return bs_fail("%s: damaged archive: image data regions differ from the hash index near byte %llu of the image",
+			       name, (unsigned long long)BS_MIN(g.off, w.off));
+	if (zero_bytes != m->zero_bytes || zeros->count != m->zero_range_count)
+		return bs_fail("%s: damaged archive: the hash index's zero ranges (%llu bytes in %zu) are not the manifest's (%llu bytes in %llu)",
+			       name, (unsigned long long)zero_bytes, zeros->count,
+			       (unsigned long long)m->zero_bytes,
+			       (unsigned long long)m->zero_range_count);
 	return 0;
 }
 
 int blksnap_archive_read_image(struct blksnap_archive *r, blksnap_sink_fn sink,
-			       void *ctx, struct blksnap_hash_index *ix)
+			       void *ctx, struct blksnap_hash_index *ix,
+			       struct blksnap_ranges *zeros)
 {
 	struct block_hasher h = { .block_start = 0 };
+	struct blksnap_ranges z;
 	int ret = -1;
 
 	if (!r->has_image)
 		return bs_fail("%s: this is a manifest file: it holds no image data",
 			       r->name);
+	blksnap_ranges_init(&z);
 	blksnap_hash_index_init(&h.ix, r->manifest.hash_block_size,
 				r->manifest.size);
 	h.st = XXH3_createState();
@@ -433,13 +488,19 @@ int blksnap_archive_read_image(struct blksnap_archive *r, blksnap_sink_fn sink,
 		bs_fail_errno(ENOMEM, "%s", r->name);
 		goto out;
 	}
+	/* Version 1: the index covers the data read and nothing else. */
 	if (stream_image(r, sink, ctx, &h) ||
-	    read_index_entry(r, bs_hash_index_len(&h.ix), ix))
+	    read_index_entry(r, r->manifest.format_version < 2 ?
+				bs_hash_index_len(&h.ix) : 0, ix))
 		goto out;
-	ret = compare_index(r->name, &h.ix, ix);
+	ret = compare_index(r, &h.ix, ix, &z);
 	if (ret)
 		blksnap_hash_index_free(ix);
 out:
+	if (!ret && zeros)
+		*zeros = z;
+	else
+		blksnap_ranges_free(&z);
 	if (h.st)
 		XXH3_freeState(h.st);
 	blksnap_hash_index_free(&h.ix);

@@ -19,9 +19,14 @@ typedef int (*blksnap_sink_fn)(void *ctx, uint64_t offset, const void *buf,
  * and checks every block against it and the end of the archive.  The
  * data reaches the sink before it is verified: a failure names the
  * archive and the offset, and the caller must discard what it wrote.
+ * On success, @zeros (may be NULL; not initialised by the caller) gets
+ * the archive's zero ranges (format 2): blocks of the index that the
+ * image holds as holes, checked to have the hash of zeros and to be
+ * what the manifest counts; the caller frees it.
  */
 int blksnap_archive_read_image(struct blksnap_archive *a, blksnap_sink_fn sink,
-			       void *ctx, struct blksnap_hash_index *ix);
+			       void *ctx, struct blksnap_hash_index *ix,
+			       struct blksnap_ranges *zeros);
 
 /* Reads the hash index without checking the image data against it. */
 int blksnap_archive_read_index(struct blksnap_archive *a,

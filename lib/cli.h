@@ -50,7 +50,7 @@ struct cli_alias {
 };
 
 /* Options of one group exclude each other; a group ends with 0. */
-#define CLI_GROUP_MAX 8		/* options in a group, and groups */
+#define CLI_GROUP_MAX 12	/* options in a group, and groups */
 typedef int cli_group_t[CLI_GROUP_MAX];
 
 /*

@@ -111,6 +111,21 @@ int blksnap_ctl_cbt_info(int fd, dev_t dev, struct blksnap_cbt_info *info)
 	return ctl_ioctl(fd, BLKSNAP_IOCTL_CBT_INFO, info);
 }
 
+int blksnap_ctl_cbt_state(int fd, dev_t dev, struct blksnap_cbt_state *state)
+{
+	memset(state, 0, sizeof(*state));
+	to_blksnap_dev(dev, &state->info.dev);
+	return ctl_ioctl(fd, BLKSNAP_IOCTL_CBT_STATE, state);
+}
+
+int blksnap_ctl_cbt_load(int fd, struct blksnap_cbt_load *load)
+{
+	load->flags = 0;
+	load->reserved = 0;
+	memset(load->reserved2, 0, sizeof(load->reserved2));
+	return ctl_ioctl(fd, BLKSNAP_IOCTL_CBT_LOAD, load);
+}
+
 int blksnap_ctl_cbt_read_map(int fd, dev_t dev, unsigned int flags, uint64_t offset,
 		     void *buf, size_t len, uint8_t *generation)
 {

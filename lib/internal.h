@@ -118,6 +118,13 @@ int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
 			 uint64_t size, struct blksnap_ranges *out);
 
 /*
+ * Appends to @out (initialised, empty) the parts of @a that no range of
+ * @b covers; both sorted and non-overlapping.  -1 only for lack of memory.
+ */
+int bs_ranges_subtract(const struct blksnap_ranges *a,
+		       const struct blksnap_ranges *b, struct blksnap_ranges *out);
+
+/*
  * Reads exactly @len bytes of @src at @offset; a read error or an early
  * end (the source shrank) fails with a message naming the offset.
  */
@@ -149,6 +156,23 @@ typedef int (*bs_deliver_fn)(void *ctx, const void *buf, size_t len,
 int bs_read_hashed(const struct blksnap_source *src,
 		   const struct blksnap_ranges *regions, uint32_t block,
 		   bs_deliver_fn deliver, void *ctx);
+
+/*
+ * Finds the hash blocks of @regions (aligned to @block, as for
+ * bs_read_hashed) that hold only zero bytes and appends them, merged,
+ * to @zeros (initialised, empty).  Cheap for blocks of data: only the
+ * first 4 KiB of a block is read when it holds some.  Same threads and
+ * failures as bs_read_hashed.  @progress (may be NULL) is called after
+ * each piece with the bytes of zero blocks found so far.
+ */
+typedef void (*bs_zero_progress_fn)(void *ctx, uint64_t zero_bytes);
+int bs_find_zero_blocks(const struct blksnap_source *src,
+			const struct blksnap_ranges *regions, uint32_t block,
+			struct blksnap_ranges *zeros, bs_zero_progress_fn progress,
+			void *ctx);
+
+/* True when the @len bytes at @buf are all zero. */
+bool bs_is_zero(const void *buf, size_t len);
 
 /* A zero-filled buffer of BS_ZERO_CHUNK bytes, shared, never written. */
 const void *bs_zeroes(void);

@@ -17,7 +17,7 @@
 void blksnap_manifest_init(struct blksnap_manifest *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->format_version = BLKSNAP_FORMAT_VERSION;
+	m->format_version = 1;	/* 2 once it has zero ranges */
 	bs_uuid_random(m->uuid);
 	m->created = (int64_t)time(NULL);
 	snprintf(m->tool_version, sizeof(m->tool_version), "blksnap %s",
@@ -97,6 +97,10 @@ int blksnap_manifest_format(const struct blksnap_manifest *m, char **text,
 	put_escaped(f, "image", m->image_name);
 	fprintf(f, "data_bytes=%" PRIu64 "\n", m->data_bytes);
 	fprintf(f, "ranges=%" PRIu64 "\n", m->range_count);
+	if (m->format_version >= 2) {
+		fprintf(f, "zero_bytes=%" PRIu64 "\n", m->zero_bytes);
+		fprintf(f, "zero_ranges=%" PRIu64 "\n", m->zero_range_count);
+	}
 	if (fflush(f) || ferror(f)) {
 		fclose(f);
 		free(buf);
@@ -142,6 +146,7 @@ static int parse_uint(const struct parse_ctx *c, const char *key,
 enum {
 	K_FORMAT, K_UUID, K_KIND, K_PARENT, K_SEQUENCE, K_SIZE, K_LBS,
 	K_HASH, K_HBS, K_CREATED, K_IMAGE, K_DATA, K_RANGES,
+	K_ZERO_BYTES, K_ZERO_RANGES,	/* required from version 2 */
 	K_OPTIONAL	/* not required: keys from here on */
 };
 
@@ -207,6 +212,10 @@ static int parse_pair(struct parse_ctx *c, struct blksnap_manifest *m,
 		NUM(K_DATA, INT64_MAX, data_bytes);
 	} else if (!strcmp(key, "ranges")) {
 		NUM(K_RANGES, INT64_MAX, range_count);
+	} else if (!strcmp(key, "zero_bytes")) {
+		NUM(K_ZERO_BYTES, INT64_MAX, zero_bytes);
+	} else if (!strcmp(key, "zero_ranges")) {
+		NUM(K_ZERO_RANGES, INT64_MAX, zero_range_count);
 	} else if (!strcmp(key, "cbt_snapshot")) {
 		NUM(K_OPTIONAL, UINT32_MAX, cbt_snapshot);
 	} else if (!strcmp(key, "image")) {
@@ -237,18 +246,26 @@ static int check_fields(const struct parse_ctx *c,
 		"format", "uuid", "kind", "parent", "sequence", "size",
 		"logical_block_size", "hash", "hash_block_size",
 		"created_epoch", "image", "data_bytes", "ranges",
+		"zero_bytes", "zero_ranges",
 	};
-	unsigned int k;
+	unsigned int k, required = K_ZERO_BYTES;
 	uint32_t hbs = m->hash_block_size;
 
-	for (k = 0; k < BS_ARRAY_SIZE(names); k++)
+	if (c->seen & (1ul << K_FORMAT) &&
+	    (m->format_version < 1 || m->format_version > BLKSNAP_FORMAT_VERSION))
+		return bs_fail("%s: archive format version %u is not supported (this blksnap reads versions 1 to %u)",
+			       c->archive, m->format_version,
+			       BLKSNAP_FORMAT_VERSION);
+	if (m->format_version >= 2)
+		required = K_OPTIONAL;
+	for (k = 0; k < required; k++)
 		if (!(c->seen & (1ul << k)))
 			return bs_fail("%s: manifest lacks the field '%s'",
 				       c->archive, names[k]);
-	if (m->format_version != BLKSNAP_FORMAT_VERSION)
-		return bs_fail("%s: archive format version %u is not supported (this blksnap reads version %u)",
-			       c->archive, m->format_version,
-			       BLKSNAP_FORMAT_VERSION);
+	/* Zero ranges in version 1 would be lost on an older reader. */
+	if (m->format_version < 2 && (m->zero_bytes || m->zero_range_count))
+		return bs_fail("%s: manifest: zero ranges in a version %u archive",
+			       c->archive, m->format_version);
 	if (hbs < BLKSNAP_MIN_HASH_BLOCK || (hbs & (hbs - 1)))
 		return bs_fail("%s: manifest: bad hash block size %u",
 			       c->archive, hbs);
@@ -258,8 +275,12 @@ static int check_fields(const struct parse_ctx *c,
 			       c->archive);
 	if (!m->size)
 		return bs_fail("%s: manifest: image size is 0", c->archive);
-	if (m->data_bytes > m->size)
+	if (m->data_bytes > m->size || m->zero_bytes > m->size - m->data_bytes)
 		return bs_fail("%s: manifest: more data than the image size",
+			       c->archive);
+	if (!m->zero_bytes != !m->zero_range_count ||
+	    m->zero_range_count > m->zero_bytes)
+		return bs_fail("%s: manifest: zero_bytes and zero_ranges disagree",
 			       c->archive);
 	return 0;
 }

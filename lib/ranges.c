@@ -270,6 +270,35 @@ int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
 	return 0;
 }
 
+int bs_ranges_subtract(const struct blksnap_ranges *a,
+		       const struct blksnap_ranges *b, struct blksnap_ranges *out)
+{
+	size_t i, j = 0;
+
+	for (i = 0; i < a->count; i++) {
+		uint64_t pos = a->v[i].offset;
+		uint64_t end = pos + a->v[i].length;
+
+		while (j < b->count && b->v[j].offset + b->v[j].length <= pos)
+			j++;
+		for (; j < b->count && b->v[j].offset < end; j++) {
+			uint64_t bend = b->v[j].offset + b->v[j].length;
+
+			if (b->v[j].offset > pos &&
+			    blksnap_ranges_append(out, pos, b->v[j].offset - pos))
+				return -1;
+			if (bend > pos)
+				pos = bend;
+			if (bend > end)
+				break;	/* it may cover the next range of @a too */
+		}
+		if (pos < end && blksnap_ranges_append(out, pos, end - pos))
+			return -1;
+	}
+	out->device_size = a->device_size;
+	return 0;
+}
+
 uint64_t blksnap_ranges_bytes(const struct blksnap_ranges *r)
 {
 	uint64_t sum = 0;

@@ -57,7 +57,24 @@ static void note(const struct blksnap_restore_opts *o, const char *fmt, ...)
 	o->message(o->message_ctx, buf);
 }
 
-/* Zeros on a device, by BLKZEROOUT where the range allows it. */
+static int write_zeros(struct target *t, uint64_t from, uint64_t to)
+{
+	while (from < to) {
+		size_t n = (size_t)BS_MIN(to - from, (uint64_t)BS_ZERO_CHUNK);
+
+		if (bs_pwrite_all(t->fd, bs_zeroes(), n, from))
+			return bs_fail_errno(errno, "%s: write error at offset %llu",
+					     t->name, (unsigned long long)from);
+		from += n;
+	}
+	return 0;
+}
+
+/*
+ * Zeros on a device, by BLKZEROOUT where the range allows it: the
+ * kernel offloads it to the device (WRITE ZEROES) where it can, and
+ * writes zeros itself where not; never a discard that may leave data.
+ */
 static int zero_device(struct target *t, uint64_t from, uint64_t to)
 {
 	uint64_t head = (from + 511) & ~511ULL, tail = to & ~511ULL;
@@ -71,13 +88,40 @@ static int zero_device(struct target *t, uint64_t from, uint64_t to)
 			from = tail;
 		}
 	}
-	while (from < to) {
-		size_t n = (size_t)BS_MIN(to - from, (uint64_t)BS_ZERO_CHUNK);
+	return write_zeros(t, from, to);
+}
 
-		if (bs_pwrite_all(t->fd, bs_zeroes(), n, from))
-			return bs_fail_errno(errno, "%s: write error at offset %llu",
-					     t->name, (unsigned long long)from);
-		from += n;
+/* Zeros in a file: a hole where its filesystem punches one. */
+static int zero_file(struct target *t, uint64_t from, uint64_t to)
+{
+	if (!fallocate(t->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		       (off_t)from, (off_t)(to - from)))
+		return 0;
+	if (errno != EOPNOTSUPP && errno != ENOSYS)
+		return bs_fail_errno(errno, "%s: cannot punch a hole at offset %llu",
+				     t->name, (unsigned long long)from);
+	return write_zeros(t, from, to);
+}
+
+/*
+ * An archive's zero ranges (blksnap-archive(5)) over what the archives
+ * before it left there.  Under a full archive there is nothing: a new
+ * image file is all holes, and a device's holes were zeroed already.
+ */
+static int apply_zeros(struct target *t, size_t i,
+		       const struct blksnap_ranges *zeros)
+{
+	size_t k;
+
+	if (!t || !i)
+		return 0;
+	for (k = 0; k < zeros->count; k++) {
+		uint64_t from = zeros->v[k].offset;
+		uint64_t to = from + zeros->v[k].length;
+
+		if (t->is_blockdev ? zero_device(t, from, to) :
+				     zero_file(t, from, to))
+			return -1;
 	}
 	return 0;
 }
@@ -121,6 +165,7 @@ static int apply_archive(const struct blksnap_restore_opts *o, size_t i,
 {
 	struct sink_ctx ctx = { .t = t, .p = p };
 	struct blksnap_hash_index ix;
+	struct blksnap_ranges zeros;
 	struct blksnap_archive *a;
 	int ret;
 
@@ -135,11 +180,14 @@ static int apply_archive(const struct blksnap_restore_opts *o, size_t i,
 		t->zero_holes = t->is_blockdev && i == 0;
 		t->written_to = 0;
 	}
-	ret = blksnap_archive_read_image(a, sink_write, &ctx, &ix);
+	ret = blksnap_archive_read_image(a, sink_write, &ctx, &ix, &zeros);
 	if (!ret) {
 		blksnap_hash_index_free(&ix);
 		if (t && t->zero_holes)
 			ret = zero_device(t, t->written_to, want->size);
+		if (!ret)
+			ret = apply_zeros(t, i, &zeros);
+		blksnap_ranges_free(&zeros);
 	}
 	blksnap_archive_close(a);
 	return ret;

@@ -15,6 +15,9 @@ struct send_state {
 	struct blksnap_source src;
 	struct blksnap_manifest m;
 	struct blksnap_ranges regions;	/* aligned to hash blocks */
+	struct blksnap_ranges zeros;	/* their blocks of zeros */
+	struct blksnap_ranges data;	/* the others: the image's data */
+	uint64_t sent_bytes;		/* in regions */
 	struct blksnap_hash_index ix;
 	struct blksnap_writer *w;
 };
@@ -114,15 +117,66 @@ static void fill_manifest(struct send_state *s)
 		bs_strlcpy(m->cbt_generation, o->cbt_generation,
 			   sizeof(m->cbt_generation));
 	m->cbt_snapshot = o->cbt_snapshot;
-	m->data_bytes = blksnap_ranges_bytes(&s->regions);
-	m->range_count = s->regions.count;
+	m->data_bytes = blksnap_ranges_bytes(&s->data);
+	m->range_count = s->data.count;
+	m->zero_bytes = blksnap_ranges_bytes(&s->zeros);
+	m->zero_range_count = s->zeros.count;
+	if (m->zero_range_count)
+		m->format_version = 2;
+}
+
+/*
+ * Progress counts the bytes sent: zero blocks when they are found, the
+ * others when they are written.
+ */
+static void zero_progress(void *ctx, uint64_t zero_bytes)
+{
+	struct send_state *s = ctx;
+
+	s->o->progress(s->o->progress_ctx, zero_bytes, s->sent_bytes);
+}
+
+/*
+ * The blocks of zeros among those sent become holes of the image: found
+ * by a first read, which reads only the first page of a block of data,
+ * before the image's map is written.
+ */
+static int plan_zeros(struct send_state *s)
+{
+	s->sent_bytes = blksnap_ranges_bytes(&s->regions);
+	if (bs_find_zero_blocks(&s->src, &s->regions, s->m.hash_block_size,
+				&s->zeros, s->o->progress ? zero_progress : NULL,
+				s))
+		return -1;
+	return bs_ranges_subtract(&s->regions, &s->zeros, &s->data);
 }
 
 struct send_progress {
 	struct send_state *s;
 	uint64_t pos;		/* end of what the image entry got so far */
 	uint64_t done;		/* data bytes sent */
+	size_t zero;		/* the next zero range to index */
 };
+
+/* Indexes the zero blocks before @end: each has the hash of zeros. */
+static int index_zeros(struct send_progress *p, uint64_t end)
+{
+	struct send_state *s = p->s;
+	uint32_t hbs = s->m.hash_block_size;
+
+	for (; p->zero < s->zeros.count &&
+	       s->zeros.v[p->zero].offset < end; p->zero++) {
+		const struct blksnap_range *z = &s->zeros.v[p->zero];
+		uint64_t off;
+
+		for (off = z->offset; off < z->offset + z->length; off += hbs)
+			if (blksnap_hash_index_add(&s->ix, off,
+						   blksnap_hash_zero((size_t)BS_MIN(
+							   (uint64_t)hbs, s->m.size - off))))
+				return -1;
+	}
+	return 0;
+}
 
 /* One piece of a region, in order: the hole before it, then its data. */
 static int send_piece(void *ctx, const void *buf, size_t len, uint64_t off,
@@ -133,7 +187,8 @@ static int send_piece(void *ctx, const void *buf, size_t len, uint64_t off,
 	uint32_t hbs = s->m.hash_block_size;
 	size_t b;
 
-	if (blksnap_writer_image_hole(s->w, off - p->pos))
+	if (blksnap_writer_image_hole(s->w, off - p->pos) ||
+	    index_zeros(p, off))
 		return -1;
 	for (b = 0; b < len; b += hbs)
 		if (blksnap_hash_index_add(&s->ix, off + b, *hashes++))
@@ -143,7 +198,8 @@ static int send_piece(void *ctx, const void *buf, size_t len, uint64_t off,
 	p->pos = off + len;
 	p->done += len;
 	if (s->o->progress)
-		s->o->progress(s->o->progress_ctx, p->done, s->m.data_bytes);
+		s->o->progress(s->o->progress_ctx, s->m.zero_bytes + p->done,
+			       s->m.zero_bytes + s->m.data_bytes);
 	return 0;
 }
 
@@ -152,9 +208,10 @@ static int send_image(struct send_state *s)
 	struct send_progress p = { .s = s };
 
 	if (blksnap_writer_begin_image(s->w, s->m.image_name, s->m.size,
-				       &s->regions) ||
-	    bs_read_hashed(&s->src, &s->regions, s->m.hash_block_size,
-			   send_piece, &p))
+				       &s->data) ||
+	    bs_read_hashed(&s->src, &s->data, s->m.hash_block_size,
+			   send_piece, &p) ||
+	    index_zeros(&p, s->m.size))
 		return -1;
 	return blksnap_writer_image_hole(s->w, s->m.size - p.pos);
 }
@@ -216,6 +273,8 @@ int blksnap_send(const struct blksnap_send_opts *o,
 	int ret = -1;
 
 	blksnap_ranges_init(&s.regions);
+	blksnap_ranges_init(&s.zeros);
+	blksnap_ranges_init(&s.data);
 	blksnap_manifest_init(&s.m);
 	if (blksnap_source_open(o->source, &s.src))
 		return -1;
@@ -224,7 +283,7 @@ int blksnap_send(const struct blksnap_send_opts *o,
 			s.src.path);
 		goto out;
 	}
-	if (o->base ? plan_incremental(&s) : plan_full(&s))
+	if ((o->base ? plan_incremental(&s) : plan_full(&s)) || plan_zeros(&s))
 		goto out;
 	fill_manifest(&s);
 	blksnap_hash_index_init(&s.ix, s.m.hash_block_size, s.m.size);
@@ -235,6 +294,8 @@ out:
 	blksnap_writer_free(s.w);
 	blksnap_hash_index_free(&s.ix);
 	blksnap_ranges_free(&s.regions);
+	blksnap_ranges_free(&s.zeros);
+	blksnap_ranges_free(&s.data);
 	blksnap_source_close(&s.src);
 	return ret;
 }

@@ -54,6 +54,19 @@
 #define LOOKAHEAD_BYTES	(4u << 20)
 /* Advice given at a time, outside the lock. */
 #define LOOKAHEAD_MAX	16
+/*
+ * What a search for zero blocks reads of a block first: a block that
+ * holds data almost always has some in its first page, and then the
+ * rest of it is not read.
+ */
+#define PROBE_BYTES	4096u
+/*
+ * What a thread searches for zero blocks before its turn to deliver
+ * their places: no data is kept, so a stripe can be long; with the
+ * 256 KiB of a read, the hand-overs between threads took more time than
+ * the search itself on a busy machine.
+ */
+#define PROBE_STRIPE_BYTES	(64u << 20)
 
 struct piece {
 	uint64_t offset;
@@ -66,6 +79,7 @@ struct shared {
 	size_t chunk;		/* largest piece */
 	uint32_t block;		/* hash block */
 	size_t stripe;		/* pieces in a stripe */
+	bool probe;		/* finding zero blocks, not hashing */
 	bs_deliver_fn deliver;
 	void *ctx;
 
@@ -87,7 +101,7 @@ struct shared {
 
 struct worker {
 	struct shared *sh;
-	char *buf;		/* stripe * chunk bytes */
+	char *buf;		/* stripe * chunk bytes (a probe: chunk) */
 	uint64_t *hashes;	/* stripe * chunk / block */
 	struct piece *pieces;	/* stripe */
 	pthread_t thread;
@@ -185,11 +199,55 @@ static int read_piece(struct worker *w, char *buf, const struct piece *p,
 			      p->offset + (uint64_t)got);
 }
 
+/*
+ * Whether the block of @len bytes at @off holds only zeros (1) or not
+ * (0): its first page is read, and the rest only when that is zeros
+ * (the whole block at once after a zero block: zeros come in runs).
+ */
+static int probe_block(const struct blksnap_source *src, char *buf,
+		       uint64_t off, size_t len, bool after_zero)
+{
+	size_t head = after_zero ? len : BS_MIN(len, (size_t)PROBE_BYTES);
+
+	if (bs_source_read(src, buf, head, off))
+		return -1;
+	if (!bs_is_zero(buf, head))
+		return 0;
+	if (head == len)
+		return 1;
+	if (bs_source_read(src, buf + head, len - head, off + head))
+		return -1;
+	return bs_is_zero(buf + head, len - head);
+}
+
+static int probe_stripe(struct worker *w, size_t n)
+{
+	struct shared *sh = w->sh;
+	size_t i, b, h = 0;
+	int zero = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct piece *p = &w->pieces[i];
+
+		for (b = 0; b < p->len; b += sh->block) {
+			zero = probe_block(sh->src, w->buf, p->offset + b,
+					   BS_MIN((size_t)sh->block, p->len - b),
+					   zero == 1);
+			if (zero < 0)
+				return -1;
+			w->hashes[h++] = (uint64_t)zero;
+		}
+	}
+	return 0;
+}
+
 static int read_stripe(struct worker *w, size_t n, bool *missed)
 {
 	struct shared *sh = w->sh;
 	size_t i, b, h = 0;
 
+	if (sh->probe)
+		return probe_stripe(w, n);
 	for (i = 0; i < n; i++) {
 		const struct piece *p = &w->pieces[i];
 		char *buf = w->buf + i * sh->chunk;
@@ -214,7 +272,7 @@ static int deliver_stripe(struct worker *w, size_t n)
 	for (i = 0; i < n; i++) {
 		const struct piece *p = &w->pieces[i];
 
-		if (sh->deliver(sh->ctx, w->buf + i * sh->chunk, p->len,
+		if (sh->deliver(sh->ctx, sh->probe ? NULL : w->buf + i * sh->chunk, p->len,
 				p->offset, hashes))
 			return -1;
 		hashes += (p->len + sh->block - 1) / sh->block;
@@ -286,15 +344,16 @@ static int threads_wanted(const struct blksnap_ranges *regions)
 	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
-int bs_read_hashed(const struct blksnap_source *src,
-		   const struct blksnap_ranges *regions, uint32_t block,
-		   bs_deliver_fn deliver, void *ctx)
+static int read_regions(const struct blksnap_source *src,
+			const struct blksnap_ranges *regions, uint32_t block,
+			bool probe, bs_deliver_fn deliver, void *ctx)
 {
 	size_t chunk = block >= BS_IO_CHUNK ? block : BS_IO_CHUNK / block * block;
 	struct shared sh = {
 		.src = src, .regions = regions, .chunk = chunk, .block = block,
-		.stripe = BS_MAX((size_t)1, STRIPE_BYTES / chunk),
-		.deliver = deliver, .ctx = ctx,
+		.stripe = BS_MAX((size_t)1, (probe ? PROBE_STRIPE_BYTES :
+						     STRIPE_BYTES) / chunk),
+		.probe = probe, .deliver = deliver, .ctx = ctx,
 	};
 	struct worker w[MAX_THREADS];
 	int i, n = threads_wanted(regions), ret = -1;
@@ -304,7 +363,7 @@ int bs_read_hashed(const struct blksnap_source *src,
 	for (i = 0; i < n; i++) {
 		w[i].sh = &sh;
 		w[i].nowait = true;
-		w[i].buf = bs_malloc(sh.stripe * chunk);
+		w[i].buf = bs_malloc(probe ? chunk : sh.stripe * chunk);
 		w[i].hashes = bs_calloc(sh.stripe * (chunk / block), sizeof(uint64_t));
 		w[i].pieces = bs_calloc(sh.stripe, sizeof(struct piece));
 		if (!w[i].buf || !w[i].hashes || !w[i].pieces)
@@ -335,4 +394,54 @@ out:
 		free(w[i].pieces);
 	}
 	return ret;
+}
+
+int bs_read_hashed(const struct blksnap_source *src,
+		   const struct blksnap_ranges *regions, uint32_t block,
+		   bs_deliver_fn deliver, void *ctx)
+{
+	return read_regions(src, regions, block, false, deliver, ctx);
+}
+
+struct zero_list {
+	struct blksnap_ranges *zeros;
+	uint32_t block;
+	uint64_t bytes;		/* in zeros */
+	bs_zero_progress_fn progress;
+	void *ctx;
+};
+
+/* Appends a probed piece's zero blocks to the list. */
+static int add_zero_blocks(void *ctx, const void *buf, size_t len,
+			   uint64_t offset, const uint64_t *zero)
+{
+	struct zero_list *z = ctx;
+	size_t b;
+
+	(void)buf;
+	for (b = 0; b < len; b += z->block, zero++) {
+		size_t n = BS_MIN((size_t)z->block, len - b);
+
+		if (!*zero)
+			continue;
+		if (blksnap_ranges_append(z->zeros, offset + b, n))
+			return -1;
+		z->bytes += n;
+	}
+	if (z->progress)
+		z->progress(z->ctx, z->bytes);
+	return 0;
+}
+
+int bs_find_zero_blocks(const struct blksnap_source *src,
+			const struct blksnap_ranges *regions, uint32_t block,
+			struct blksnap_ranges *zeros, bs_zero_progress_fn progress,
+			void *ctx)
+{
+	struct zero_list z = {
+		.zeros = zeros, .block = block, .progress = progress, .ctx = ctx,
+	};
+
+	zeros->device_size = regions->device_size;
+	return read_regions(src, regions, block, true, add_zero_blocks, &z);
 }

@@ -9,29 +9,16 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "crc32c.h"
 #include "internal.h"
 #include "blksnap/control.h"
-
-/* CRC-32C (Castagnoli), reflected, as the kernel's ~__crc32c_le(~0, ...). */
-static uint32_t crc32c(const uint8_t *p, size_t len)
-{
-	uint32_t crc = ~0u;
-	int k;
-
-	while (len--) {
-		crc ^= *p++;
-		for (k = 0; k < 8; k++)
-			crc = (crc >> 1) ^ (0x82f63b78u & -(crc & 1));
-	}
-	return ~crc;
-}
 
 uint32_t bs_storage_header_checksum(const struct blksnap_storage_header *h)
 {
 	struct blksnap_storage_header copy = *h;
 
 	copy.checksum = 0;
-	return crc32c((const uint8_t *)&copy, sizeof(copy));
+	return bs_crc32c(&copy, sizeof(copy));
 }
 
 /* Is the text field @s of @size bytes NUL-terminated? */

@@ -185,6 +185,22 @@ const void *bs_zeroes(void)
 	return zeroes;
 }
 
+bool bs_is_zero(const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	/* Against the shared zero buffer: its pages are all the zero page. */
+	while (len) {
+		size_t n = BS_MIN(len, (size_t)BS_ZERO_CHUNK);
+
+		if (memcmp(p, bs_zeroes(), n))
+			return false;
+		p += n;
+		len -= n;
+	}
+	return true;
+}
+
 void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1])
 {
 	unsigned char b[16];

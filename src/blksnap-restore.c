@@ -91,7 +91,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 
 static void list_one(const char *name, const struct blksnap_manifest *m)
 {
-	char when[48], size[32], data[32];
+	char when[48], size[32], data[32], zero[32];
 	time_t t = (time_t)m->created;
 	struct tm tm;
 
@@ -118,6 +118,11 @@ static void list_one(const char *name, const struct blksnap_manifest *m)
 	printf("  data:        %" PRIu64 " bytes (%s) in %" PRIu64 " ranges\n",
 	       m->data_bytes, cli_human_size(m->data_bytes, data, sizeof(data)),
 	       m->range_count);
+	if (m->format_version >= 2)
+		printf("  zeros:       %" PRIu64 " bytes (%s) in %" PRIu64 " ranges, not stored\n",
+		       m->zero_bytes,
+		       cli_human_size(m->zero_bytes, zero, sizeof(zero)),
+		       m->zero_range_count);
 	printf("  image entry: %s\n", m->image_name);
 	printf("  hash block:  %" PRIu32 " bytes, xxh3-64\n", m->hash_block_size);
 	printf("  compression: %s\n", m->compression);

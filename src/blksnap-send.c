@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 	struct cli_progress progress;
 	struct blksnap_output out = { .fd = -1 };
 	struct blksnap_remote *remote = NULL;
-	char size[32];
+	char size[32], zero[32];
 
 	cli_init();
 	parse_args(argc, argv, &a);
@@ -249,10 +249,12 @@ int main(int argc, char **argv)
 		cli_die_lib();
 	if (!remote && out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
 		cli_die("write error on standard output: %m");
-	cli_info("%s archive %s of %s: %s of data in %llu ranges",
+	cli_info("%s archive %s of %s: %s of data in %llu ranges, %s of zeros in %llu ranges (not stored)",
 		 m.incremental ? "incremental" : "full", m.uuid, a.o.source,
 		 cli_human_size(m.data_bytes, size, sizeof(size)),
-		 (unsigned long long)m.range_count);
+		 (unsigned long long)m.range_count,
+		 cli_human_size(m.zero_bytes, zero, sizeof(zero)),
+		 (unsigned long long)m.zero_range_count);
 	blksnap_ranges_free(&changed);
 	return EXIT_SUCCESS;
 }

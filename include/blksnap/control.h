@@ -97,6 +97,24 @@ int blksnap_ctl_cbt_mark_dirty(int fd, dev_t dev,
 			   const struct blksnap_sectors *ranges, size_t count);
 
 /*
+ * Fill *state for the tracked device dev (state->info.dev is set by the
+ * function): the CBT info, the device's write and discard request counts
+ * at the attach and now, and its diskseq (UAPI 1.2; struct
+ * blksnap_cbt_state). Returns 0, -ENOENT if dev is not tracked, -ENOTTY
+ * if the module predates UAPI 1.2, or another -errno.
+ */
+int blksnap_ctl_cbt_state(int fd, dev_t dev, struct blksnap_cbt_state *state);
+
+/*
+ * Give the tracker of load->dev back a saved history (UAPI 1.2; struct
+ * blksnap_cbt_load says what each field holds and which -errno means
+ * what: -ESTALE when the device was written while untracked, -ERANGE when
+ * its size or tracking block differs). load->flags and the reserved
+ * fields are zeroed by the function. Returns 0 or -errno.
+ */
+int blksnap_ctl_cbt_load(int fd, struct blksnap_cbt_load *load);
+
+/*
  * Snapshots (UAPI 1.1). A snapshot is named by its id, BLKSNAP_UUID_SIZE
  * bytes chosen by the module. Every function below that takes an id
  * returns -EINVAL for a NULL id without calling the module, and -ENOENT

@@ -14,7 +14,12 @@
 extern "C" {
 #endif
 
-#define BLKSNAP_FORMAT_VERSION	1
+/*
+ * The newest archive format version read and written.  Version 2 adds
+ * zero ranges (blksnap-archive(5)); an archive without them is still
+ * written as version 1, which older releases read.
+ */
+#define BLKSNAP_FORMAT_VERSION	2
 #define BLKSNAP_UUID_LEN	36
 
 struct blksnap_manifest {
@@ -36,6 +41,12 @@ struct blksnap_manifest {
 	char image_name[128];		/* name of the image entry */
 	uint64_t data_bytes;		/* bytes in the image's data regions */
 	uint64_t range_count;
+	/*
+	 * Version 2: bytes and number of the zero ranges, blocks that the
+	 * archive covers (and hashes) but holds as holes; 0 in version 1.
+	 */
+	uint64_t zero_bytes;
+	uint64_t zero_range_count;
 };
 
 /* True for a UUID in lower-case text form (8-4-4-4-12 hex digits). */

@@ -36,30 +36,44 @@ char *fuzz_string(const uint8_t *data, size_t size)
 	return s;
 }
 
+/* Counts the image data it is given. */
 static int discard(void *ctx, uint64_t off, const void *buf, size_t len)
 {
-	(void)ctx;
 	(void)off;
 	(void)buf;
-	(void)len;
+	*(uint64_t *)ctx += len;
 	return 0;
 }
 
 void fuzz_read_archive(const char *path)
 {
 	struct blksnap_hash_index ix;
+	struct blksnap_ranges zeros;
 	struct blksnap_archive *a;
+	const struct blksnap_manifest *m;
+	uint64_t data = 0;
+	bool image;
 	int ret;
 
 	if (blksnap_archive_open(path, &a))
 		return;
-	if (blksnap_archive_has_image(a))
-		ret = blksnap_archive_read_image(a, discard, NULL, &ix);
+	m = blksnap_archive_manifest(a);
+	image = blksnap_archive_has_image(a);
+	if (image)
+		ret = blksnap_archive_read_image(a, discard, &data, &ix, &zeros);
 	else
 		ret = blksnap_archive_read_index(a, &ix);
 	if (!ret) {
 		/* What verified must be what the manifest says. */
-		FUZZ_ASSERT(ix.image_size == blksnap_archive_manifest(a)->size);
+		FUZZ_ASSERT(ix.image_size == m->size);
+		/* The index covers the data and the zero ranges, no more. */
+		if (image) {
+			FUZZ_ASSERT(blksnap_ranges_bytes(&zeros) == m->zero_bytes &&
+				    zeros.count == m->zero_range_count);
+			FUZZ_ASSERT(blksnap_ranges_bytes(&ix.regions) ==
+				    data + m->zero_bytes);
+			blksnap_ranges_free(&zeros);
+		}
 		blksnap_hash_index_free(&ix);
 	}
 	blksnap_archive_close(a);

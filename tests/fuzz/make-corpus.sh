@@ -12,6 +12,10 @@
 # The storage-header corpus is not written here: its inputs are headers
 # as the module writes them (in use, released) and damaged ones, made
 # once by hand with their CRC-32C; keep it when regenerating the rest.
+# So is the cbt-state corpus (blksnap-cbt-state(5)): a small state file,
+# the same used, one in place of 3000 blocks with a filesystem identity,
+# and damaged ones (truncated, bad checksum, version 2, zeroes, empty),
+# written once through cs_encode() (lib/cbt-state.c).
 #
 # The images are random, so the files differ from run to run; commit the
 # new corpus only with a reason (a new format, a new field).
@@ -43,18 +47,25 @@ printf '100 100\n8500 200\n' > changed
 head -c 300 /dev/urandom | dd of=img bs=1 seek=5000 conv=notrunc status=none
 blksnap-send --base full.man -c none -m inc.man -o inc.tar img < changed
 blksnap-diff --scan img full.tar > scan.ranges
+# Zero ranges (format 2): a block of zeros between two of data, then an
+# incremental in which the first block of data became zeros.
+{ head -c 4096 /dev/urandom; head -c 4096 /dev/zero; head -c 5000 /dev/urandom; } > zimg
+blksnap-send --full -B 4K -c none -m zeros.man -o zeros.tar zimg
+dd if=/dev/zero of=zimg bs=4096 count=1 conv=notrunc status=none
+printf '0 4096\n' | blksnap-send --base zeros.man -c none -o zinc.tar zimg
 
 # What each harness reads.
-cp full.tar sparse.tar holes.tar inc.tar "$out/archive/"
+cp full.tar sparse.tar holes.tar inc.tar zeros.tar zinc.tar "$out/archive/"
 for f in full sparse inc; do
 	printf '\000' | cat - $f.tar > "$out/archive-compressed/zstd-$f.tar"
 done
 printf '\001' | cat - holes.tar > "$out/archive-compressed/gzip-holes.tar"
 printf '\002' | cat - inc.tar > "$out/archive-compressed/xz-inc.tar"
 printf '\003' | cat - sparse.tar > "$out/archive-compressed/lz4-sparse.tar"
-cp full.man inc.man "$out/manifest-file/"
+printf '\000' | cat - zeros.tar > "$out/archive-compressed/zstd-zeros.tar"
+cp full.man inc.man zeros.man "$out/manifest-file/"
 head -c 4096 sparse.tar > "$out/manifest-file/archive-head.tar"
-for f in full sparse inc holes; do
+for f in full sparse inc holes zeros zinc; do
 	tar -xOf $f.tar blksnap.manifest > "$out/manifest/$f"
 	tar -xOf $f.tar blksnap.hashes > "$out/hashindex/$f"
 done

@@ -101,7 +101,7 @@ static int read_back(const char *path)
 	seen_bytes = 0;
 	if (blksnap_archive_open(path, &a))
 		return -1;
-	ret = blksnap_archive_read_image(a, sink, NULL, &ix);
+	ret = blksnap_archive_read_image(a, sink, NULL, &ix, NULL);
 	if (!ret)
 		blksnap_hash_index_free(&ix);
 	blksnap_archive_close(a);
@@ -175,7 +175,7 @@ int main(void)
 	write_archive(path, "none", false);
 	ok(blksnap_archive_open(path, &a) == 0 && !blksnap_archive_has_image(a),
 	   "a manifest file opens, without image");
-	fails_with(blksnap_archive_read_image(a, sink, NULL, &ix), "holds no image",
+	fails_with(blksnap_archive_read_image(a, sink, NULL, &ix, NULL), "holds no image",
 		   "reading an image from a manifest file is refused");
 	blksnap_archive_close(a);
 	ok(blksnap_archive_open(path, &a) == 0 && blksnap_archive_read_index(a, &ix) == 0 &&

@@ -53,10 +53,33 @@ static void test_fields(void)
 	size_t len;
 
 	sample(&m);
-	m.format_version = 2;
+	m.format_version = 3;
 	blksnap_manifest_format(&m, &text, &len);
-	fails_with(reparse(text, len, &back), "format version 2 is not supported",
+	fails_with(reparse(text, len, &back),
+		   "format version 3 is not supported (this blksnap reads versions 1 to 2)",
 		   "a newer format version is named");
+	free(text);
+	sample(&m);
+	ok(m.format_version == 1, "a new manifest is of version 1");
+	m.format_version = 2;
+	m.zero_bytes = 1 << 20;
+	m.zero_range_count = 3;
+	ok(blksnap_manifest_format(&m, &text, &len) == 0 &&
+	   strstr(text, "\nzero_bytes=1048576\nzero_ranges=3\n") &&
+	   reparse(text, len, &back) == 0 && back.format_version == 2 &&
+	   back.zero_bytes == 1 << 20 && back.zero_range_count == 3,
+	   "version 2 carries its zero ranges: %s", blksnap_error());
+	free(text);
+	m.zero_range_count = 0;
+	blksnap_manifest_format(&m, &text, &len);
+	fails_with(reparse(text, len, &back), "zero_bytes and zero_ranges disagree",
+		   "zero bytes without zero ranges refused");
+	free(text);
+	m.zero_range_count = 1;
+	m.zero_bytes = m.size;
+	blksnap_manifest_format(&m, &text, &len);
+	fails_with(reparse(text, len, &back), "more data than the image size",
+		   "data and zeros past the image size refused");
 	free(text);
 	sample(&m);
 	m.hash_block_size = 1000;
@@ -132,6 +155,13 @@ static void test_strict(void)
 		fails_with(parse_body(body, &back), "unknown format",
 			   "format version '%s' refused", versions[i]);
 	}
+	sample_body(body, sizeof(body), "format=blksnap-archive 1\n",
+		    "format=blksnap-archive 2\n");
+	fails_with(parse_body(body, &back), "lacks the field 'zero_bytes'",
+		   "version 2 without its zero ranges refused");
+	sample_body(body, sizeof(body), "", "zero_bytes=65536\nzero_ranges=1\n");
+	fails_with(parse_body(body, &back), "zero ranges in a version 1 archive",
+		   "zero ranges in version 1 refused");
 	sample_body(body, sizeof(body), "", "size=5\n");
 	fails_with(parse_body(body, &back),
 		   "a.tar: manifest: the key 'size' appears more than once",

@@ -5,6 +5,13 @@
  *   ktest version | list
  *   ktest attach|detach|info|map DEV
  *   ktest mark DEV SECTOR COUNT
+ *   ktest map DEV frozen            (the map frozen at the last snapshot)
+ *   ktest cbt-state DEV             (the counts of BLKSNAP_IOCTL_CBT_STATE)
+ *   ktest cbt-save DEV FILE         (the state and both maps, raw)
+ *   ktest cbt-load DEV FILE [EXPECTED]  (load FILE; the writes the history
+ *                                    accounts for: default the saved count)
+ *   ktest cbt-load-hostile DEV FILE (malformed loads of FILE, a save of
+ *                                    DEV, then a good one and a second)
  *   ktest pwrite DEV BS OFFSET...   (O_DIRECT writes of BS bytes)
  *   ktest hostile DEV               (bad arguments; DEV must be untracked)
  *   ktest nocap                     (calls without CAP_SYS_ADMIN)
@@ -39,6 +46,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +114,7 @@ static int cmd_info(int fd, dev_t dev)
 	return 0;
 }
 
-static int cmd_map(int fd, dev_t dev)
+static int cmd_map(int fd, dev_t dev, bool frozen)
 {
 	struct blksnap_cbt_info info;
 	uint8_t *map;
@@ -116,8 +124,8 @@ static int cmd_map(int fd, dev_t dev)
 	map = malloc(info.block_count);
 	if (!map)
 		return 1;
-	check(blksnap_ctl_cbt_read_map(fd, dev, BLKSNAP_CBT_MAP_CURRENT, 0, map,
-			       info.block_count, NULL), "cbt read");
+	check(blksnap_ctl_cbt_read_map(fd, dev, frozen ? 0 : BLKSNAP_CBT_MAP_CURRENT,
+				       0, map, info.block_count, NULL), "cbt read");
 	for (i = 0; i < info.block_count; i++)
 		if (map[i])
 			printf("%" PRIu64 " %u\n", i, map[i]);
@@ -176,7 +184,8 @@ static void hostile_pointers(int fd)
 		BLKSNAP_IOCTL_VERSION, BLKSNAP_IOCTL_TRACKER_ATTACH,
 		BLKSNAP_IOCTL_TRACKER_DETACH, BLKSNAP_IOCTL_TRACKER_LIST,
 		BLKSNAP_IOCTL_CBT_INFO, BLKSNAP_IOCTL_CBT_MAP,
-		BLKSNAP_IOCTL_CBT_DIRTY,
+		BLKSNAP_IOCTL_CBT_DIRTY, BLKSNAP_IOCTL_CBT_STATE,
+		BLKSNAP_IOCTL_CBT_LOAD,
 	};
 	static void *const ptrs[] = {
 		NULL, (void *)1, (void *)0xffff888000000000ul,
@@ -312,6 +321,7 @@ static void hostile_fuzz(int fd, dev_t dev)
 	static const unsigned long cmds[] = {
 		BLKSNAP_IOCTL_TRACKER_LIST, BLKSNAP_IOCTL_CBT_INFO,
 		BLKSNAP_IOCTL_CBT_MAP, BLKSNAP_IOCTL_CBT_DIRTY,
+		BLKSNAP_IOCTL_CBT_STATE, BLKSNAP_IOCTL_CBT_LOAD,
 	};
 	uint32_t arg[32];
 	int i, j;
@@ -324,7 +334,7 @@ static void hostile_fuzz(int fd, dev_t dev)
 			arg[0] = major(dev);
 			arg[1] = minor(dev);
 		}
-		if (ioctl(fd, cmds[i % 4], arg) == -1 && errno == ENOSYS)
+		if (ioctl(fd, cmds[i % 6], arg) == -1 && errno == ENOSYS)
 			failures++;
 	}
 }
@@ -346,6 +356,176 @@ static int cmd_hostile(int fd, dev_t dev)
 	hostile_fuzz(fd, dev);
 	check(blksnap_ctl_tracker_detach(fd, dev), "detach");
 	fprintf(stderr, "# hostile: %d failures\n", failures);
+	return failures ? 1 : 0;
+}
+
+/*
+ * Saved tracking state for the tests of BLKSNAP_IOCTL_CBT_LOAD, raw: the
+ * struct blksnap_cbt_state, then the live map, then the frozen map.
+ */
+struct saved {
+	struct blksnap_cbt_state st;
+	uint8_t *map;
+	uint8_t *snap_map;
+};
+
+static int cmd_cbt_state(int fd, dev_t dev)
+{
+	struct blksnap_cbt_state st;
+
+	check(blksnap_ctl_cbt_state(fd, dev, &st), "cbt state");
+	printf("writes_at_attach=%" PRIu64 " writes_now=%" PRIu64
+	       " diskseq=%" PRIu64 " no_iostat=%d loaded=%d snap=%u\n",
+	       (uint64_t)st.writes_at_attach, (uint64_t)st.writes_now,
+	       (uint64_t)st.diskseq, !!(st.flags & BLKSNAP_CBT_STATE_NO_IOSTAT),
+	       !!(st.flags & BLKSNAP_CBT_STATE_LOADED), st.info.snap_number);
+	return 0;
+}
+
+static int cmd_cbt_save(int fd, dev_t dev, const char *path)
+{
+	struct blksnap_cbt_state st, after;
+	uint64_t n;
+	uint8_t *maps;
+	FILE *f;
+
+	check(blksnap_ctl_cbt_state(fd, dev, &st), "cbt state");
+	n = st.info.block_count;
+	maps = malloc(2 * n);
+	if (!maps)
+		return 1;
+	check(blksnap_ctl_cbt_read_map(fd, dev, BLKSNAP_CBT_MAP_CURRENT, 0, maps,
+				       n, NULL), "read live map");
+	check(blksnap_ctl_cbt_read_map(fd, dev, 0, 0, maps + n, n, NULL),
+	      "read frozen map");
+	check(blksnap_ctl_cbt_state(fd, dev, &after), "cbt state");
+	if (after.writes_now != st.writes_now) {
+		fprintf(stderr, "# the device was written during the save\n");
+		return 1;
+	}
+	f = fopen(path, "w");
+	if (!f || fwrite(&st, sizeof(st), 1, f) != 1 ||
+	    fwrite(maps, 2 * n, 1, f) != 1 || fclose(f)) {
+		fprintf(stderr, "# %s: cannot write\n", path);
+		return 1;
+	}
+	free(maps);
+	return 0;
+}
+
+static void saved_read(const char *path, struct saved *sv)
+{
+	FILE *f = fopen(path, "r");
+	uint64_t n;
+
+	if (!f || fread(&sv->st, sizeof(sv->st), 1, f) != 1) {
+		fprintf(stderr, "# %s: cannot read\n", path);
+		exit(2);
+	}
+	n = sv->st.info.block_count;
+	sv->map = malloc(n);
+	sv->snap_map = malloc(n);
+	if (!sv->map || !sv->snap_map || fread(sv->map, n, 1, f) != 1 ||
+	    fread(sv->snap_map, n, 1, f) != 1) {
+		fprintf(stderr, "# %s: truncated\n", path);
+		exit(2);
+	}
+	fclose(f);
+}
+
+static void saved_load_arg(const struct saved *sv, dev_t dev,
+			   struct blksnap_cbt_load *ld)
+{
+	memset(ld, 0, sizeof(*ld));
+	ld->dev.mj = major(dev);
+	ld->dev.mn = minor(dev);
+	ld->block_size = sv->st.info.block_size;
+	ld->snap_number = sv->st.info.snap_number;
+	ld->block_count = sv->st.info.block_count;
+	ld->device_capacity = sv->st.info.device_capacity;
+	memcpy(ld->generation_id, sv->st.info.generation_id, BLKSNAP_UUID_SIZE);
+	ld->writes_expected = sv->st.writes_now;
+	ld->map = (uintptr_t)sv->map;
+	ld->snap_map = (uintptr_t)sv->snap_map;
+}
+
+static int cmd_cbt_load(int fd, dev_t dev, const char *path,
+			const char *expected)
+{
+	struct blksnap_cbt_load ld;
+	struct saved sv;
+
+	saved_read(path, &sv);
+	saved_load_arg(&sv, dev, &ld);
+	if (expected)
+		ld.writes_expected = strtoull(expected, NULL, 0);
+	return check(blksnap_ctl_cbt_load(fd, &ld), "cbt load");
+}
+
+/* One malformed load: the module must answer @want and change nothing. */
+static void load_expect(int fd, struct blksnap_cbt_load *ld, int want,
+			const char *what)
+{
+	int ret = ioctl(fd, BLKSNAP_IOCTL_CBT_LOAD, ld) ? -errno : 0;
+
+	if (ret != -want)
+		fail("# load %s: got %ld, want %ld\n", what, ret, -want);
+}
+
+static int cmd_cbt_load_hostile(int fd, dev_t dev, const char *path)
+{
+	struct blksnap_cbt_load good, ld;
+	struct blksnap_cbt_state st;
+	struct saved sv;
+	uint64_t last;
+	uint8_t keep;
+
+	saved_read(path, &sv);
+	saved_load_arg(&sv, dev, &good);
+	last = good.block_count - 1;
+#define TRY(change, want, what) \
+	do { ld = good; change; load_expect(fd, &ld, want, what); } while (0)
+	TRY(ld.flags = 1, EINVAL, "flags");
+	TRY(ld.reserved = 1, EINVAL, "reserved");
+	TRY(ld.reserved2[1] = 1, EINVAL, "reserved2");
+	TRY(ld.snap_number = 0, EINVAL, "snapshot number 0");
+	TRY(ld.snap_number = 256, EINVAL, "snapshot number 256");
+	TRY(ld.block_count++, ERANGE, "block count + 1");
+	TRY(ld.block_count = 1ull << 40, ERANGE, "block count 2^40");
+	TRY(ld.device_capacity--, ERANGE, "capacity - 1");
+	TRY(ld.block_size *= 2, ERANGE, "block size * 2");
+	TRY(ld.map = 16, EFAULT, "map address");
+	TRY(ld.snap_map = ~0ull, EFAULT, "frozen map address");
+	TRY(ld.dev.mn++, ENOENT, "untracked device");
+	TRY(ld.dev.mj = 1u << 31, EINVAL, "device number");
+	TRY(ld.writes_expected++, ESTALE, "writes expected + 1");
+	if (sv.st.writes_now)	/* the load after a reboot */
+		TRY(ld.writes_expected = 0, ESTALE, "writes expected 0");
+	/* Map values the saved snapshot number cannot have. */
+	keep = sv.map[last];
+	if (good.snap_number < 255) {
+		sv.map[last] = (uint8_t)(good.snap_number + 1);
+		TRY((void)0, EINVAL, "live map value");
+		sv.map[last] = keep;
+	}
+	keep = sv.snap_map[0];
+	sv.snap_map[0] = (uint8_t)good.snap_number;
+	TRY((void)0, EINVAL, "frozen map value");
+	sv.snap_map[0] = keep;
+#undef TRY
+	check(blksnap_ctl_cbt_state(fd, dev, &st), "cbt state");
+	if (st.flags & BLKSNAP_CBT_STATE_LOADED)
+		fail("# %s: %ld %ld\n", "loaded after refusals", 0, 0);
+	if (!memcmp(st.info.generation_id, good.generation_id, BLKSNAP_UUID_SIZE))
+		fail("# %s: %ld %ld\n", "generation taken by a refused load", 0, 0);
+	load_expect(fd, &good, 0, "good");
+	load_expect(fd, &good, EALREADY, "second");
+	check(blksnap_ctl_cbt_state(fd, dev, &st), "cbt state");
+	if (!(st.flags & BLKSNAP_CBT_STATE_LOADED) ||
+	    memcmp(st.info.generation_id, good.generation_id, BLKSNAP_UUID_SIZE) ||
+	    st.info.snap_number != good.snap_number)
+		fail("# %s: %ld %ld\n", "state after the load", 0, 0);
+	fprintf(stderr, "# cbt-load-hostile: %d failures\n", failures);
 	return failures ? 1 : 0;
 }
 
@@ -1068,7 +1248,16 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "info"))
 		return cmd_info(fd, dev_of(argv[2]));
 	if (!strcmp(cmd, "map"))
-		return cmd_map(fd, dev_of(argv[2]));
+		return cmd_map(fd, dev_of(argv[2]), argc > 3 && !strcmp(argv[3], "frozen"));
+	if (!strcmp(cmd, "cbt-state"))
+		return cmd_cbt_state(fd, dev_of(argv[2]));
+	if (!strcmp(cmd, "cbt-save") && argc == 4)
+		return cmd_cbt_save(fd, dev_of(argv[2]), argv[3]);
+	if (!strcmp(cmd, "cbt-load") && (argc == 4 || argc == 5))
+		return cmd_cbt_load(fd, dev_of(argv[2]), argv[3],
+				    argc == 5 ? argv[4] : NULL);
+	if (!strcmp(cmd, "cbt-load-hostile") && argc == 4)
+		return cmd_cbt_load_hostile(fd, dev_of(argv[2]), argv[3]);
 	if (!strcmp(cmd, "hostile"))
 		return cmd_hostile(fd, dev_of(argv[2]));
 	if (!strcmp(cmd, "snap-hostile") && argc == 4)

@@ -15,10 +15,11 @@
 # run only the kernel tests whose names match one, on every kernel; by
 # default each kernel runs the TESTS that tests/vm/kernels gives it,
 # all unless it says otherwise), BLKSNAP_KT_REPEAT (run them N times, to
-# chase an intermittent failure), BLKSNAP_VM_TIMEOUT (seconds per
-# kernel, default 2400), BLKSNAP_VM_JOBS (kernels booted at once, default
-# 2; 1 boots them one after the other), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g.
-# for a second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
+# chase an intermittent failure; the reboot tests run once),
+# BLKSNAP_VM_TIMEOUT (seconds per kernel, both boots, default 3600),
+# BLKSNAP_VM_JOBS (kernels booted at once, default 2; 1 boots them one
+# after the other), BLKSNAP_VM_SKIP (non-empty: report SKIP, e.g. for a
+# second run under make distcheck), BLKSNAP_VM_REQUIRED (non-empty:
 # a reason to skip is a failure instead, as in CI), BLKSNAP_BIN (the build
 # tree whose tools are staged for the guest), BLKSNAP_INSTALLED (non-empty:
 # the installed packages are tested instead of the tree's build: the
@@ -29,7 +30,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 srcdir=${srcdir:-$here/../..}
 srcdir=$(cd "$srcdir" && pwd)
-timeout_s=${BLKSNAP_VM_TIMEOUT:-2400}
+# 3600: about 20 minutes of tests in the first boot, the reboot tests'
+# two phases and their second boot (14 minutes measured on a busy host).
+timeout_s=${BLKSNAP_VM_TIMEOUT:-3600}
 . "$srcdir/tests/vm/vmlib.sh"
 . "$srcdir/tests/vm/ktselect.sh"
 
@@ -81,14 +84,21 @@ report() {
 	done < "$tap"
 }
 
-# kernel_ntests VER: how many test results VER's guest reports.
+# kernel_ntests VER: how many test results VER's guest reports. A reboot
+# test ("# reboot" line) reports once per boot, and runs once whatever
+# the repeat count (guest.sh).
 kernel_ntests() {
-	local t globs nt=0
+	local t globs nt=0 nreboot=0
 	globs=$(vm_kernel_tests "$1")
 	for t in "$srcdir"/tests/vm/kt/[0-9]*.sh; do
-		kt_selected "$(basename "$t" .sh)" "$globs" && nt=$((nt + 1))
+		kt_selected "$(basename "$t" .sh)" "$globs" || continue
+		if grep -qx '# reboot' "$t"; then
+			nreboot=$((nreboot + 2))
+		else
+			nt=$((nt + 1))
+		fi
 	done
-	echo $((nt * ${BLKSNAP_KT_REPEAT:-1}))
+	echo $((nt * ${BLKSNAP_KT_REPEAT:-1} + nreboot))
 }
 
 # The userspace tools, for the tests that drive the module through them.
@@ -144,6 +154,9 @@ run_kernel() {
 		return
 	fi
 	echo "# $ver: VM ran $(($(date +%s) - start)) s (qemu status $rc), tests $(vm_kernel_tests "$ver")"
+	if grep -q '^vmlib: === second boot' "$out/console.log"; then
+		echo "# $ver: of which the second boot (reboot tests): $(cat "$out/boot2.seconds" 2> /dev/null || echo '?') s"
+	fi
 	[ -f "$out/tap.out" ] && report "$ver" "$out/tap.out"
 	if ! grep -q '^# done' "$out/tap.out" 2> /dev/null; then
 		echo "# $ver: the guest did not finish; the first kernel report:"

@@ -20,7 +20,7 @@
 
 /* Interface version. Incompatible changes bump the major number. */
 #define BLKSNAP_VERSION_MAJOR	1
-#define BLKSNAP_VERSION_MINOR	1
+#define BLKSNAP_VERSION_MINOR	2
 
 /* Bounds checked by the module. */
 #define BLKSNAP_MAX_TRACKERS		4096	/* entries in one list call */
@@ -44,8 +44,11 @@
  * @minor: BLKSNAP_VERSION_MINOR of the module
  * @revision: module revision
  * @reserved: zero
- * @features: bit mask of optional features, none defined yet (zero)
+ * @features: bit mask of optional features (BLKSNAP_FEATURE_*)
  */
+/* BLKSNAP_IOCTL_CBT_STATE and BLKSNAP_IOCTL_CBT_LOAD (minor version 2). */
+#define BLKSNAP_FEATURE_CBT_LOAD	(1ull << 0)
+
 struct blksnap_version {
 	__u16 major;
 	__u16 minor;
@@ -159,6 +162,102 @@ struct blksnap_cbt_dirty {
 	__u32 count;
 	__u32 reserved;
 	__u64 ranges;
+};
+
+/*
+ * Keeping a device's history across a module reload or a reboot
+ * (blksnap-cbt-state(5) is the file format of the tools). The module
+ * cannot see writes made while it is not tracking the device, so it leans
+ * on the kernel's own I/O statistics (the write and discard requests that
+ * /sys/class/block/DEV/stat counts since the device appeared): when the
+ * tracker is attached, after the writes already in flight have completed,
+ * it notes that count. A saved history is loaded only if that count is
+ * what the saved history accounts for: 0 after a reboot (the device was
+ * not written before the tracker was attached), or the count at the save
+ * for the same disk (diskseq) in the same boot (a module reload without a
+ * write in between). Another disk taking a tracked device's number (a new
+ * diskseq: a replaced disk, a loop device given another file) starts a
+ * new generation at the next control call on it. Not seen: a write to a
+ * tracked partition's sectors through its whole disk (counted and tracked
+ * for the disk only), and a write made while the device was attached to
+ * another system or another boot (the counts start at 0 with every boot).
+ */
+
+/* Flags of struct blksnap_cbt_state (out). */
+/* The device keeps no I/O statistics (queue/iostats is 0): no load. */
+#define BLKSNAP_CBT_STATE_NO_IOSTAT	(1u << 0)
+/* A history was loaded since the tracker was attached. */
+#define BLKSNAP_CBT_STATE_LOADED	(1u << 1)
+
+/**
+ * struct blksnap_cbt_state - what saving a tracker's history needs
+ * @info: in: @info.dev, the device, the other fields zero;
+ *        out: as BLKSNAP_IOCTL_CBT_INFO
+ * @flags: out: BLKSNAP_CBT_STATE_*
+ * @reserved: zero
+ * @writes_at_attach: out: the device's count of write and discard requests
+ *                    when the tracker was attached
+ * @writes_now: out: the same count now; a history saved while it does not
+ *              move (read it before and after the maps) is complete
+ * @diskseq: out: the disk's sequence number, unique to one disk in one
+ *           boot (/sys/block/DISK/diskseq)
+ * @reserved2: zero
+ */
+struct blksnap_cbt_state {
+	struct blksnap_cbt_info info;
+	__u32 flags;
+	__u32 reserved;
+	__u64 writes_at_attach;
+	__u64 writes_now;
+	__u64 diskseq;
+	__u64 reserved2[3];
+};
+
+/**
+ * struct blksnap_cbt_load - give a tracker back its saved history
+ * @dev: in: the device, tracked, in no snapshot, no snapshot taken since
+ *       its tracker was attached, and no history loaded yet
+ * @flags: in: zero
+ * @block_size: in: the saved tracking block size in bytes
+ * @snap_number: in: the saved current snapshot number (1..255)
+ * @block_count: in: the saved number of tracking blocks
+ * @device_capacity: in: the saved device size in sectors
+ * @generation_id: in: the saved generation
+ * @writes_expected: in: the count of write and discard requests the saved
+ *                   history accounts for: 0 after a reboot, the saved
+ *                   @writes_now of struct blksnap_cbt_state for the same
+ *                   disk (@diskseq) in the same boot
+ * @map: in: address of the saved live map, @block_count bytes, each at
+ *       most @snap_number
+ * @snap_map: in: address of the saved frozen map, @block_count bytes, each
+ *            below @snap_number
+ * @reserved: zero
+ *
+ * The three sizes must be those of the tracker (-ERANGE otherwise: the
+ * device was resized or the module's tracking-block parameters differ).
+ * If the tracker's count at attach is not @writes_expected, the device
+ * was written while nobody tracked it: -ESTALE, and the tracker keeps the
+ * new generation it started at the attach. On success the tracker takes
+ * the saved generation, snapshot number and maps; the blocks written
+ * since the attach are marked changed in the current interval.
+ * Errors: -ENOENT (not tracked), -EBUSY (in a snapshot, or one was taken
+ * since the attach), -EALREADY (loaded already), -EOPNOTSUPP (the device
+ * keeps no I/O statistics), -ERANGE, -ESTALE, -EINVAL (a map value out of
+ * range, non-zero flags or reserved fields), -EFAULT.
+ */
+struct blksnap_cbt_load {
+	struct blksnap_dev dev;
+	__u32 flags;
+	__u32 block_size;
+	__u32 snap_number;
+	__u32 reserved;
+	__u64 block_count;
+	__u64 device_capacity;
+	__u8 generation_id[BLKSNAP_UUID_SIZE];
+	__u64 writes_expected;
+	__u64 map;
+	__u64 snap_map;
+	__u64 reserved2[2];
 };
 
 /* Snapshot states (struct blksnap_snapshot_info.state). */
@@ -401,6 +500,10 @@ struct blksnap_event {
 	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x05, struct blksnap_cbt_map)
 #define BLKSNAP_IOCTL_CBT_DIRTY \
 	_IOW(BLKSNAP_IOCTL_MAGIC, 0x06, struct blksnap_cbt_dirty)
+#define BLKSNAP_IOCTL_CBT_STATE \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x07, struct blksnap_cbt_state)
+#define BLKSNAP_IOCTL_CBT_LOAD \
+	_IOW(BLKSNAP_IOCTL_MAGIC, 0x08, struct blksnap_cbt_load)
 #define BLKSNAP_IOCTL_SNAPSHOT_CREATE \
 	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x10, struct blksnap_snapshot_create)
 #define BLKSNAP_IOCTL_SNAPSHOT_ADD \
