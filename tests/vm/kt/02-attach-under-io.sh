@@ -1,3 +1,4 @@
+# timeout: 600
 # Attach and detach while writes run, on both disks; unload and load with
 # trackers attached while they run.
 load
