@@ -61,7 +61,7 @@ static int ioctl_tracker(void __user *arg, bool attach)
 	if (ret)
 		return ret;
 	/* The filter calls that missed the new tracker, then their writes. */
-	hook_synchronize();
+	hook_synchronize_attach();
 	tracker_settle(tracker_find(dev));
 	return 0;
 }

@@ -13,6 +13,12 @@
  *
  * Bios the module issues itself bypass the filter: they have an end_io
  * callback inside this module.
+ *
+ * Cost: the ftrace callback runs for every bio; it redirects only those
+ * that change data on a tracked device (tracker_wants_bio()), so reads
+ * and writes to untracked devices pay the trampoline and one hash probe,
+ * not the redirection, the SRCU read section and the second pass through
+ * the trampoline of the nested call.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -51,10 +57,23 @@ static noinline void blksnap_submit_bio_noacct(struct bio *bio)
 	srcu_read_unlock(&hook_srcu, idx);
 }
 
+/*
+ * The traced function's first argument. Here, not in compat.h: only the
+ * hook needs it. 6.1 has no accessor; its ftrace_regs holds a pt_regs.
+ */
+#ifdef ftrace_regs_get_argument
+#define hook_arg0(fregs) ftrace_regs_get_argument(fregs, 0)
+#else
+#define hook_arg0(fregs) regs_get_kernel_argument(&(fregs)->regs, 0)
+#endif
+
 static void notrace hook_callback(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *ops,
 				  struct ftrace_regs *fregs)
 {
+	if (!tracker_wants_bio((struct bio *)hook_arg0(fregs)))
+		return;
+	/* The nested call from blksnap_submit_bio_noacct(). */
 	if (within_module(parent_ip, THIS_MODULE))
 		return;
 	blksnap_set_ip(fregs, (unsigned long)blksnap_submit_bio_noacct);
@@ -98,11 +117,33 @@ fail_filter:
  * hook_synchronize() - wait for the calls in the replacement function
  *
  * On return every bio that went through the filter before the call has
- * been handed to submit_bio_noacct() (or held).
+ * been handed to submit_bio_noacct() (or held). Enough for the devices
+ * that were tracked before the call: every write to them goes through
+ * the filter.
  * Context: process context, sleeps.
  */
 void hook_synchronize(void)
 {
+	synchronize_srcu(&hook_srcu);
+}
+
+/**
+ * hook_synchronize_attach() - wait for the bios that missed a new tracker
+ *
+ * A write the callback let through because its device was not tracked
+ * yet runs on in submit_bio_noacct() outside the filter. On return, every
+ * callback that ran before the call has returned (an RCU grace period:
+ * its lookup runs with preemption off), every thread one of them let
+ * through has run on until it slept or left the kernel (a tasks-RCU grace
+ * period): its bio has entered the device's queue, where a queue drain
+ * waits for it, unless it sleeps on its way there (see tracker.c); and
+ * the calls in the replacement have returned (hook_synchronize()).
+ * Context: process context, sleeps.
+ */
+void hook_synchronize_attach(void)
+{
+	synchronize_rcu();
+	synchronize_rcu_tasks();
 	synchronize_srcu(&hook_srcu);
 }
 

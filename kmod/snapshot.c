@@ -372,7 +372,7 @@ int snapshot_add(const u8 *id, dev_t dev)
 		if (ret)
 			goto fail;
 		tr = tracker_find(dev);
-		hook_synchronize();
+		hook_synchronize_attach();
 		tracker_settle(tr);
 	}
 	ret = snapshot_add_dev(snap, tr, dev, &b, shift);

@@ -22,7 +22,12 @@
  * the count at the save in the same boot), so a write that escaped
  * tracking ends in a new generation, never in a short incremental. Left
  * undetected: a write still held by a throttling cgroup or parked on a
- * stacking driver while the tracker is attached (see snapshot.c's limits).
+ * stacking driver while the tracker is attached (see snapshot.c's limits),
+ * or one that passed the hook before the attach and sleeps on its way to
+ * the device's queue meanwhile (waiting for a queue someone else froze):
+ * the hook lets writes to untracked devices through without a read
+ * section the attach could wait for (hook_synchronize_attach()), as it
+ * did not see those in flight when the module was loaded.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -268,7 +273,8 @@ int tracker_attach(dev_t dev)
  * discard requests, for tracker_load(). Without a settled count (a
  * bio-based device still writing after a second) no history is loaded.
  * Context: blksnap_ctl_lock held, after the filter calls that may have
- * missed the new tracker have returned (hook_synchronize()); may sleep.
+ * missed the new tracker have returned (hook_synchronize_attach()); may
+ * sleep.
  */
 void tracker_settle(struct tracker *tr)
 {
@@ -485,6 +491,33 @@ static bool bio_changes_data(struct bio *bio)
 	}
 }
 
+/**
+ * tracker_wants_bio() - may a bio concern a tracker?
+ * @bio: a bio entering submit_bio_noacct()
+ *
+ * The hook's first test, made for every bio in the ftrace callback: a bio
+ * that changes no data, or whose device and whole disk are untracked,
+ * goes on without entering the filter. A few loads and one hash bucket;
+ * no RCU nesting count, since preemption is off around the walk (an RCU
+ * grace period waits for it as well).
+ * Context: any context submit_bio_noacct() may be called in; does not sleep.
+ * Return: true if the bio must go through tracker_filter_bio().
+ */
+bool tracker_wants_bio(struct bio *bio)
+{
+	struct block_device *bdev = bio->bi_bdev;
+	bool ret;
+
+	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio))
+		return false;
+	rcu_read_lock_sched_notrace();
+	ret = tracker_lookup_rcu(bdev->bd_dev) ||
+	      (bdev_is_partition(bdev) &&
+	       tracker_lookup_rcu(disk_devt(bdev->bd_disk)));
+	rcu_read_unlock_sched_notrace();
+	return ret;
+}
+
 /* Mark @count sectors at @sector in @tr's map. Context: rcu_read_lock. */
 static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
 			     u64 sector, u64 count)
@@ -519,7 +552,6 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
  * A bio on a partition is also recorded in the map of its whole disk.
  * A write to a device of a taken snapshot may be held for copy-on-write:
  * the caller must then not submit it; the COW worker will.
- * Untracked devices cost one hash lookup under RCU.
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
  * Return: true if the bio is held.
  */
