@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Bio interception: an ftrace hook on submit_bio_noacct() redirects every
- * call to blksnap_submit_bio_noacct(), the way live patching redirects a
- * function. The redirected function records the change and then calls the
- * original submit_bio_noacct(); that nested call comes from inside this
- * module, so the hook lets it through unchanged.
+ * Bio interception: an ftrace hook on submit_bio_noacct(). Its callback
+ * sees every bio; it marks the change maps for a write to a tracked device
+ * and, when the device is in a snapshot, redirects the call to
+ * blksnap_submit_bio_noacct(), the way live patching redirects a
+ * function. The redirected function may hold the bio for copy-on-write,
+ * else calls the original submit_bio_noacct(); that nested call comes from
+ * inside this module, so the hook lets it through unchanged.
  *
  * Every bio is seen when it enters submit_bio_noacct(), including those a
  * stacking driver (device-mapper, md) submits while current->bio_list is
@@ -14,11 +16,16 @@
  * Bios the module issues itself bypass the filter: they have an end_io
  * callback inside this module.
  *
- * Cost: the ftrace callback runs for every bio; it redirects only those
- * that change data on a tracked device (tracker_wants_bio()), so reads
- * and writes to untracked devices pay the trampoline and one hash probe,
- * not the redirection, the SRCU read section and the second pass through
- * the trampoline of the nested call.
+ * Cost: reads and writes to untracked devices pay the trampoline and one
+ * hash probe (tracker_wants_bio()); writes to a tracked device a second
+ * probe and the map update. Only writes to a device in a snapshot pay the
+ * redirection, the SRCU read section and the second pass through the
+ * trampoline of the nested call.
+ *
+ * What the redirection's SRCU read section does not cover: a write the
+ * callback let through runs on in submit_bio_noacct() unseen. A wait for
+ * such writes (hook_synchronize_attach()) follows every change of what
+ * the callback decides: a new tracker, a device joining a snapshot.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -51,7 +58,7 @@ static noinline void blksnap_submit_bio_noacct(struct bio *bio)
 	int idx = srcu_read_lock(&hook_srcu);
 
 	/* A held bio is submitted later by the copy-on-write worker. */
-	if (bio_is_own(bio) || !tracker_filter_bio(bio, NULL))
+	if (!tracker_hold_bio(bio, NULL))
 		submit_bio_noacct(bio);
 	asm volatile("" ::: "memory");
 	srcu_read_unlock(&hook_srcu, idx);
@@ -71,12 +78,16 @@ static void notrace hook_callback(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *ops,
 				  struct ftrace_regs *fregs)
 {
-	if (!tracker_wants_bio((struct bio *)hook_arg0(fregs)))
+	struct bio *bio = (struct bio *)hook_arg0(fregs);
+
+	if (!tracker_wants_bio(bio))
 		return;
-	/* The nested call from blksnap_submit_bio_noacct(). */
-	if (within_module(parent_ip, THIS_MODULE))
+	/* The nested calls of this module, and its own bios. */
+	if (within_module(parent_ip, THIS_MODULE) || bio_is_own(bio))
 		return;
-	blksnap_set_ip(fregs, (unsigned long)blksnap_submit_bio_noacct);
+	if (tracker_mark_bio(bio))
+		blksnap_set_ip(fregs,
+			       (unsigned long)blksnap_submit_bio_noacct);
 }
 
 static struct ftrace_ops hook_ops = {

@@ -378,6 +378,11 @@ int snapshot_add(const u8 *id, dev_t dev)
 	ret = snapshot_add_dev(snap, tr, dev, &b, shift);
 	if (ret)
 		goto fail;
+	/*
+	 * The writes that passed the hook before it saw the device in a
+	 * snapshot reach the queue, where the take's drain finds them.
+	 */
+	hook_synchronize_attach();
 	return 0;
 fail:
 	blksnap_bdev_close(&b);
