@@ -13,12 +13,12 @@
  * set: they are queued there but already marked, so both a dm device and
  * the disks below it can be tracked.
  *
- * Bios the module issues itself bypass the filter: they have an end_io
- * callback inside this module.
+ * Bios the module issues itself bypass the filter: their end_io is
+ * blksnap_io_endio() (blksnap_io_is_own()).
  *
  * Cost: reads and writes to untracked devices pay the trampoline and one
- * hash probe (tracker_wants_bio()); writes to a tracked device a second
- * probe and the map update. Only writes to a device in a snapshot pay the
+ * hash probe (tracker_mark_bio()); writes to a tracked device the map
+ * update as well. Only writes to a device in a snapshot pay the
  * redirection, the SRCU read section and the second pass through the
  * trampoline of the nested call.
  *
@@ -39,12 +39,6 @@
 
 /* Counts threads inside blksnap_submit_bio_noacct(), for unloading. */
 DEFINE_STATIC_SRCU(hook_srcu);
-
-static bool bio_is_own(struct bio *bio)
-{
-	return bio->bi_end_io &&
-	       within_module((unsigned long)bio->bi_end_io, THIS_MODULE);
-}
 
 /*
  * The replacement of submit_bio_noacct(). It must not be inlined into a
@@ -78,14 +72,12 @@ static void notrace hook_callback(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *ops,
 				  struct ftrace_regs *fregs)
 {
-	struct bio *bio = (struct bio *)hook_arg0(fregs);
-
-	if (!tracker_wants_bio(bio))
-		return;
-	/* The nested calls of this module, and its own bios. */
-	if (within_module(parent_ip, THIS_MODULE) || bio_is_own(bio))
-		return;
-	if (tracker_mark_bio(bio))
+	/*
+	 * A bio this module submits after the filter (the nested call, a
+	 * released bio) is marked again, in the same interval: no harm.
+	 */
+	if (tracker_mark_bio((struct bio *)hook_arg0(fregs)) &&
+	    !within_module(parent_ip, THIS_MODULE))
 		blksnap_set_ip(fregs,
 			       (unsigned long)blksnap_submit_bio_noacct);
 }

@@ -491,33 +491,6 @@ static bool bio_changes_data(struct bio *bio)
 	}
 }
 
-/**
- * tracker_wants_bio() - may a bio concern a tracker?
- * @bio: a bio entering submit_bio_noacct()
- *
- * The hook's first test, made for every bio in the ftrace callback: a bio
- * that changes no data, or whose device and whole disk are untracked,
- * goes on untouched. A few loads and one hash bucket; no RCU nesting
- * count, since preemption is off around the walk (an RCU grace period
- * waits for that as well).
- * Context: any context submit_bio_noacct() may be called in; does not sleep.
- * Return: true if the bio is to be marked (tracker_mark_bio()).
- */
-bool tracker_wants_bio(struct bio *bio)
-{
-	struct block_device *bdev = bio->bi_bdev;
-	bool ret;
-
-	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio))
-		return false;
-	rcu_read_lock_sched_notrace();
-	ret = tracker_lookup_rcu(bdev->bd_dev) ||
-	      (bdev_is_partition(bdev) &&
-	       tracker_lookup_rcu(disk_devt(bdev->bd_disk)));
-	rcu_read_unlock_sched_notrace();
-	return ret;
-}
-
 /*
  * Mark @count sectors at @sector in @tr's map. Context: preemption off
  * (an RCU reader).
@@ -537,9 +510,14 @@ static void tracker_mark_sched(struct tracker *tr, u64 capacity,
 
 /**
  * tracker_mark_bio() - record the change a bio is about to make
- * @bio: a bio that changes data (tracker_wants_bio())
+ * @bio: a bio entering submit_bio_noacct()
  *
- * A bio on a partition is also recorded in the map of its whole disk.
+ * The hook's test, made for every bio in the ftrace callback: a bio that
+ * changes no data, one the module issued itself, or one whose device and
+ * whole disk are untracked goes on untouched, after a few loads and one
+ * hash bucket. No RCU nesting count: preemption is off around the walk
+ * (an RCU grace period waits for that as well). A bio on a partition is
+ * also recorded in the map of its whole disk.
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
  * Return: true if a device of @bio is in a snapshot: the bio must then go
  * through tracker_hold_bio().
@@ -547,10 +525,14 @@ static void tracker_mark_sched(struct tracker *tr, u64 capacity,
 bool tracker_mark_bio(struct bio *bio)
 {
 	struct block_device *bdev = bio->bi_bdev;
-	sector_t sector = blksnap_bio_sector(bio, bdev->bd_dev);
 	struct tracker *tr;
+	sector_t sector;
 	bool cow = false;
 
+	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio) ||
+	    blksnap_io_is_own(bio))
+		return false;
+	sector = blksnap_bio_sector(bio, bdev->bd_dev);
 	rcu_read_lock_sched_notrace();
 	tr = tracker_lookup_rcu(bdev->bd_dev);
 	if (tr) {
@@ -582,7 +564,7 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
 
 /**
  * tracker_hold_bio() - hold a write for copy-on-write
- * @bio: a bio that changes data, marked (tracker_mark_bio())
+ * @bio: a bio that changes data, marked (tracker_mark_bio() true)
  * @copied: NULL, or the copy-on-write state that has just copied every
  *          chunk @bio touches (its worker releasing it): not asked again,
  *          since a bio too long for the filter's quick check would be
@@ -631,8 +613,7 @@ void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios)
 	struct bio *bio;
 
 	while ((bio = bio_list_pop(bios))) {
-		if (!tracker_wants_bio(bio) || !tracker_mark_bio(bio) ||
-		    !tracker_hold_bio(bio, cd))
+		if (!tracker_mark_bio(bio) || !tracker_hold_bio(bio, cd))
 			submit_bio_noacct(bio);
 	}
 }
