@@ -131,22 +131,23 @@ void hook_synchronize(void)
 }
 
 /**
- * hook_synchronize_attach() - wait for the bios that missed a new tracker
+ * hook_synchronize_attach() - wait for the bios that missed a change of
+ * what the callback decides (a new tracker, a device joining a snapshot)
  *
- * A write the callback let through because its device was not tracked
- * yet runs on in submit_bio_noacct() outside the filter. On return, every
- * callback that ran before the call has returned (an RCU grace period:
- * its lookup runs with preemption off), every thread one of them let
- * through has run on until it slept or left the kernel (a tasks-RCU grace
- * period): its bio has entered the device's queue, where a queue drain
- * waits for it, unless it sleeps on its way there (see tracker.c); and
- * the calls in the replacement have returned (hook_synchronize()).
+ * On return every callback that ran before the call has returned (an RCU
+ * grace period: its lookup runs with preemption off), and the calls in
+ * the replacement have returned (hook_synchronize()). A write a callback
+ * let through has then in all likelihood reached its device's queue,
+ * where a queue drain waits for it; one whose thread was preempted or
+ * slept between the callback and the queue for longer than the grace
+ * period is not waited for (a tasks-RCU grace period would be, but costs
+ * seconds per attach under load). The same holds for the writes in
+ * flight when the module is loaded.
  * Context: process context, sleeps.
  */
 void hook_synchronize_attach(void)
 {
 	synchronize_rcu();
-	synchronize_rcu_tasks();
 	synchronize_srcu(&hook_srcu);
 }
 

@@ -23,11 +23,11 @@
  * tracking ends in a new generation, never in a short incremental. Left
  * undetected: a write still held by a throttling cgroup or parked on a
  * stacking driver while the tracker is attached (see snapshot.c's limits),
- * or one that passed the hook before the attach and sleeps on its way to
- * the device's queue meanwhile (waiting for a queue someone else froze):
- * the hook lets writes to untracked devices through without a read
- * section the attach could wait for (hook_synchronize_attach()), as it
- * did not see those in flight when the module was loaded.
+ * or one that passed the hook before the attach and whose thread was
+ * preempted or slept on its way to the device's queue for longer than an
+ * RCU grace period (hook_synchronize_attach()): the hook lets writes to
+ * untracked devices through without a read section the attach could wait
+ * for, as it did not see those in flight when the module was loaded.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
