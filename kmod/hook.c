@@ -121,8 +121,8 @@ fail_filter:
  *
  * On return every bio that went through the filter before the call has
  * been handed to submit_bio_noacct() (or held). Enough for the devices
- * that were tracked before the call: every write to them goes through
- * the filter.
+ * of a snapshot (hook_synchronize_attach() followed their joining it):
+ * every write to them goes through the replacement.
  * Context: process context, sleeps.
  */
 void hook_synchronize(void)
