@@ -532,10 +532,10 @@ bool tracker_mark_bio(struct bio *bio)
 	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio) ||
 	    blksnap_io_is_own(bio))
 		return false;
-	sector = blksnap_bio_sector(bio, bdev->bd_dev);
 	rcu_read_lock_sched_notrace();
 	tr = tracker_lookup_rcu(bdev->bd_dev);
 	if (tr) {
+		sector = blksnap_bio_sector(bio, bdev->bd_dev);
 		tracker_mark_sched(tr, bdev_nr_sectors(bdev), sector,
 				   bio_sectors(bio));
 		cow = rcu_access_pointer(tr->cow);
@@ -543,6 +543,7 @@ bool tracker_mark_bio(struct bio *bio)
 	if (bdev_is_partition(bdev)) {
 		tr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
 		if (tr) {
+			sector = blksnap_bio_sector(bio, bdev->bd_dev);
 			tracker_mark_sched(tr, get_capacity(bdev->bd_disk),
 					   sector + bdev->bd_start_sect,
 					   bio_sectors(bio));
