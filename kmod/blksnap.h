@@ -23,8 +23,9 @@
  * What a lower layer needs of a snapshot is handed down: its storage and
  * a pointer to its state when a device joins (cow_dev_create()), the chunk
  * shift and the device's size at the take (cow_dev_prepare()). The bio
- * path calls directly and reads plain fields: hook -> tracker_filter_bio()
- * -> cow_hold_bio(), and an image bio -> its struct cow_dev. Callbacks run
+ * path calls directly and reads plain fields: hook -> tracker_mark_bio(),
+ * tracker_hold_bio() -> cow_hold_bio(), and an image bio -> its struct
+ * cow_dev. Callbacks run
  * per storage allocation, per failure and per batch of released writes.
  *
  * Locks, outermost first; a lock is taken only under those above it in

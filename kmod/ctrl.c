@@ -36,7 +36,7 @@ static int ioctl_version(void __user *arg)
 		.major = BLKSNAP_VERSION_MAJOR,
 		.minor = BLKSNAP_VERSION_MINOR,
 		.revision = BLKSNAP_REVISION,
-		.features = BLKSNAP_FEATURE_CBT_LOAD,
+		.features = BLKSNAP_FEATURE_CBT_LOAD | BLKSNAP_FEATURE_TAKE_TIMES,
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
@@ -61,7 +61,7 @@ static int ioctl_tracker(void __user *arg, bool attach)
 	if (ret)
 		return ret;
 	/* The filter calls that missed the new tracker, then their writes. */
-	hook_synchronize();
+	hook_synchronize_attach();
 	tracker_settle(tracker_find(dev));
 	return 0;
 }
@@ -437,6 +437,21 @@ static int ioctl_snapshot_info(void __user *arg)
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
+static int ioctl_take_times(void __user *arg)
+{
+	struct blksnap_take_times t;
+	int ret;
+
+	if (copy_from_user(&t, arg, sizeof(t)))
+		return -EFAULT;
+	if (t.flags)
+		return -EINVAL;
+	ret = snapshot_take_times(&t);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &t, sizeof(t)) ? -EFAULT : 0;
+}
+
 /* Context: blksnap_ctl_lock not held. */
 static int ioctl_snapshot_wait(void __user *arg)
 {
@@ -484,6 +499,8 @@ static long ctrl_dispatch(unsigned int cmd, void __user *arg)
 		return ioctl_snapshot_list(arg);
 	case BLKSNAP_IOCTL_SNAPSHOT_INFO:
 		return ioctl_snapshot_info(arg);
+	case BLKSNAP_IOCTL_SNAPSHOT_TAKE_TIMES:
+		return ioctl_take_times(arg);
 	case BLKSNAP_IOCTL_SNAPSHOT_APPEND:
 		return ioctl_snapshot_append(arg);
 	default:
@@ -549,6 +566,7 @@ int ctrl_register(void)
 	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_list) != 16);
 	BUILD_BUG_ON(sizeof(struct blksnap_image) != 48);
 	BUILD_BUG_ON(sizeof(struct blksnap_snapshot_info) != 80);
+	BUILD_BUG_ON(sizeof(struct blksnap_take_times) != 152);
 	BUILD_BUG_ON(sizeof(struct blksnap_event) != 80);
 	return misc_register(&ctrl_misc);
 }

@@ -1,18 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Bio interception: an ftrace hook on submit_bio_noacct() redirects every
- * call to blksnap_submit_bio_noacct(), the way live patching redirects a
- * function. The redirected function records the change and then calls the
- * original submit_bio_noacct(); that nested call comes from inside this
- * module, so the hook lets it through unchanged.
+ * Bio interception: an ftrace hook on submit_bio_noacct(). Its callback
+ * sees every bio; it marks the change maps for a write to a tracked device
+ * and, when the device is in a snapshot, redirects the call to
+ * blksnap_submit_bio_noacct(), the way live patching redirects a
+ * function. The redirected function may hold the bio for copy-on-write,
+ * else calls the original submit_bio_noacct(); that nested call comes from
+ * inside this module, so the hook lets it through unchanged.
  *
  * Every bio is seen when it enters submit_bio_noacct(), including those a
  * stacking driver (device-mapper, md) submits while current->bio_list is
  * set: they are queued there but already marked, so both a dm device and
  * the disks below it can be tracked.
  *
- * Bios the module issues itself bypass the filter: they have an end_io
- * callback inside this module.
+ * Bios the module issues itself bypass the filter: their end_io is
+ * blksnap_io_endio() (blksnap_io_is_own()).
+ *
+ * Cost: reads and writes to untracked devices pay the trampoline and one
+ * hash probe (tracker_mark_bio()); writes to a tracked device the map
+ * update as well. Only writes to a device in a snapshot pay the
+ * redirection, the SRCU read section and the second pass through the
+ * trampoline of the nested call.
+ *
+ * What the redirection's SRCU read section does not cover: a write the
+ * callback let through runs on in submit_bio_noacct() unseen. A wait for
+ * such writes (hook_synchronize_attach()) follows every change of what
+ * the callback decides: a new tracker, a device joining a snapshot.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -27,12 +40,6 @@
 /* Counts threads inside blksnap_submit_bio_noacct(), for unloading. */
 DEFINE_STATIC_SRCU(hook_srcu);
 
-static bool bio_is_own(struct bio *bio)
-{
-	return bio->bi_end_io &&
-	       within_module((unsigned long)bio->bi_end_io, THIS_MODULE);
-}
-
 /*
  * The replacement of submit_bio_noacct(). It must not be inlined into a
  * caller and must not reach submit_bio_noacct() through a tail call: the
@@ -45,19 +52,34 @@ static noinline void blksnap_submit_bio_noacct(struct bio *bio)
 	int idx = srcu_read_lock(&hook_srcu);
 
 	/* A held bio is submitted later by the copy-on-write worker. */
-	if (bio_is_own(bio) || !tracker_filter_bio(bio, NULL))
+	if (!tracker_hold_bio(bio, NULL))
 		submit_bio_noacct(bio);
 	asm volatile("" ::: "memory");
 	srcu_read_unlock(&hook_srcu, idx);
 }
 
+/*
+ * The traced function's first argument. Here, not in compat.h: only the
+ * hook needs it. 6.1 has no accessor; its ftrace_regs holds a pt_regs.
+ */
+#ifdef ftrace_regs_get_argument
+#define hook_arg0(fregs) ftrace_regs_get_argument(fregs, 0)
+#else
+#define hook_arg0(fregs) regs_get_kernel_argument(&(fregs)->regs, 0)
+#endif
+
 static void notrace hook_callback(unsigned long ip, unsigned long parent_ip,
 				  struct ftrace_ops *ops,
 				  struct ftrace_regs *fregs)
 {
-	if (within_module(parent_ip, THIS_MODULE))
-		return;
-	blksnap_set_ip(fregs, (unsigned long)blksnap_submit_bio_noacct);
+	/*
+	 * A bio this module submits after the filter (the nested call, a
+	 * released bio) is marked again, in the same interval: no harm.
+	 */
+	if (tracker_mark_bio((struct bio *)hook_arg0(fregs)) &&
+	    !within_module(parent_ip, THIS_MODULE))
+		blksnap_set_ip(fregs,
+			       (unsigned long)blksnap_submit_bio_noacct);
 }
 
 static struct ftrace_ops hook_ops = {
@@ -98,11 +120,35 @@ fail_filter:
  * hook_synchronize() - wait for the calls in the replacement function
  *
  * On return every bio that went through the filter before the call has
- * been handed to submit_bio_noacct() (or held).
+ * been handed to submit_bio_noacct() (or held). Enough for the devices
+ * of a snapshot (hook_synchronize_attach() followed their joining it):
+ * every write to them goes through the replacement.
  * Context: process context, sleeps.
  */
 void hook_synchronize(void)
 {
+	/* The take holds writes meanwhile: no batching delay. */
+	synchronize_srcu_expedited(&hook_srcu);
+}
+
+/**
+ * hook_synchronize_attach() - wait for the bios that missed a change of
+ * what the callback decides (a new tracker, a device joining a snapshot)
+ *
+ * On return every callback that ran before the call has returned (an RCU
+ * grace period: its lookup runs with preemption off), and the calls in
+ * the replacement have returned (hook_synchronize()). A write a callback
+ * let through has then in all likelihood reached its device's queue,
+ * where a queue drain waits for it; one whose thread was preempted or
+ * slept between the callback and the queue for longer than the grace
+ * period is not waited for (a tasks-RCU grace period would be, but costs
+ * seconds per attach under load). The same holds for the writes in
+ * flight when the module is loaded.
+ * Context: process context, sleeps.
+ */
+void hook_synchronize_attach(void)
+{
+	synchronize_rcu();
 	synchronize_srcu(&hook_srcu);
 }
 

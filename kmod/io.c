@@ -78,8 +78,11 @@ void blksnap_io_error(struct blksnap_io *io, blk_status_t status)
 		cmpxchg(&io->status, BLK_STS_OK, status);
 }
 
-/* Completion of a bio of a group. Context: any (often an interrupt). */
-static void blksnap_io_endio(struct bio *bio)
+/*
+ * Completion of a bio of a group. Context: any (often an interrupt).
+ * Every bio the module issues itself has it (blksnap_io_is_own()).
+ */
+void blksnap_io_endio(struct bio *bio)
 {
 	struct blksnap_io *io = bio->bi_private;
 
@@ -93,7 +96,8 @@ static void blksnap_io_endio(struct bio *bio)
  * @io: the group
  * @bio: a bio of the module, complete but for its end_io and private
  *
- * Its end_io lies in this module, so the hook lets it through unfiltered.
+ * Its end_io is blksnap_io_endio(), so the hook lets it through
+ * unfiltered (blksnap_io_is_own()).
  * Context: process context.
  */
 void blksnap_io_submit(struct blksnap_io *io, struct bio *bio)

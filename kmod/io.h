@@ -26,6 +26,14 @@ void blksnap_io_teardown(void);
 void blksnap_io_init(struct blksnap_io *io, void (*end)(struct blksnap_io *));
 void blksnap_io_error(struct blksnap_io *io, blk_status_t status);
 void blksnap_io_submit(struct blksnap_io *io, struct bio *bio);
+void blksnap_io_endio(struct bio *bio);
+
+/* Did the module issue @bio itself (blksnap_io_submit())? */
+static inline bool blksnap_io_is_own(const struct bio *bio)
+{
+	return bio->bi_end_io == blksnap_io_endio;
+}
+
 struct bio *blksnap_io_clone(struct bio *bio, struct bvec_iter iter,
 			     struct block_device *bdev, sector_t sector);
 struct bio *blksnap_io_gather(struct block_device *bdev, sector_t sector,

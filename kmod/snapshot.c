@@ -66,6 +66,8 @@
 #include "image.h"
 #include "tracker.h"
 #include "snapshot.h"
+#define CREATE_TRACE_POINTS
+#include "blksnap_trace.h"
 
 #define CHUNK_SHIFT_MIN 12
 #define CHUNK_SHIFT_MAX 26
@@ -372,12 +374,17 @@ int snapshot_add(const u8 *id, dev_t dev)
 		if (ret)
 			goto fail;
 		tr = tracker_find(dev);
-		hook_synchronize();
+		hook_synchronize_attach();
 		tracker_settle(tr);
 	}
 	ret = snapshot_add_dev(snap, tr, dev, &b, shift);
 	if (ret)
 		goto fail;
+	/*
+	 * The writes that passed the hook before it saw the device in a
+	 * snapshot reach the queue, where the take's drain finds them.
+	 */
+	hook_synchronize_attach();
 	return 0;
 fail:
 	blksnap_bdev_close(&b);
@@ -521,18 +528,27 @@ static int snapshot_prepare(struct snapshot *snap)
  */
 static void snapshot_switch(struct snapshot *snap)
 {
+	u64 *ns = snap->take_ns;
 	struct request_queue *q;
 	unsigned int i;
+	u64 t0, t;
 
 	snapshot_set_state(snap, SNAP_TAKING);
+	t0 = ktime_get_ns();
 	hook_synchronize();
+	t = ktime_get_ns();
+	ns[BLKSNAP_TAKE_GRACE] = t - t0;
 	for (i = 0; i < snap->nr_devs; i++) {
 		q = bdev_get_queue(snap->devs[i]->origin.bdev);
 		blksnap_queue_drain(q);
 	}
+	ns[BLKSNAP_TAKE_DRAIN] = ktime_get_ns() - t;
+	t = ktime_get_ns();
 	for (i = 0; i < snap->nr_devs; i++)
 		tracker_switch_map(snap->trackers[i]);
+	ns[BLKSNAP_TAKE_MAP] = ktime_get_ns() - t;
 	snapshot_set_state(snap, SNAP_TAKEN);
+	ns[BLKSNAP_TAKE_HOLD] = ktime_get_ns() - t0;
 	for (i = 0; i < snap->nr_devs; i++)
 		cow_kick(snap->devs[i]);
 }
@@ -569,7 +585,9 @@ static int snapshot_add_images(struct snapshot *snap)
 int snapshot_take(const u8 *id)
 {
 	struct snapshot *snap = snapshot_find(id);
+	u64 start = ktime_get_ns(), t;
 	LIST_HEAD(frozen);
+	u64 *ns;
 	int ret;
 
 	if (!snap)
@@ -578,21 +596,61 @@ int snapshot_take(const u8 *id)
 		return -EALREADY;
 	if (!snap->nr_devs)
 		return -ENODEV;
+	ns = snap->take_ns;
+	memset(snap->take_ns, 0, sizeof(snap->take_ns));
 	ret = snapshot_check_storage(snap);
 	if (ret)
 		return ret;
 	ret = snapshot_prepare(snap);
 	if (ret)
 		return ret;
+	t = ktime_get_ns();
+	ns[BLKSNAP_TAKE_PREPARE] = t - start;
 	ret = snapshot_freeze(snap, &frozen);
+	ns[BLKSNAP_TAKE_FREEZE] = ktime_get_ns() - t;
 	if (!ret)
 		snapshot_switch(snap);
+	t = ktime_get_ns();
 	snapshot_thaw(&frozen);
+	ns[BLKSNAP_TAKE_THAW] = ktime_get_ns() - t;
 	if (ret)
 		return ret;
-	pr_info("snapshot %pUb taken, chunk %u bytes\n", &snap->id,
-		1u << snap->chunk_shift);
-	return snapshot_add_images(snap);
+	t = ktime_get_ns();
+	ret = snapshot_add_images(snap);
+	ns[BLKSNAP_TAKE_IMAGES] = ktime_get_ns() - t;
+	ns[BLKSNAP_TAKE_TOTAL] = ktime_get_ns() - start;
+	trace_blksnap_take(snap);
+	pr_info("snapshot %pUb taken, chunk %u bytes, in %llu us: freeze %llu, writes held %llu (grace %llu, drain %llu, maps %llu), thaw %llu, images %llu\n",
+		&snap->id, 1u << snap->chunk_shift,
+		div_u64(ns[BLKSNAP_TAKE_TOTAL], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_FREEZE], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_HOLD], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_GRACE], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_DRAIN], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_MAP], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_THAW], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_IMAGES], NSEC_PER_USEC));
+	return ret;
+}
+
+/**
+ * snapshot_take_times() - how long the phases of a take lasted
+ * @t: in: id; out: count and ns
+ *
+ * Context: blksnap_ctl_lock held.
+ * Return: 0 or -ENOENT.
+ */
+int snapshot_take_times(struct blksnap_take_times *t)
+{
+	struct snapshot *snap = snapshot_find(t->id);
+
+	if (!snap)
+		return -ENOENT;
+	BUILD_BUG_ON(BLKSNAP_TAKE_PHASES > BLKSNAP_TAKE_MAX_PHASES);
+	memset(t->ns, 0, sizeof(t->ns));
+	memcpy(t->ns, snap->take_ns, sizeof(snap->take_ns));
+	t->count = BLKSNAP_TAKE_PHASES;
+	return 0;
 }
 
 /* Context: blksnap_ctl_lock. */

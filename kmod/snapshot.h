@@ -34,6 +34,8 @@ struct tracker;
  * @ev_head: first queued event
  * @ev_count: number of queued events
  * @event_wq: event waiters
+ * @take_ns: how long each phase of the take lasted, nanoseconds, indexed
+ *           by enum blksnap_take_phase (blksnap_ctl_lock)
  */
 struct snapshot {
 	struct list_head link;
@@ -53,6 +55,7 @@ struct snapshot {
 	unsigned int ev_head;
 	unsigned int ev_count;
 	wait_queue_head_t event_wq;
+	u64 take_ns[BLKSNAP_TAKE_PHASES];
 };
 
 int snapshot_create(struct blksnap_snapshot_create *in);
@@ -64,5 +67,6 @@ int snapshot_list(u8 *ids, unsigned int max, unsigned int *total);
 int snapshot_info(struct blksnap_snapshot_info *info,
 		  struct blksnap_image *images);
 int snapshot_wait_event(struct blksnap_event *ev);
+int snapshot_take_times(struct blksnap_take_times *t);
 
 #endif /* __BLKSNAP_SNAPSHOT_H */

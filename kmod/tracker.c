@@ -22,7 +22,12 @@
  * the count at the save in the same boot), so a write that escaped
  * tracking ends in a new generation, never in a short incremental. Left
  * undetected: a write still held by a throttling cgroup or parked on a
- * stacking driver while the tracker is attached (see snapshot.c's limits).
+ * stacking driver while the tracker is attached (see snapshot.c's limits),
+ * or one that passed the hook before the attach and whose thread was
+ * preempted or slept on its way to the device's queue for longer than an
+ * RCU grace period (hook_synchronize_attach()): the hook lets writes to
+ * untracked devices through without a read section the attach could wait
+ * for, as it did not see those in flight when the module was loaded.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -268,7 +273,8 @@ int tracker_attach(dev_t dev)
  * discard requests, for tracker_load(). Without a settled count (a
  * bio-based device still writing after a second) no history is loaded.
  * Context: blksnap_ctl_lock held, after the filter calls that may have
- * missed the new tracker have returned (hook_synchronize()); may sleep.
+ * missed the new tracker have returned (hook_synchronize_attach()); may
+ * sleep.
  */
 void tracker_settle(struct tracker *tr)
 {
@@ -485,11 +491,14 @@ static bool bio_changes_data(struct bio *bio)
 	}
 }
 
-/* Mark @count sectors at @sector in @tr's map. Context: rcu_read_lock. */
-static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
-			     u64 sector, u64 count)
+/*
+ * Mark @count sectors at @sector in @tr's map. Context: preemption off
+ * (an RCU reader).
+ */
+static void tracker_mark_sched(struct tracker *tr, u64 capacity,
+			       u64 sector, u64 count)
 {
-	struct cbt_map *cbt = rcu_dereference(tr->cbt);
+	struct cbt_map *cbt = rcu_dereference_sched(tr->cbt);
 
 	if (unlikely(cbt->capacity != capacity)) {
 		/* Resized: history is lost, rebuild the map in process context. */
@@ -497,6 +506,52 @@ static void tracker_mark_rcu(struct tracker *tr, u64 capacity,
 		schedule_work(&tr->resize_work);
 	}
 	cbt_map_mark(cbt, sector, count);
+}
+
+/**
+ * tracker_mark_bio() - record the change a bio is about to make
+ * @bio: a bio entering submit_bio_noacct()
+ *
+ * The hook's test, made for every bio in the ftrace callback: a bio that
+ * changes no data, one the module issued itself, or one whose device and
+ * whole disk are untracked goes on untouched, after a few loads and one
+ * hash bucket. No RCU nesting count: preemption is off around the walk
+ * (an RCU grace period waits for that as well). A bio on a partition is
+ * also recorded in the map of its whole disk.
+ * Context: any context submit_bio_noacct() may be called in; does not sleep.
+ * Return: true if a device of @bio is in a snapshot: the bio must then go
+ * through tracker_hold_bio().
+ */
+bool tracker_mark_bio(struct bio *bio)
+{
+	struct block_device *bdev = bio->bi_bdev;
+	struct tracker *tr;
+	sector_t sector;
+	bool cow = false;
+
+	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio) ||
+	    blksnap_io_is_own(bio))
+		return false;
+	rcu_read_lock_sched_notrace();
+	tr = tracker_lookup_rcu(bdev->bd_dev);
+	if (tr) {
+		sector = blksnap_bio_sector(bio, bdev->bd_dev);
+		tracker_mark_sched(tr, bdev_nr_sectors(bdev), sector,
+				   bio_sectors(bio));
+		cow = rcu_access_pointer(tr->cow);
+	}
+	if (bdev_is_partition(bdev)) {
+		tr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
+		if (tr) {
+			sector = blksnap_bio_sector(bio, bdev->bd_dev);
+			tracker_mark_sched(tr, get_capacity(bdev->bd_disk),
+					   sector + bdev->bd_start_sect,
+					   bio_sectors(bio));
+			cow = cow || rcu_access_pointer(tr->cow);
+		}
+	}
+	rcu_read_unlock_sched_notrace();
+	return cow;
 }
 
 /* Should a snapshot of @tr's device hold @bio? Context: rcu_read_lock. */
@@ -509,47 +564,36 @@ static bool tracker_hold_rcu(struct tracker *tr, struct bio *bio,
 }
 
 /**
- * tracker_filter_bio() - record the change a bio is about to make
- * @bio: a bio entering submit_bio_noacct()
+ * tracker_hold_bio() - hold a write for copy-on-write
+ * @bio: a bio that changes data, marked (tracker_mark_bio() true)
  * @copied: NULL, or the copy-on-write state that has just copied every
  *          chunk @bio touches (its worker releasing it): not asked again,
  *          since a bio too long for the filter's quick check would be
  *          held again for ever
  *
- * A bio on a partition is also recorded in the map of its whole disk.
- * A write to a device of a taken snapshot may be held for copy-on-write:
- * the caller must then not submit it; the COW worker will.
- * Untracked devices cost one hash lookup under RCU.
+ * A write to a device of a taken snapshot (or of a partition of it) may
+ * be held: the caller must then not submit it; the COW worker will.
  * Context: any context submit_bio_noacct() may be called in; does not sleep.
  * Return: true if the bio is held.
  */
-bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied)
+bool tracker_hold_bio(struct bio *bio, struct cow_dev *copied)
 {
 	struct block_device *bdev = bio->bi_bdev;
 	sector_t sector = blksnap_bio_sector(bio, bdev->bd_dev);
-	struct tracker *tr, *dtr = NULL;
+	struct tracker *tr;
 	bool held = false;
-
-	if (!READ_ONCE(tracker_count) || !bio_changes_data(bio))
-		return false;
 
 	rcu_read_lock();
 	tr = tracker_lookup_rcu(bdev->bd_dev);
 	if (tr)
-		tracker_mark_rcu(tr, bdev_nr_sectors(bdev), sector,
-				 bio_sectors(bio));
-	if (bdev_is_partition(bdev)) {
-		dtr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
-		if (dtr)
-			tracker_mark_rcu(dtr, get_capacity(bdev->bd_disk),
-					 sector + bdev->bd_start_sect,
-					 bio_sectors(bio));
-	}
-	if (tr)
 		held = tracker_hold_rcu(tr, bio, sector, copied);
-	if (!held && dtr)
-		held = tracker_hold_rcu(dtr, bio, sector + bdev->bd_start_sect,
-					copied);
+	if (!held && bdev_is_partition(bdev)) {
+		tr = tracker_lookup_rcu(disk_devt(bdev->bd_disk));
+		if (tr)
+			held = tracker_hold_rcu(tr, bio,
+						sector + bdev->bd_start_sect,
+						copied);
+	}
 	rcu_read_unlock();
 	return held;
 }
@@ -570,7 +614,7 @@ void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios)
 	struct bio *bio;
 
 	while ((bio = bio_list_pop(bios))) {
-		if (!tracker_filter_bio(bio, cd))
+		if (!tracker_mark_bio(bio) || !tracker_hold_bio(bio, cd))
 			submit_bio_noacct(bio);
 	}
 }

@@ -87,7 +87,8 @@ void tracker_map_unlock(struct tracker *tr);
 void tracker_switch_map(struct tracker *tr);
 bool tracker_has_cow(struct tracker *tr);
 void tracker_set_cow(struct tracker *tr, struct cow_dev *cd);
-bool tracker_filter_bio(struct bio *bio, struct cow_dev *copied);
+bool tracker_mark_bio(struct bio *bio);
+bool tracker_hold_bio(struct bio *bio, struct cow_dev *copied);
 void tracker_release_bios(struct cow_dev *cd, struct bio_list *bios);
 
 #endif /* __BLKSNAP_TRACKER_H */

@@ -297,6 +297,23 @@ int blksnap_ctl_snapshot_info(int fd, const uint8_t *id,
 	return ret;
 }
 
+int blksnap_ctl_snapshot_take_times(int fd, const uint8_t *id,
+				    struct blksnap_take_times *t)
+{
+	int ret;
+
+	if (!id || !t)
+		return -EINVAL;
+	memset(t, 0, sizeof(*t));
+	memcpy(t->id, id, BLKSNAP_UUID_SIZE);
+	ret = ctl_ioctl(fd, BLKSNAP_IOCTL_SNAPSHOT_TAKE_TIMES, t);
+	if (ret == -ENOTTY)
+		return -EOPNOTSUPP;
+	if (!ret && t->count > BLKSNAP_TAKE_MAX_PHASES)
+		t->count = BLKSNAP_TAKE_MAX_PHASES;
+	return ret;
+}
+
 int blksnap_ctl_snapshot_append(int fd, const uint8_t *id, int storage_fd,
 				uint64_t storage_limit)
 {

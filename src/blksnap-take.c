@@ -295,6 +295,36 @@ static void print_info(const uint8_t *id, const struct blksnap_snapshot_info *in
 }
 
 /* Create, add every device, take; on any failure nothing is left behind. */
+/* --verbose: how long the module's phases of the take lasted. */
+static void print_take_times(int fd, const uint8_t *id)
+{
+	static const char *const names[BLKSNAP_TAKE_PHASES] = {
+		[BLKSNAP_TAKE_TOTAL] = "total",
+		[BLKSNAP_TAKE_PREPARE] = "prepare",
+		[BLKSNAP_TAKE_FREEZE] = "filesystem freeze",
+		[BLKSNAP_TAKE_HOLD] = "writes held",
+		[BLKSNAP_TAKE_GRACE] = "  filter grace period",
+		[BLKSNAP_TAKE_DRAIN] = "  queue drain",
+		[BLKSNAP_TAKE_MAP] = "  change map switch",
+		[BLKSNAP_TAKE_THAW] = "filesystem thaw",
+		[BLKSNAP_TAKE_IMAGES] = "image creation",
+	};
+	struct blksnap_take_times t;
+	unsigned int i;
+	int ret;
+
+	if (!cli_verbose)
+		return;
+	ret = blksnap_ctl_snapshot_take_times(fd, id, &t);
+	if (ret) {
+		cli_info("snapshot %s: no take times from the module: %s",
+			 id_text(id), strerror(-ret));
+		return;
+	}
+	for (i = 0; i < t.count && i < BLKSNAP_TAKE_PHASES; i++)
+		cli_info("take: %-22s %10.3f ms", names[i], t.ns[i] / 1e6);
+}
+
 static int take(const struct args *a)
 {
 	struct blksnap_snapshot_info info;
@@ -336,6 +366,7 @@ static int take(const struct args *a)
 			a->device_count > 1 ? " and the other devices" : "",
 			strerror(-ret));
 	}
+	print_take_times(fd, id);
 	if (blksnap_snapshot_describe(fd, id, &info, &v))
 		cli_die_lib();
 	if (a->json) {

@@ -195,6 +195,16 @@ int blksnap_ctl_snapshot_info(int fd, const uint8_t *id,
 			      struct blksnap_image *images, unsigned int max);
 
 /*
+ * Fill *t with how long each phase of the take of snapshot id lasted, as
+ * the module measured it (nanoseconds, indexed by enum blksnap_take_phase;
+ * t->count entries filled, all zero before the take). Returns 0,
+ * -EOPNOTSUPP if the module is older than interface 1.3 (no such
+ * measurement), -ENOENT if there is no such snapshot, or -errno.
+ */
+int blksnap_ctl_snapshot_take_times(int fd, const uint8_t *id,
+				    struct blksnap_take_times *t);
+
+/*
  * Give the snapshot id more difference storage, used after what it has:
  * storage_fd and storage_limit as for blksnap_ctl_snapshot_create(), with
  * the same checks before the ioctl. Re-arms the low-space event.

@@ -20,7 +20,7 @@
 
 /* Interface version. Incompatible changes bump the major number. */
 #define BLKSNAP_VERSION_MAJOR	1
-#define BLKSNAP_VERSION_MINOR	2
+#define BLKSNAP_VERSION_MINOR	3
 
 /* Bounds checked by the module. */
 #define BLKSNAP_MAX_TRACKERS		4096	/* entries in one list call */
@@ -48,6 +48,8 @@
  */
 /* BLKSNAP_IOCTL_CBT_STATE and BLKSNAP_IOCTL_CBT_LOAD (minor version 2). */
 #define BLKSNAP_FEATURE_CBT_LOAD	(1ull << 0)
+/* BLKSNAP_IOCTL_SNAPSHOT_TAKE_TIMES (minor version 3). */
+#define BLKSNAP_FEATURE_TAKE_TIMES	(1ull << 1)
 
 struct blksnap_version {
 	__u16 major;
@@ -486,6 +488,55 @@ struct blksnap_event {
 	__u64 reserved[2];
 };
 
+/**
+ * enum blksnap_take_phase - the phases of a take, in struct
+ * blksnap_take_times
+ * @BLKSNAP_TAKE_TOTAL: the whole take ioctl
+ * @BLKSNAP_TAKE_PREPARE: checks and sizing before the freeze
+ * @BLKSNAP_TAKE_FREEZE: freezing the filesystems (their cost: they write
+ *                       back their dirty data)
+ * @BLKSNAP_TAKE_HOLD: writes held: from the snapshot's instant until the
+ *                     change maps are switched (the next three phases)
+ * @BLKSNAP_TAKE_GRACE: waiting for the bio filter calls in progress
+ * @BLKSNAP_TAKE_DRAIN: draining the devices' queues
+ * @BLKSNAP_TAKE_MAP: switching the change maps
+ * @BLKSNAP_TAKE_THAW: thawing the filesystems
+ * @BLKSNAP_TAKE_IMAGES: creating the image disks
+ * @BLKSNAP_TAKE_PHASES: number of phases
+ */
+enum blksnap_take_phase {
+	BLKSNAP_TAKE_TOTAL,
+	BLKSNAP_TAKE_PREPARE,
+	BLKSNAP_TAKE_FREEZE,
+	BLKSNAP_TAKE_HOLD,
+	BLKSNAP_TAKE_GRACE,
+	BLKSNAP_TAKE_DRAIN,
+	BLKSNAP_TAKE_MAP,
+	BLKSNAP_TAKE_THAW,
+	BLKSNAP_TAKE_IMAGES,
+	BLKSNAP_TAKE_PHASES
+};
+
+#define BLKSNAP_TAKE_MAX_PHASES		16	/* room in the struct */
+
+/**
+ * struct blksnap_take_times - how long each phase of a snapshot's take
+ * lasted, measured in the module (BLKSNAP_IOCTL_SNAPSHOT_TAKE_TIMES,
+ * BLKSNAP_FEATURE_TAKE_TIMES)
+ * @id: in: the snapshot
+ * @flags: in: zero
+ * @count: out: number of entries of @ns filled (BLKSNAP_TAKE_PHASES of the
+ *         module; a newer module may fill more, an older fewer)
+ * @ns: out: nanoseconds per phase, indexed by enum blksnap_take_phase; all
+ *      zero before the take
+ */
+struct blksnap_take_times {
+	__u8 id[BLKSNAP_UUID_SIZE];
+	__u32 flags;
+	__u32 count;
+	__u64 ns[BLKSNAP_TAKE_MAX_PHASES];
+};
+
 #define BLKSNAP_IOCTL_VERSION \
 	_IOR(BLKSNAP_IOCTL_MAGIC, 0x00, struct blksnap_version)
 #define BLKSNAP_IOCTL_TRACKER_ATTACH \
@@ -520,5 +571,7 @@ struct blksnap_event {
 	_IOW(BLKSNAP_IOCTL_MAGIC, 0x16, struct blksnap_snapshot_append)
 #define BLKSNAP_IOCTL_SNAPSHOT_WAIT_EVENT \
 	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x17, struct blksnap_event)
+#define BLKSNAP_IOCTL_SNAPSHOT_TAKE_TIMES \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x18, struct blksnap_take_times)
 
 #endif /* _UAPI_LINUX_BLKSNAP_H */
