@@ -322,6 +322,43 @@ int zseek_writer_end_frame(struct zseek_writer *w, uint64_t *out_bytes,
 	return 0;
 }
 
+const uint32_t *zseek_writer_table(const struct zseek_writer *w, uint64_t *n)
+{
+	*n = w->written;
+	return w->sizes;
+}
+
+int zseek_writer_preload(struct zseek_writer *w, const uint32_t *sizes,
+			 uint64_t n)
+{
+	uint64_t i;
+
+	if (check_usable(w))
+		return -1;
+	if (w->written || w->filling || slot_of(w, 0)->in_len)
+		return bs_fail("%s: internal error: frames preloaded after data",
+			       w->name);
+	if (n > UINT32_MAX)
+		return bs_fail("%s: too many zstd frames for a seek table (%llu)",
+			       w->name, (unsigned long long)n);
+	if (bs_grow((void **)&w->sizes, &w->sizes_alloc, (size_t)n * 2,
+		    sizeof(*w->sizes)))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sizes[2 * i + 1] > ZSEEK_MAX_FRAME ||
+		    (sizes[2 * i + 1] && !sizes[2 * i]))
+			return bs_fail("%s: preloaded frame %llu is not one this writer wrote",
+				       w->name, (unsigned long long)i);
+		w->sizes[2 * i] = sizes[2 * i];
+		w->sizes[2 * i + 1] = sizes[2 * i + 1];
+		w->out_bytes += sizes[2 * i];
+		w->in_bytes += sizes[2 * i + 1];
+	}
+	/* Frame numbers go on from there: the slots are all free. */
+	w->written = w->filling = w->queued = w->taken = n;
+	return 0;
+}
+
 int zseek_writer_finish(struct zseek_writer *w)
 {
 	unsigned char *t, *p;

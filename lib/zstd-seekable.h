@@ -75,6 +75,24 @@ int zseek_writer_write(struct zseek_writer *w, const void *buf, size_t len);
 int zseek_writer_end_frame(struct zseek_writer *w, uint64_t *out_bytes,
 			   uint64_t *in_bytes);
 
+/*
+ * The seek table so far, for a checkpoint: *@n frames, entry i being
+ * the compressed size at [2 i] and the uncompressed one at [2 i + 1].
+ * After zseek_writer_end_frame() it covers the whole output; valid until
+ * the next call on @w.
+ */
+const uint32_t *zseek_writer_table(const struct zseek_writer *w, uint64_t *n);
+
+/*
+ * Resuming from a checkpoint: before any data is given, takes @n frames
+ * already in the output (@sizes as zseek_writer_table() gave them) as
+ * written, so that the output given next follows them and the seek
+ * table at the end covers them all.  The caller positions the output
+ * after them (at their total compressed size).
+ */
+int zseek_writer_preload(struct zseek_writer *w, const uint32_t *sizes,
+			 uint64_t n);
+
 /* Ends the last frame and writes the seek table: the file is complete. */
 int zseek_writer_finish(struct zseek_writer *w);
 

@@ -261,6 +261,39 @@ int main(void)
 		   "add up", "sizes that do not add up to the file fail");
 	free(bad.d);
 
+	/* Resuming: a second writer preloads the first's frames at a checkpoint. */
+	{
+		struct mem a = { .fail_after = -1 }, b = { .fail_after = -1 };
+		struct zseek_writer *w2;
+		const uint32_t *tab;
+		uint64_t n = 0, cut = 3 * ZSEEK_FRAME_SIZE / 2 + 17;
+		uint32_t *copy;
+
+		ok(!zseek_writer_open("first", 1, 2, mem_write, &a, &w) &&
+		   !zseek_writer_write(w, data, (size_t)cut) &&
+		   !zseek_writer_end_frame(w, &out, &in) && in == cut && out == a.n,
+		   "a checkpoint ends a frame with everything written");
+		tab = zseek_writer_table(w, &n);
+		copy = malloc(n * 2 * sizeof(*copy));
+		memcpy(copy, tab, n * 2 * sizeof(*copy));
+		zseek_writer_free(w);	/* the first send stops there */
+		ok(n == 2, "its table has the frames so far (%llu)", (unsigned long long)n);
+		mem_write(&b, a.d, (size_t)out);
+		ok(!zseek_writer_open("second", 1, 2, mem_write, &b, &w2) &&
+		   !zseek_writer_preload(w2, copy, n) &&
+		   !zseek_writer_write(w2, data + cut, size - cut) &&
+		   !zseek_writer_finish(w2), "a second writer preloads them and goes on");
+		zseek_writer_free(w2);
+		ok(!zseek_reader_open(mem_pread, &b, b.n, "resumed", &r) &&
+		   zseek_reader_size(r) == size && read_matches(r, data, 0, size) &&
+		   read_matches(r, data, cut - 5, 10),
+		   "the resumed file reads back whole, across the checkpoint");
+		zseek_reader_close(r);
+		free(copy);
+		free(a.d);
+		free(b.d);
+	}
+
 	/* The output's failure is the writer's. */
 	memset(&bad, 0, sizeof(bad));
 	bad.fail_after = 1;
