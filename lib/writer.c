@@ -106,9 +106,8 @@ static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c
 	char num[16];
 	int r;
 
-	if (!strcmp(c->method, "zstd"))
-		r = la.write_add_filter_zstd(w->a);
-	else if (!strcmp(c->method, "gzip"))
+	/* zstd is written here (blksnap_writer_open), not by libarchive. */
+	if (!strcmp(c->method, "gzip"))
 		r = la.write_add_filter_gzip(w->a);
 	else if (!strcmp(c->method, "xz"))
 		r = la.write_add_filter_xz(w->a);
