@@ -24,7 +24,7 @@
 	F(read_next_header) F(read_open_fd) F(read_support_filter_all) \
 	F(read_support_format_tar) F(set_error) F(write_add_filter_gzip) \
 	F(write_add_filter_lz4) F(write_add_filter_none) F(write_add_filter_xz) \
-	F(write_add_filter_zstd) F(write_close) F(write_data) \
+	F(write_close) F(write_data) \
 	F(write_finish_entry) F(write_free) F(write_header) \
 	F(write_new) F(write_open2) F(write_set_bytes_per_block) \
 	F(write_set_filter_option) F(write_set_format_pax)

@@ -7,6 +7,13 @@
  * is checked from the manifests before any data is read, an image file
  * only replaces its target once every byte matched its hash, and a
  * device is only written after a first pass verified the whole chain.
+ *
+ * An archive that arrives on a pipe ("-", a FIFO, a socket) can be read
+ * only once: such an archive is opened before any data is read (its
+ * manifest read, the rest left in the pipe) and its data read once.  A
+ * chain with one is restored in one pass: into a file as always; into
+ * a device written while it is verified, so that a failure leaves the
+ * device holding a partial restore, which the message then says.
  */
 
 #include <errno.h>
@@ -25,6 +32,7 @@ struct target {
 	int fd;
 	const char *name;
 	bool is_blockdev;
+	bool wrote;		/* anything was written or zeroed */
 	struct blksnap_output out;	/* image files: the temporary file */
 	bool zero_holes;	/* a full archive into a device */
 	uint64_t written_to;	/* end of the last data written */
@@ -59,6 +67,8 @@ static void note(const struct blksnap_restore_opts *o, const char *fmt, ...)
 
 static int write_zeros(struct target *t, uint64_t from, uint64_t to)
 {
+	if (from < to)
+		t->wrote = true;
 	while (from < to) {
 		size_t n = (size_t)BS_MIN(to - from, (uint64_t)BS_ZERO_CHUNK);
 
@@ -82,6 +92,7 @@ static int zero_device(struct target *t, uint64_t from, uint64_t to)
 	if (head < tail) {
 		uint64_t range[2] = { head, tail - head };
 
+		t->wrote = true;
 		if (ioctl(t->fd, BLKZEROOUT, range) == 0) {
 			if (zero_device(t, from, head))
 				return -1;
@@ -134,6 +145,8 @@ static int sink_write(void *ctx, uint64_t off, const void *buf, size_t len)
 	if (t && t->zero_holes && off > t->written_to &&
 	    zero_device(t, t->written_to, off))
 		return -1;
+	if (t)
+		t->wrote = true;
 	if (t && bs_pwrite_all(t->fd, buf, len, off))
 		return bs_fail_errno(errno, "%s: write error at offset %llu",
 				     t->name, (unsigned long long)off);
@@ -145,36 +158,90 @@ static int sink_write(void *ctx, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
-/* Reads all manifests first: a chain out of order fails before any data. */
-static int check_chain(const struct blksnap_restore_opts *o,
-		       struct blksnap_manifest *ms, uint64_t *total)
+/*
+ * An archive that can be read only once: standard input, a FIFO (a
+ * shell's <(...) too), a socket or a character device.  URLs are
+ * downloaded again for each read.
+ */
+static bool is_stream(const char *name)
+{
+	struct stat st;
+
+	if (!strcmp(name, "-"))
+		return true;
+	if (blksnap_is_url(name) || stat(name, &st))
+		return false;
+	return S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+/* The chain's archives: those read once are held open from the start. */
+struct chain {
+	struct blksnap_manifest *ms;
+	struct blksnap_archive **open;	/* a stream's, until it is applied */
+	size_t streams;
+	uint64_t total;			/* data bytes of the chain */
+};
+
+static void chain_free(const struct blksnap_restore_opts *o, struct chain *c)
 {
 	size_t i;
 
-	if (blksnap_chain_read_manifests(o->chain, o->count, ms))
+	for (i = 0; c->open && i < o->count; i++)
+		blksnap_archive_close(c->open[i]);
+	free(c->open);
+	free(c->ms);
+}
+
+/*
+ * Reads all manifests first: a chain out of order fails before any
+ * data, even when its archives arrive on pipes (each opened, in order,
+ * its manifest read and its data left in the pipe).
+ */
+static int check_chain(const struct blksnap_restore_opts *o, struct chain *c)
+{
+	size_t i;
+
+	c->ms = bs_calloc(o->count, sizeof(*c->ms));
+	c->open = bs_calloc(o->count, sizeof(*c->open));
+	if (!c->ms || !c->open)
 		return -1;
-	*total = 0;
-	for (i = 0; i < o->count; i++)
-		*total += ms[i].data_bytes;
+	for (i = 0; i < o->count; i++) {
+		if (is_stream(o->chain[i])) {
+			if (blksnap_archive_open(o->chain[i], &c->open[i]))
+				return -1;
+			c->ms[i] = *blksnap_archive_manifest(c->open[i]);
+			c->streams++;
+		} else if (blksnap_archive_read_manifest(o->chain[i], &c->ms[i])) {
+			return -1;
+		}
+		if (blksnap_manifest_check_chain(i ? &c->ms[i - 1] : NULL,
+						 i ? o->chain[i - 1] : NULL,
+						 &c->ms[i], o->chain[i]))
+			return -1;
+		c->total += c->ms[i].data_bytes;
+	}
 	return 0;
 }
 
 static int apply_archive(const struct blksnap_restore_opts *o, size_t i,
-			 const struct blksnap_manifest *want, struct target *t,
-			 struct progress *p)
+			 struct chain *c, struct target *t, struct progress *p)
 {
+	const struct blksnap_manifest *want = &c->ms[i];
 	struct sink_ctx ctx = { .t = t, .p = p };
 	struct blksnap_hash_index ix;
 	struct blksnap_ranges zeros;
-	struct blksnap_archive *a;
+	struct blksnap_archive *a = c->open[i];
 	int ret;
 
-	if (blksnap_archive_open(o->chain[i], &a))
-		return -1;
-	/* The file may have been replaced since its manifest was read. */
-	if (strcmp(blksnap_archive_manifest(a)->uuid, want->uuid)) {
-		blksnap_archive_close(a);
-		return bs_fail("%s: changed while being read", o->chain[i]);
+	c->open[i] = NULL;
+	if (!a) {
+		if (blksnap_archive_open(o->chain[i], &a))
+			return -1;
+		/* The file may have been replaced since its manifest was read. */
+		if (strcmp(blksnap_archive_manifest(a)->uuid, want->uuid)) {
+			blksnap_archive_close(a);
+			return bs_fail("%s: changed while being read", o->chain[i]);
+		}
 	}
 	if (t) {
 		t->zero_holes = t->is_blockdev && i == 0;
@@ -193,17 +260,47 @@ static int apply_archive(const struct blksnap_restore_opts *o, size_t i,
 	return ret;
 }
 
-static int run_chain(const struct blksnap_restore_opts *o,
-		     const struct blksnap_manifest *ms, uint64_t total,
-		     struct target *t)
+/* Applies the chain; *@failed (may be NULL) gets the archive that failed. */
+static int run_chain(const struct blksnap_restore_opts *o, struct chain *c,
+		     struct target *t, size_t *failed)
 {
-	struct progress p = { .o = o, .total = total };
+	struct progress p = { .o = o, .total = c->total };
 	size_t i;
 
-	for (i = 0; i < o->count; i++)
-		if (apply_archive(o, i, &ms[i], t, &p))
+	for (i = 0; i < o->count; i++) {
+		if (apply_archive(o, i, c, t, &p)) {
+			if (failed)
+				*failed = i;
 			return -1;
+		}
+	}
 	return 0;
+}
+
+static const char *display_name(const char *name)
+{
+	return strcmp(name, "-") ? name : "(standard input)";
+}
+
+/*
+ * After a failure of a one-pass restore into a device: the message
+ * says what the device now holds.
+ */
+static int partial_restore(const struct blksnap_restore_opts *o,
+			   const struct target *t, size_t failed)
+{
+	char why[1024];
+
+	bs_strlcpy(why, blksnap_error(), sizeof(why));
+	if (!t->wrote)
+		return bs_fail("%s; nothing was written to %s", why, t->name);
+	if (!failed)
+		return bs_fail("%s; %s now holds a partial restore: %s was written up to image offset %llu before it failed verification; restore again from good archives",
+			       why, t->name, display_name(o->chain[0]),
+			       (unsigned long long)t->written_to);
+	return bs_fail("%s; %s now holds a partial restore: the archives before %s were restored, it was written up to image offset %llu before it failed verification; restore again from good archives",
+		       why, t->name, display_name(o->chain[failed]),
+		       (unsigned long long)t->written_to);
 }
 
 /* Refuses to write over one of the archives being read. */
@@ -222,10 +319,11 @@ static int check_not_an_archive(const struct blksnap_restore_opts *o,
 }
 
 static int restore_device(const struct blksnap_restore_opts *o,
-			  const struct blksnap_manifest *ms, uint64_t total,
-			  const char *path)
+			  struct chain *c, const char *path)
 {
+	const struct blksnap_manifest *ms = c->ms;
 	struct target t = { .name = path, .is_blockdev = true };
+	size_t failed = 0;
 	uint64_t size;
 	bool blk;
 	int ret = -1;
@@ -246,11 +344,17 @@ static int restore_device(const struct blksnap_restore_opts *o,
 	if (size > ms[0].size)
 		note(o, "%s is larger than the image: bytes from %llu on are left as they are",
 		     path, (unsigned long long)ms[0].size);
-	note(o, "verifying the chain before writing to %s", path);
-	if (run_chain(o, ms, total, NULL))
-		goto out;
-	if (run_chain(o, ms, total, &t))
-		goto out;
+	if (c->streams) {
+		note(o, "archives on a pipe are read once: writing to %s while verifying", path);
+		if (run_chain(o, c, &t, &failed)) {
+			partial_restore(o, &t, failed);
+			goto out;
+		}
+	} else {
+		note(o, "verifying the chain before writing to %s", path);
+		if (run_chain(o, c, NULL, NULL) || run_chain(o, c, &t, NULL))
+			goto out;
+	}
 	if (fsync(t.fd) < 0) {
 		bs_fail_errno(errno, "%s: cannot flush", path);
 		goto out;
@@ -263,9 +367,9 @@ out:
 }
 
 static int restore_file(const struct blksnap_restore_opts *o,
-			const struct blksnap_manifest *ms, uint64_t total,
-			const char *path)
+			struct chain *c, const char *path)
 {
+	const struct blksnap_manifest *ms = c->ms;
 	struct target t = { .name = path };
 
 	if (blksnap_output_create(&t.out, path))
@@ -276,7 +380,7 @@ static int restore_file(const struct blksnap_restore_opts *o,
 			      path, (unsigned long long)ms[0].size);
 		goto fail;
 	}
-	if (run_chain(o, ms, total, &t))
+	if (run_chain(o, c, &t, NULL))
 		goto fail;
 	return blksnap_output_commit(&t.out);
 fail:
@@ -286,44 +390,45 @@ fail:
 
 int blksnap_restore(const struct blksnap_restore_opts *o)
 {
-	struct blksnap_manifest *ms;
+	struct chain c = { .ms = NULL };
 	struct stat st;
 	char *path = NULL;
-	uint64_t total;
+	size_t i, stdin_count = 0;
 	int ret = -1;
 
 	if (!o->count)
 		return bs_fail("no archive given");
-	ms = bs_calloc(o->count, sizeof(*ms));
-	if (!ms)
-		return -1;
-	if (check_chain(o, ms, &total))
-		goto out;
-	if (!o->target) {
-		ret = run_chain(o, ms, total, NULL);
-		goto out;
-	}
-	if (blksnap_resolve(o->target, &path))
-		goto out;
-	if (stat(path, &st) == 0) {
-		if (check_not_an_archive(o, &st))
+	for (i = 0; i < o->count; i++)
+		stdin_count += !strcmp(o->chain[i], "-");
+	if (stdin_count > 1)
+		return bs_fail("standard input (\"-\") can hold only one archive of the chain");
+	/* The target is checked before a pipe's archive is opened. */
+	if (o->target) {
+		if (blksnap_resolve(o->target, &path))
 			goto out;
-		if (S_ISBLK(st.st_mode)) {
-			ret = restore_device(o, ms, total, path);
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			bs_fail("%s: the target is not a block device or a regular file",
-				path);
+		if (stat(path, &st) == 0) {
+			if (check_not_an_archive(o, &st))
+				goto out;
+			if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) {
+				bs_fail("%s: the target is not a block device or a regular file",
+					path);
+				goto out;
+			}
+		} else if (errno != ENOENT) {
+			bs_fail_errno(errno, "%s", path);
 			goto out;
 		}
-	} else if (errno != ENOENT) {
-		bs_fail_errno(errno, "%s", path);
-		goto out;
 	}
-	ret = restore_file(o, ms, total, path);
+	if (check_chain(o, &c))
+		goto out;
+	if (!o->target)
+		ret = run_chain(o, &c, NULL, NULL);
+	else if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		ret = restore_device(o, &c, path);
+	else
+		ret = restore_file(o, &c, path);
 out:
+	chain_free(o, &c);
 	free(path);
-	free(ms);
 	return ret;
 }

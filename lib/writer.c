@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The archive writer (blksnap-archive(5)): compressed archives through
- * libarchive's pax writer and filters, uncompressed ones written here.
+ * The archive writer (blksnap-archive(5)): uncompressed archives written
+ * here, zstd ones too, their tar bytes going through the seekable zstd
+ * writer (lib/zstd-seekable.c); gzip, xz and lz4 ones through
+ * libarchive's pax writer and filters.
  *
  * libarchive pads a short entry with zeros, so the image's length is
  * checked here before it reaches it.
@@ -17,6 +19,7 @@
 #include "internal.h"
 #include "libarchive-load.h"
 #include "tar.h"
+#include "zstd-seekable.h"
 
 int blksnap_compress_parse(const char *method, struct blksnap_compress *c)
 {
@@ -61,7 +64,8 @@ int blksnap_compress_set_level(struct blksnap_compress *c, int level)
 /* ----------------------------------------------------------------------- */
 
 struct blksnap_writer {
-	struct archive *a;	/* NULL: uncompressed, written here */
+	struct archive *a;	/* NULL: tar written here (none, zstd) */
+	struct zseek_writer *z;	/* zstd: where the tar written here goes */
 	int fd;
 	char *name;
 	uint64_t out_bytes;
@@ -102,9 +106,8 @@ static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c
 	char num[16];
 	int r;
 
-	if (!strcmp(c->method, "zstd"))
-		r = la.write_add_filter_zstd(w->a);
-	else if (!strcmp(c->method, "gzip"))
+	/* zstd is written here (blksnap_writer_open), not by libarchive. */
+	if (!strcmp(c->method, "gzip"))
 		r = la.write_add_filter_gzip(w->a);
 	else if (!strcmp(c->method, "xz"))
 		r = la.write_add_filter_xz(w->a);
@@ -136,11 +139,15 @@ static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c
  * too long for a ustar header: tests/tar-compat.sh compares the two), so
  * that an uncompressed send from a manifest file needs nothing of
  * libarchive, whose loading is a fifth of a 1% incremental of a 2 GiB
- * image.  Compressed archives go through libarchive's pax writer and
- * filters.
+ * image.  A zstd archive is the same tar bytes cut into independent
+ * frames compressed on every CPU, with a seek table at the end
+ * (lib/zstd-seekable.h), so that a reader can reach any offset.  Other
+ * compressed archives go through libarchive's pax writer and filters.
  */
 static int native_out(struct blksnap_writer *w, const void *buf, size_t len)
 {
+	if (w->z)
+		return zseek_writer_write(w->z, buf, len);
 	if (bs_write_all(w->fd, buf, len) < 0)
 		return bs_fail_errno(errno, "%s: write error", w->name);
 	w->out_bytes += len;
@@ -311,11 +318,23 @@ static int native_feed(struct blksnap_writer *w, const char *buf, uint64_t len)
 	return 0;
 }
 
+/* The seekable zstd writer's output: the file. */
+static int zstd_out(void *ctx, const void *buf, size_t len)
+{
+	struct blksnap_writer *w = ctx;
+
+	if (bs_write_all(w->fd, buf, len) < 0)
+		return bs_fail_errno(errno, "%s: write error", w->name);
+	w->out_bytes += len;
+	return 0;
+}
+
 int blksnap_writer_open(int fd, const char *name,
 			const struct blksnap_compress *c,
 			struct blksnap_writer **wp)
 {
-	bool native = !strcmp(c->method, "none");
+	bool zstd = !strcmp(c->method, "zstd");
+	bool native = zstd || !strcmp(c->method, "none");
 	struct blksnap_writer *w;
 
 	if (!native && la_ready())
@@ -326,7 +345,8 @@ int blksnap_writer_open(int fd, const char *name,
 	w->fd = fd;
 	w->name = bs_strdup(name);
 	if (native) {
-		if (!w->name)
+		if (!w->name || (zstd && zseek_writer_open(name, c->level, c->threads,
+							   zstd_out, w, &w->z)))
 			goto fail;
 		*wp = w;
 		return 0;
@@ -515,9 +535,22 @@ int blksnap_writer_finish(struct blksnap_writer *w)
 		return -1;
 	/* The end of archive: two blocks of zeros, not padded further. */
 	if (!w->a)
-		return native_out(w, bs_zeroes(), 2 * TAR_BLOCK);
+		return native_out(w, bs_zeroes(), 2 * TAR_BLOCK) ||
+		       (w->z && zseek_writer_finish(w->z)) ? -1 : 0;
 	if (la.write_close(w->a) != ARCHIVE_OK)
 		return writer_fail(w, "write error");
+	return 0;
+}
+
+int blksnap_writer_end_frame(struct blksnap_writer *w, uint64_t *out_bytes)
+{
+	if (w->a)
+		return bs_fail("%s: internal error: %s archives cannot end a frame on request",
+			       w->name, "gzip, xz and lz4");
+	if (w->z && zseek_writer_end_frame(w->z, NULL, NULL))
+		return -1;
+	if (out_bytes)
+		*out_bytes = w->out_bytes;
 	return 0;
 }
 
@@ -532,6 +565,7 @@ void blksnap_writer_free(struct blksnap_writer *w)
 		return;
 	if (w->a)
 		la.write_free(w->a);
+	zseek_writer_free(w->z);
 	free(w->map);
 	free(w->name);
 	free(w);

@@ -38,6 +38,17 @@ int blksnap_writer_image_hole(struct blksnap_writer *w, uint64_t len);
  */
 int blksnap_writer_finish(struct blksnap_writer *w);
 
+/*
+ * A point where the output can be cut and resumed: every byte given so
+ * far is in the output, a zstd archive's current frame is ended there
+ * (its frames so far complete, compressed; the seek table only comes
+ * with blksnap_writer_finish), and *@out_bytes (may be NULL) gets the
+ * output's length.  Nothing to do for an uncompressed archive; fails
+ * for gzip, xz and lz4, which libarchive's filters cannot end on
+ * request.  Between entries or inside the image's data alike.
+ */
+int blksnap_writer_end_frame(struct blksnap_writer *w, uint64_t *out_bytes);
+
 /* Output bytes so far (after compression). */
 uint64_t blksnap_writer_bytes(const struct blksnap_writer *w);
 void blksnap_writer_free(struct blksnap_writer *w);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "blksnap/blksnap.h"
 #include "cli.h"
@@ -25,6 +26,8 @@ static __attribute__((__noreturn__)) void usage(void)
 	       "Restore a full archive and its incrementals, in order, into a block\n"
 	       "device or an image file, checking every byte against the archives'\n"
 	       "hashes; or only verify the chain; or list what each archive holds.\n"
+	       "An ARCHIVE of - is read from standard input.  Archives that arrive on\n"
+	       "pipes are read once: into a device, they are written while verified.\n"
 	       "\n"
 	       "Options:\n"
 	       " -o, --output TARGET    the device or image file to restore into\n"
@@ -69,7 +72,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
 		.remote = true, .usage = usage,
 	};
-	int c;
+	int c, stdin_seen = 0;
 
 	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
@@ -82,9 +85,14 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("give --output TARGET, --verify or --list");
 	if (optind == argc)
 		cli_usage_error("no archive given");
-	for (c = optind; c < argc; c++)
-		if (!strcmp(argv[c], "-"))
-			cli_usage_error("archives are read twice (order check, then data): give files, not standard input");
+	for (c = optind; c < argc; c++) {
+		if (strcmp(argv[c], "-"))
+			continue;
+		if (stdin_seen++)
+			cli_usage_error("standard input (-) can hold only one archive of the chain");
+		if (isatty(STDIN_FILENO))
+			cli_usage_error("the archive would be read from a terminal: pipe it in");
+	}
 	a->chain = (const char *const *)argv + optind;
 	a->count = (size_t)(argc - optind);
 }

@@ -57,7 +57,7 @@ else
 fi
 
 # The sonames that the library's sources pass to dlopen.
-for define in LIBARCHIVE_SONAME LIBCURL_SONAME; do
+for define in LIBARCHIVE_SONAME LIBCURL_SONAME LIBZSTD_SONAME; do
 	soname=$(sed -n "s/^#define $define \"\(.*\)\"/\1/p" "$top_srcdir"/lib/*.c)
 	if [ -n "$soname" ] && grep -q "^$soname " "$TMP/sonames"; then
 		ok "$soname ($define) is named in a note"

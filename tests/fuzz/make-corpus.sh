@@ -27,7 +27,7 @@ PATH=$bin/src:$PATH
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for h in ranges cbtdump manifest hashindex archive archive-compressed \
-	 manifest-file s3-xml url devtag; do
+	 manifest-file s3-xml url devtag zstd-seek-table; do
 	rm -rf "${out:?}/$h"
 	mkdir -p "$out/$h"
 done
@@ -63,6 +63,13 @@ printf '\001' | cat - holes.tar > "$out/archive-compressed/gzip-holes.tar"
 printf '\002' | cat - inc.tar > "$out/archive-compressed/xz-inc.tar"
 printf '\003' | cat - sparse.tar > "$out/archive-compressed/lz4-sparse.tar"
 printf '\000' | cat - zeros.tar > "$out/archive-compressed/zstd-zeros.tar"
+# Seekable zstd archives: one frame; several (3 MiB of repeated text);
+# the seek table alone, of no frame.
+blksnap-send --full -B 4K -c zstd -o "$out/zstd-seek-table/one-frame.zst" img
+yes 'blksnap seekable zstd' | head -c 3M > text
+blksnap-send --full -c zstd -o "$out/zstd-seek-table/frames.zst" text
+printf '\136\052\115\030\011\000\000\000\000\000\000\000\000\261\352\222\217' \
+	> "$out/zstd-seek-table/no-frame.zst"
 cp full.man inc.man zeros.man "$out/manifest-file/"
 head -c 4096 sparse.tar > "$out/manifest-file/archive-head.tar"
 for f in full sparse inc holes zeros zinc; do
