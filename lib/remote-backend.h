@@ -112,6 +112,7 @@ struct req {
 	size_t body_pos;
 	bool stream;		/* PUT the caller's stream, from r->fd */
 	bool download;		/* GET into r->fd */
+	bool listing;		/* GET of a short answer, into resp */
 	struct curl_slist *quote, *postquote;	/* sftp commands, owned */
 	const char *what;	/* "part 3", for messages */
 	/* results */

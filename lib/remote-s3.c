@@ -364,7 +364,7 @@ void s3_parts_free(struct s3_parts *ps)
 static int s3_list(struct blksnap_remote *r, const char *base,
 		   const char *query, const char *what, char **xml)
 {
-	struct req q = { .method = "GET", .what = what };
+	struct req q = { .method = "GET", .what = what, .listing = true };
 	int ret = -1;
 
 	q.url = remote_asprintf("%s?%s", base, query);
@@ -388,7 +388,7 @@ static int s3_find_upload(struct blksnap_remote *r, struct s3_parts *ps)
 	bool more;
 	int ret = -1;
 
-	query = key ? remote_asprintf("max-uploads=1000&prefix=%s&uploads=", key) : NULL;
+	query = key ? remote_asprintf("max-uploads=100&prefix=%s&uploads=", key) : NULL;
 	if (!query || s3_list(r, r->bucket_url, query, "ListMultipartUploads", &xml))
 		goto out;
 	r->upload_id = s3_uploads_find(xml, r->key, &more);

@@ -25,6 +25,7 @@ struct send_state {
 	struct blksnap_writer *w;
 	/* Resuming: the bytes of the partial archive, compared in a buffer. */
 	uint64_t have;
+	struct blksnap_manifest old;	/* the partial archive's */
 	char *cmp;
 	size_t cmp_size;
 };
@@ -233,7 +234,7 @@ static int send_image(struct send_state *s)
 static int resume_prepare(struct send_state *s)
 {
 	const struct blksnap_send_opts *o = s->o;
-	struct blksnap_manifest old;
+	struct blksnap_manifest *old = &s->old;
 	unsigned char h[TAR_BLOCK];
 	struct stat st;
 	uint64_t size;
@@ -269,15 +270,52 @@ static int resume_prepare(struct send_state *s)
 		free(text);
 		return bs_fail_errno(errno, "%s: read error", o->out_name);
 	}
-	ret = blksnap_manifest_parse(text, (size_t)size, o->out_name, &old);
+	ret = blksnap_manifest_parse(text, (size_t)size, o->out_name, old);
 	free(text);
 	if (ret)
 		return -1;
-	memcpy(s->m.uuid, old.uuid, sizeof(s->m.uuid));
-	s->m.created = old.created;
+	memcpy(s->m.uuid, old->uuid, sizeof(s->m.uuid));
+	s->m.created = old->created;
 	s->have = (uint64_t)st.st_size;
 	if (lseek(o->out_fd, (off_t)s->have, SEEK_SET) < 0)
 		return bs_fail_errno(errno, "%s", o->out_name);
+	return 0;
+}
+
+/*
+ * Before the bytes: what the manifests tell of why the partial archive
+ * cannot be this send's.
+ */
+static int resume_compare_manifests(const struct send_state *s)
+{
+	const struct blksnap_manifest *a = &s->old, *b = &s->m;
+	const char *name = s->o->out_name;
+
+	if (strcmp(a->source, b->source) || a->incremental != b->incremental ||
+	    strcmp(a->parent_uuid, b->parent_uuid))
+		return bs_fail("%s: the partial archive is %s archive of %s%s%s, this send %s of %s%s%s: remove it to start over",
+			       name, a->incremental ? "an incremental" : "a full",
+			       a->source, a->incremental ? " over " : "",
+			       a->parent_uuid,
+			       b->incremental ? "an incremental" : "a full",
+			       b->source, b->incremental ? " over " : "",
+			       b->parent_uuid);
+	if (a->size != b->size || a->hash_block_size != b->hash_block_size ||
+	    a->data_bytes != b->data_bytes || a->range_count != b->range_count ||
+	    a->zero_bytes != b->zero_bytes ||
+	    a->zero_range_count != b->zero_range_count)
+		return bs_fail("%s: the source changed since the interrupted send: its partial archive holds %llu bytes of data in %llu ranges and %llu bytes of zeros of %llu, the source now %llu, %llu, %llu and %llu: remove it to start over",
+			       name, (unsigned long long)a->data_bytes,
+			       (unsigned long long)a->range_count,
+			       (unsigned long long)a->zero_bytes,
+			       (unsigned long long)a->size,
+			       (unsigned long long)b->data_bytes,
+			       (unsigned long long)b->range_count,
+			       (unsigned long long)b->zero_bytes,
+			       (unsigned long long)b->size);
+	if (strcmp(a->tool_version, b->tool_version))
+		return bs_fail("%s: the partial archive was written by blksnap-send %s, this is %s: remove it to start over",
+			       name, a->tool_version, b->tool_version);
 	return 0;
 }
 
@@ -341,6 +379,8 @@ static int write_archive(struct send_state *s)
 	size_t mlen, ilen;
 	int ret = -1;
 
+	if (s->have && resume_compare_manifests(s))
+		return -1;
 	if (blksnap_manifest_format(&s->m, &manifest, &mlen))
 		return -1;
 	if (blksnap_writer_open(s->o->out_fd, s->o->out_name, &s->o->compress,
