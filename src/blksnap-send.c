@@ -219,7 +219,8 @@ static void record_image_cbt(struct args *a)
  * for cli_die_lib().
  */
 static void keep_partial(struct blksnap_output *out,
-			 struct blksnap_remote *remote, const char *output)
+			 struct blksnap_remote *remote, const char *output,
+			 bool uploaded)
 {
 	char *err = strdup(blksnap_error());
 
@@ -230,11 +231,11 @@ static void keep_partial(struct blksnap_output *out,
 		cli_die("%s.part is kept: run the same command with --resume to continue, or remove it to start over",
 			output);
 	}
-	if (remote) {
+	if (remote || uploaded) {
 		fprintf(stderr, "%s: %s\n", program_invocation_short_name,
 			err ? err : "send failed");
 		blksnap_remote_abort(remote);
-		cli_die("the multipart upload of %s is kept: run the same command with --resume to continue it",
+		cli_die("%s: the parts uploaded so far are kept (a pending multipart upload): run the same command with --resume to continue",
 			output);
 	}
 	free(err);
@@ -292,7 +293,7 @@ int main(int argc, char **argv)
 		/* A failed upload explains a write error better than the error itself. */
 		blksnap_remote_status(remote);
 		if (a.o.resume)
-			keep_partial(&out, remote, a.output);
+			keep_partial(&out, remote, a.output, false);
 		blksnap_output_abort(&out);
 		blksnap_remote_abort(remote);
 		cli_die_lib();
@@ -300,8 +301,11 @@ int main(int argc, char **argv)
 	cli_progress_end(&progress);
 	if (out.path && blksnap_output_commit(&out))
 		cli_die_lib();
-	if (remote && blksnap_remote_commit(remote))
+	if (remote && blksnap_remote_commit(remote)) {
+		if (a.o.resume)
+			keep_partial(&out, NULL, a.output, true);
 		cli_die_lib();
+	}
 	if (!remote && out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
 		cli_die("write error on standard output: %m");
 	cli_info("%s archive %s of %s: %s of data in %llu ranges, %s of zeros in %llu ranges (not stored)",
