@@ -313,6 +313,13 @@ static int resume_compare_manifests(const struct send_state *s)
 			       (unsigned long long)b->range_count,
 			       (unsigned long long)b->zero_bytes,
 			       (unsigned long long)b->size);
+	if (strcmp(a->cbt_generation, b->cbt_generation) ||
+	    a->cbt_snapshot != b->cbt_snapshot)
+		return bs_fail("%s: the partial archive is of CBT generation %s, snapshot %u, this send of generation %s, snapshot %u: another snapshot; remove it to start over",
+			       name, a->cbt_generation[0] ? a->cbt_generation : "(none)",
+			       a->cbt_snapshot,
+			       b->cbt_generation[0] ? b->cbt_generation : "(none)",
+			       b->cbt_snapshot);
 	if (strcmp(a->tool_version, b->tool_version))
 		return bs_fail("%s: the partial archive was written by blksnap-send %s, this is %s: remove it to start over",
 			       name, a->tool_version, b->tool_version);

@@ -150,6 +150,15 @@ expect_error "a source whose zero blocks changed is refused by its manifest" \
 	'the source changed since the interrupted send: .*holds 16777216 bytes of data' \
 	blksnap-send --resume --full -c none -o a.tar src.img
 cp img src.img
+expect_error "another snapshot (its CBT generation and number) is refused by them" \
+	'CBT generation 11111111-2222-3333-4444-555555555555, snapshot 3, this send of generation 11111111-2222-3333-4444-555555555555, snapshot 4' \
+	sh -c 'rm -f g.tar.part
+	       prlimit --fsize=3000000 blksnap-send --resume -c none --full \
+		--cbt-generation 11111111-2222-3333-4444-555555555555 --cbt-snapshot 3 \
+		-o g.tar src.img 2>/dev/null
+	       blksnap-send --resume -c none --full \
+		--cbt-generation 11111111-2222-3333-4444-555555555555 --cbt-snapshot 4 \
+		-o g.tar src.img'
 cp img other.img
 expect_error "another source is refused by name" \
 	'a full archive of src.img, this send a full of other.img' \
