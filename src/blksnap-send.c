@@ -228,6 +228,7 @@ static void keep_partial(struct blksnap_output *out,
 		fprintf(stderr, "%s: %s\n", program_invocation_short_name,
 			err ? err : "send failed");
 		blksnap_output_keep(out);
+		free(err);
 		cli_die("%s.part is kept: run the same command with --resume to continue, or remove it to start over",
 			output);
 	}
@@ -235,6 +236,7 @@ static void keep_partial(struct blksnap_output *out,
 		fprintf(stderr, "%s: %s\n", program_invocation_short_name,
 			err ? err : "send failed");
 		blksnap_remote_abort(remote);
+		free(err);
 		cli_die("%s: the parts uploaded so far are kept (a pending multipart upload): run the same command with --resume to continue",
 			output);
 	}
