@@ -91,6 +91,21 @@ else
 	not_ok "the resumed archive keeps the UUID of the interrupted one"
 fi
 
+# Killed after the last byte, before the rename: checked, renamed.
+rm -f a.tar a.tar.part
+blksnap-send --resume --full -c none -o a.tar img 2>/dev/null
+mv a.tar a.tar.part
+cp a.tar.part whole.tar
+check "a whole partial file (killed before the rename) is checked and renamed, unchanged" \
+	sh -c 'blksnap-send --resume --full -c none -o a.tar img 2>/dev/null &&
+	       [ ! -e a.tar.part ] && cmp a.tar whole.tar'
+cat whole.tar whole.tar > a.tar.part
+rm -f a.tar
+expect_error "a partial file longer than the archive is refused" \
+	'a.tar.part: the partial archive is longer \([0-9]+ bytes\) than the archive this send makes' \
+	blksnap-send --resume --full -c none -o a.tar img
+rm -f a.tar.part whole.tar
+
 # Killed twice, then resumed.
 rm -f a.tar a.tar.part
 cut_at $((5 * MiB)) a.tar --full img
