@@ -36,6 +36,8 @@ struct req;
 struct remote_backend {
 	const char *scheme;
 	const char *alias;	/* another name of the scheme, or NULL */
+	/* Has blksnap_remote_create_resumable(). */
+	bool resumable;
 	/* Fills what the scheme needs from @url; r->o and r->url are set. */
 	int (*setup)(struct blksnap_remote *r, const char *url);
 	/* Starts an upload or a download; *fd is the caller's end. */
@@ -87,6 +89,9 @@ struct blksnap_remote {
 	/* sftp: paths for the quote commands */
 	char *path, *part_path, *part_target;
 	/* S3 multipart */
+	bool resume;		/* taken up from an earlier run, kept on failure */
+	char *bucket_url;	/* S3: the bucket's URL, for listing uploads */
+	char *key;		/* S3: the object's key, decoded */
 	char *upload_id;
 	char **etags;
 	size_t parts, parts_alloc;
@@ -107,6 +112,7 @@ struct req {
 	size_t body_pos;
 	bool stream;		/* PUT the caller's stream, from r->fd */
 	bool download;		/* GET into r->fd */
+	bool listing;		/* GET of a short answer, into resp */
 	struct curl_slist *quote, *postquote;	/* sftp commands, owned */
 	const char *what;	/* "part 3", for messages */
 	/* results */
@@ -191,6 +197,25 @@ char *s3_xml_value(const char *xml, const char *tag);
 /* Whether a CompleteMultipartUpload answer is a success; else *code is
  * the error's Code (malloc'ed) or NULL. */
 bool s3_complete_succeeded(const char *xml, char **code);
+/*
+ * The UploadId of the latest pending upload of @key in a
+ * ListMultipartUploadsResult (malloc'ed), or NULL; *truncated when the
+ * listing goes on in another page.
+ */
+char *s3_uploads_find(const char *xml, const char *key, bool *truncated);
+/* The parts a ListPartsResult lists, appended to @ps. */
+struct s3_part {
+	unsigned long number;
+	uint64_t size;
+	char *etag;		/* unescaped, quotes kept */
+};
+struct s3_parts {
+	struct s3_part *v;
+	size_t count, alloc;
+};
+int s3_parts_parse(const char *xml, struct s3_parts *ps, bool *truncated,
+		   unsigned long *next_marker);
+void s3_parts_free(struct s3_parts *ps);
 /* s3://BUCKET/KEY: BUCKET, and KEY decoded; both malloc'ed.  @name is
  * the URL as messages show it. */
 int s3_url_parse(const char *url, const char *name, char **bucket, char **key);

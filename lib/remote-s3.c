@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "md5.h"
 #include "remote-backend.h"
 
 #define PART_MIN	(8ull << 20)	/* first part size of a multipart upload */
@@ -48,6 +49,126 @@ char *s3_xml_value(const char *xml, const char *tag)
 		v[b - a] = '\0';
 	}
 	return v;
+}
+
+/* Undoes XML's five escapes in place. */
+static void xml_unescape(char *s)
+{
+	static const struct {
+		const char *esc;
+		char c;
+	} map[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
+		    { "&quot;", '"' }, { "&apos;", '\'' } };
+	char *w = s;
+	size_t i;
+
+	while (*s) {
+		for (i = 0; i < BS_ARRAY_SIZE(map); i++)
+			if (!strncmp(s, map[i].esc, strlen(map[i].esc)))
+				break;
+		if (i < BS_ARRAY_SIZE(map)) {
+			*w++ = map[i].c;
+			s += strlen(map[i].esc);
+		} else {
+			*w++ = *s++;
+		}
+	}
+	*w = '\0';
+}
+
+/* The next <tag>...</tag> block of *pos, malloc'ed, advancing *pos. */
+static char *xml_next_block(const char **pos, const char *tag)
+{
+	char open[64], close[64];
+	const char *a, *b;
+
+	snprintf(open, sizeof(open), "<%s>", tag);
+	snprintf(close, sizeof(close), "</%s>", tag);
+	a = *pos ? strstr(*pos, open) : NULL;
+	b = a ? strstr(a, close) : NULL;
+	if (!b)
+		return NULL;
+	*pos = b + strlen(close);
+	return strndup(a, (size_t)(*pos - a));
+}
+
+static bool xml_true(const char *xml, const char *tag)
+{
+	char *v = s3_xml_value(xml, tag);
+	bool t = v && !strcmp(v, "true");
+
+	free(v);
+	return t;
+}
+
+char *s3_uploads_find(const char *xml, const char *key, bool *truncated)
+{
+	const char *pos = xml;
+	char *block, *id = NULL;
+
+	*truncated = xml_true(xml, "IsTruncated");
+	while ((block = xml_next_block(&pos, "Upload"))) {
+		char *k = s3_xml_value(block, "Key");
+		char *u = s3_xml_value(block, "UploadId");
+
+		if (k)
+			xml_unescape(k);
+		/* Listed oldest first: the last one is the latest. */
+		if (k && u && *u && !strcmp(k, key)) {
+			free(id);
+			id = u;
+			u = NULL;
+		}
+		free(k);
+		free(u);
+		free(block);
+	}
+	return id;
+}
+
+int s3_parts_parse(const char *xml, struct s3_parts *ps, bool *truncated,
+		   unsigned long *next_marker)
+{
+	const char *pos = xml;
+	char *block, *m;
+
+	*truncated = xml_true(xml, "IsTruncated");
+	m = s3_xml_value(xml, "NextPartNumberMarker");
+	*next_marker = m ? strtoul(m, NULL, 10) : 0;
+	free(m);
+	while ((block = xml_next_block(&pos, "Part"))) {
+		char *num = s3_xml_value(block, "PartNumber");
+		char *size = s3_xml_value(block, "Size");
+		char *etag = s3_xml_value(block, "ETag");
+		struct s3_part p = { 0 };
+		char *end;
+		int bad = !num || !size || !etag;
+
+		if (!bad) {
+			xml_unescape(etag);
+			p.number = strtoul(num, &end, 10);
+			bad |= *end || !p.number || p.number > PARTS_MAX;
+			p.size = strtoull(size, &end, 10);
+			bad |= *end != '\0';
+			p.etag = etag;
+			etag = NULL;
+		}
+		free(num);
+		free(size);
+		free(etag);
+		free(block);
+		if (bad) {
+			free(p.etag);
+			return -1;
+		}
+		if (bs_grow((void **)&ps->v, &ps->alloc, ps->count + 1,
+			    sizeof(*ps->v))) {
+			free(p.etag);
+			return -1;
+		}
+		ps->v[ps->count++] = p;
+	}
+	return 0;
 }
 
 bool s3_complete_succeeded(const char *xml, char **code)
@@ -109,12 +230,14 @@ static int s3_create(struct blksnap_remote *r)
 	return ret;
 }
 
-static int s3_put_part(struct blksnap_remote *r, const unsigned char *buf, size_t len)
+/* Uploads part @num (again, when it was): its ETag goes to r->etags. */
+static int s3_put_part(struct blksnap_remote *r, size_t num,
+		       const unsigned char *buf, size_t len)
 {
 	struct req q = { .method = "PUT", .body = (const char *)buf, .body_len = len };
 	char what[32], *id = remote_url_encode(r->upload_id, false), *query;
 	int ret = -1;
-	size_t num = r->parts + 1;
+	size_t i;
 
 	snprintf(what, sizeof(what), "part %zu", num);
 	q.what = what;
@@ -125,8 +248,12 @@ static int s3_put_part(struct blksnap_remote *r, const unsigned char *buf, size_
 			remote_set_error(r, "%s: the server gave no ETag for %s", r->url, what);
 		} else if (!bs_grow((void **)&r->etags, &r->parts_alloc, num,
 				    sizeof(char *))) {
-			r->etags[r->parts++] = q.etag;
+			for (i = r->parts; i < num; i++)
+				r->etags[i] = NULL;
+			free(r->etags[num - 1]);
+			r->etags[num - 1] = q.etag;
 			q.etag = NULL;
+			r->parts = BS_MAX(r->parts, num);
 			ret = 0;
 		}
 	}
@@ -223,24 +350,190 @@ static void *fill_thread(void *arg)
 	return NULL;
 }
 
+void s3_parts_free(struct s3_parts *ps)
+{
+	size_t i;
+
+	for (i = 0; i < ps->count; i++)
+		free(ps->v[i].etag);
+	free(ps->v);
+	memset(ps, 0, sizeof(*ps));
+}
+
+/* GET of a listing (@query sorted): its answer in *xml, malloc'ed. */
+static int s3_list(struct blksnap_remote *r, const char *base,
+		   const char *query, const char *what, char **xml)
+{
+	struct req q = { .method = "GET", .what = what, .listing = true };
+	int ret = -1;
+
+	q.url = remote_asprintf("%s?%s", base, query);
+	if (q.url && !remote_request(r, &q)) {
+		*xml = q.resp.p ? q.resp.p : bs_strdup("");
+		q.resp.p = NULL;
+		ret = *xml ? 0 : -1;
+	}
+	req_free(&q);
+	return ret;
+}
+
+/*
+ * The latest pending upload of the object, in r->upload_id (NULL when
+ * there is none), and the parts it holds, in @ps.
+ */
+static int s3_find_upload(struct blksnap_remote *r, struct s3_parts *ps)
+{
+	char *key = remote_url_encode(r->key, false), *id = NULL, *query, *xml;
+	unsigned long marker = 0;
+	bool more;
+	int ret = -1;
+
+	query = key ? remote_asprintf("max-uploads=100&prefix=%s&uploads=", key) : NULL;
+	if (!query || s3_list(r, r->bucket_url, query, "ListMultipartUploads", &xml))
+		goto out;
+	r->upload_id = s3_uploads_find(xml, r->key, &more);
+	free(xml);
+	if (more && !r->upload_id) {
+		remote_set_error(r, "%s: too many pending uploads under this key to find this one's",
+				 r->url);
+		goto out;
+	}
+	if (!r->upload_id) {
+		ret = 0;
+		goto out;
+	}
+	id = remote_url_encode(r->upload_id, false);
+	do {
+		free(query);
+		query = id ? remote_asprintf("max-parts=200&part-number-marker=%lu&uploadId=%s",
+					     marker, id) : NULL;
+		if (!query || s3_list(r, r->target, query, "ListParts", &xml))
+			goto out;
+		if (s3_parts_parse(xml, ps, &more, &marker)) {
+			free(xml);
+			remote_set_error(r, "%s: the server's list of the parts of upload %s is malformed",
+					 r->url, r->upload_id);
+			goto out;
+		}
+		free(xml);
+	} while (more && marker);
+	remote_say(r, "taking up the multipart upload %s of %s: %zu parts uploaded",
+		   r->upload_id, r->url, ps->count);
+	ret = 0;
+out:
+	free(key);
+	free(id);
+	free(query);
+	return ret;
+}
+
+/* The parts 1..N of @ps whose size is the one this upload gives them. */
+static size_t parts_kept(const struct s3_parts *ps)
+{
+	size_t k = 0;
+
+	while (k < ps->count && ps->v[k].number == k + 1 &&
+	       ps->v[k].size == part_size(k + 1))
+		k++;
+	return k;
+}
+
+/* Whether S3's ETag of a part is the MD5 sum @hex. */
+static bool etag_is(const char *etag, const char *hex)
+{
+	size_t n = strlen(etag);
+
+	if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+		etag++;
+		n -= 2;
+	}
+	return n == 32 && !strncasecmp(etag, hex, 32);
+}
+
+/*
+ * Takes up an upload whose parts 1..@k are there: part 1, read into
+ * r->part[0] (@n bytes), is sent again, after parts 2..@k, read from
+ * the stream, are found to be the ones uploaded.
+ */
+static int s3_take_up(struct blksnap_remote *r, const struct s3_parts *ps,
+		      size_t k, size_t n)
+{
+	struct bs_md5 md5;
+	char hex[33];
+	size_t i;
+	ssize_t got;
+
+	if (n < part_size(1))
+		return remote_set_error(r, "%s: the archive made again is shorter (%zu bytes) than the part 1 already uploaded: the source changed since the interrupted send, or it is another source",
+					r->url, n);
+	for (i = 2; i <= k; i++) {
+		size_t size = part_size(i);
+
+		if (part_buffer(r, 1, size))
+			return -1;
+		got = read_full(r, r->part[1], size);
+		if (got < 0 || atomic_load(&r->cancel))
+			return -1;
+		if ((size_t)got < size)
+			return remote_set_error(r, "%s: the archive made again ends in part %zu, which is already uploaded whole: the source changed since the interrupted send, or it is another source",
+						r->url, i);
+		bs_md5_init(&md5);
+		bs_md5_update(&md5, r->part[1], size);
+		bs_md5_hex(&md5, hex);
+		if (!etag_is(ps->v[i - 1].etag, hex))
+			return remote_set_error(r, "%s: part %zu of the pending upload %s differs from the archive made again (ETag %s, MD5 %s): the source changed since the interrupted send, or it is another source, or the server's ETags are not MD5 sums",
+						r->url, i, r->upload_id,
+						ps->v[i - 1].etag, hex);
+		if (bs_grow((void **)&r->etags, &r->parts_alloc, i, sizeof(char *)))
+			return -1;
+		r->etags[i - 1] = bs_strdup(ps->v[i - 1].etag);
+		if (i == 2)
+			r->etags[0] = NULL;
+		r->parts = i;
+		if (!r->etags[i - 1])
+			return -1;
+	}
+	remote_say(r, "%s: parts 2 to %zu of the pending upload are the archive's: sending part 1 again, then part %zu on",
+		   r->url, k, k + 1);
+	return s3_put_part(r, 1, r->part[0], n);
+}
+
 static int s3_upload(struct blksnap_remote *r)
 {
-	size_t size = part_size(1);
+	size_t size = part_size(1), k = 0;
+	struct s3_parts kept = { 0 };
 	struct fill next;
 	pthread_t filler;
 	int cur = 0, err;
 	bool more;
 	ssize_t n;
 
+	if (r->resume && s3_find_upload(r, &kept))
+		goto fail;
+	k = parts_kept(&kept);
 	if (part_buffer(r, 0, size))
-		return -1;
+		goto fail;
 	n = read_full(r, r->part[0], size);
 	if (n < 0 || atomic_load(&r->cancel))
-		return -1;
-	if ((size_t)n < size)
+		goto fail;
+	if ((size_t)n < size && !r->upload_id) {
+		s3_parts_free(&kept);
 		return s3_put_object(r, r->part[0], (size_t)n);
-	if (s3_create(r))
-		return -1;
+	}
+	if (!r->upload_id && s3_create(r))
+		goto fail;
+	if (k) {
+		if (s3_take_up(r, &kept, k, (size_t)n))
+			goto fail;
+		size = part_size(k + 1);
+		if (part_buffer(r, 0, size))
+			goto fail;
+		n = read_full(r, r->part[0], size);
+		if (n < 0 || atomic_load(&r->cancel))
+			goto fail;
+		if (n == 0)
+			goto complete;
+	}
 	for (;;) {
 		/* A full part may be followed by more: read it meanwhile. */
 		more = (size_t)n == size;
@@ -260,7 +553,7 @@ static int s3_upload(struct blksnap_remote *r)
 				goto fail;
 			}
 		}
-		err = s3_put_part(r, r->part[cur], (size_t)n);
+		err = s3_put_part(r, r->parts + 1, r->part[cur], (size_t)n);
 		if (more)
 			pthread_join(filler, NULL);
 		if (err)
@@ -275,11 +568,16 @@ static int s3_upload(struct blksnap_remote *r)
 		n = next.got;
 		size = next.size;
 	}
+complete:
 	if (s3_complete(r))
 		goto fail;
+	s3_parts_free(&kept);
 	return 0;
 fail:
-	s3_abort(r);
+	s3_parts_free(&kept);
+	/* A resumable upload stays for the next run to take up. */
+	if (!r->resume && r->upload_id)
+		s3_abort(r);
 	return -1;
 }
 
@@ -330,6 +628,19 @@ static char *object_url(struct blksnap_remote *r, const char *endpoint,
 				    endpoint, bucket, host, sep, ek);
 	free(ek);
 	return u;
+}
+
+/* The bucket's URL, for the listing of pending uploads. */
+static char *bucket_url(struct blksnap_remote *r, const char *endpoint,
+			const char *bucket)
+{
+	const char *sep = endpoint[strlen(endpoint) - 1] == '/' ? "" : "/";
+	const char *host = strstr(endpoint, "://") + 3;
+
+	if (r->o.s3_path_style)
+		return remote_asprintf("%s%s%s/", endpoint, sep, bucket);
+	return remote_asprintf("%.*s%s.%s%s", (int)(host - endpoint), endpoint,
+			       bucket, host, sep);
 }
 
 /* The credentials, in libcurl's user name and in a header for a token. */
@@ -385,7 +696,10 @@ static int s3_setup(struct blksnap_remote *r, const char *url)
 		goto out;
 	}
 	r->target = object_url(r, endpoint, b, k);
-	if (r->target && !set_credentials(r, key, secret))
+	r->bucket_url = bucket_url(r, endpoint, b);
+	r->key = bs_strdup(k);
+	if (r->target && r->bucket_url && r->key &&
+	    !set_credentials(r, key, secret))
 		ret = 0;
 out:
 	free(b);
@@ -415,6 +729,8 @@ static void s3_release(struct blksnap_remote *r)
 	free(r->part[0]);
 	free(r->part[1]);
 	free(r->upload_id);
+	free(r->bucket_url);
+	free(r->key);
 	free(r->region);
 	if (r->userpwd) {
 		memset(r->userpwd, 0, strlen(r->userpwd));
@@ -424,6 +740,7 @@ static void s3_release(struct blksnap_remote *r)
 
 const struct remote_backend remote_s3_backend = {
 	.scheme = "s3",
+	.resumable = true,
 	.setup = s3_setup,
 	.create = remote_start_upload,
 	.open = remote_start_download,

@@ -477,6 +477,29 @@ int blksnap_remote_create(const char *url, const struct blksnap_remote_opts *o,
 	return 0;
 }
 
+int blksnap_remote_create_resumable(const char *url,
+				    const struct blksnap_remote_opts *o,
+				    struct blksnap_remote **rp, int *fd)
+{
+	struct blksnap_remote *r;
+
+	if (remote_new(url, o, true, &r))
+		return -1;
+	if (!r->be->resumable) {
+		bs_fail("%s: an upload over %s:// cannot be resumed (s3:// and local files can)",
+			r->url, r->be->scheme);
+		remote_free(r);
+		return -1;
+	}
+	r->resume = true;
+	if (r->be->create(r, url, fd)) {
+		remote_free(r);
+		return -1;
+	}
+	*rp = r;
+	return 0;
+}
+
 int blksnap_remote_open(const char *url, const struct blksnap_remote_opts *o,
 			struct blksnap_remote **rp, int *fd)
 {

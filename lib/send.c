@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "internal.h"
+#include "manifest-text.h"
+#include "tar.h"
 
 struct send_state {
 	const struct blksnap_send_opts *o;
@@ -20,6 +23,11 @@ struct send_state {
 	uint64_t sent_bytes;		/* in regions */
 	struct blksnap_hash_index ix;
 	struct blksnap_writer *w;
+	/* Resuming: the bytes of the partial archive, compared in a buffer. */
+	uint64_t have;
+	struct blksnap_manifest old;	/* the partial archive's */
+	char *cmp;
+	size_t cmp_size;
 };
 
 /* "vdb.img" for /dev/vdb: what tar users see when they extract it. */
@@ -216,6 +224,138 @@ static int send_image(struct send_state *s)
 	return blksnap_writer_image_hole(s->w, s->m.size - p.pos);
 }
 
+/*
+ * Resuming into a partial archive: its manifest gives the archive's
+ * UUID and time (the entries' time too), the only bytes that would
+ * differ in an archive of the same source made again.  Returns 0 with
+ * s->have the bytes to check, 0 with s->have 0 when the partial file
+ * is too short to hold a manifest (started over), else -1.
+ */
+static int resume_prepare(struct send_state *s)
+{
+	const struct blksnap_send_opts *o = s->o;
+	struct blksnap_manifest *old = &s->old;
+	unsigned char h[TAR_BLOCK];
+	struct stat st;
+	uint64_t size;
+	char *text;
+	int ret;
+
+	if (strcmp(o->compress.method, "none"))
+		return bs_fail("%s: a %s-compressed send cannot be resumed yet (only -c none)",
+			       o->out_name, o->compress.method);
+	if (fstat(o->out_fd, &st) < 0)
+		return bs_fail_errno(errno, "%s", o->out_name);
+	/* An upload's pipe: the receiver resumes. */
+	if (!S_ISREG(st.st_mode) || !st.st_size)
+		return 0;
+	if (st.st_size >= (off_t)TAR_BLOCK &&
+	    bs_pread_all(o->out_fd, h, TAR_BLOCK, 0) != (ssize_t)TAR_BLOCK)
+		return bs_fail_errno(errno, "%s: read error", o->out_name);
+	if (st.st_size >= (off_t)TAR_BLOCK &&
+	    !tar_plain_header(h, BLKSNAP_ENTRY_MANIFEST, &size))
+		return bs_fail("%s: not the partial archive of a send: remove it to start over",
+			       o->out_name);
+	if (st.st_size < (off_t)TAR_BLOCK || size > (64u << 10) ||
+	    (uint64_t)st.st_size < TAR_BLOCK + size) {
+		/* Not even the manifest: nothing worth keeping. */
+		if (ftruncate(o->out_fd, 0) < 0)
+			return bs_fail_errno(errno, "%s: cannot truncate", o->out_name);
+		return 0;
+	}
+	text = bs_malloc((size_t)size + 1);
+	if (!text)
+		return -1;
+	if (bs_pread_all(o->out_fd, text, (size_t)size, TAR_BLOCK) != (ssize_t)size) {
+		free(text);
+		return bs_fail_errno(errno, "%s: read error", o->out_name);
+	}
+	ret = blksnap_manifest_parse(text, (size_t)size, o->out_name, old);
+	free(text);
+	if (ret)
+		return -1;
+	memcpy(s->m.uuid, old->uuid, sizeof(s->m.uuid));
+	s->m.created = old->created;
+	s->have = (uint64_t)st.st_size;
+	if (lseek(o->out_fd, (off_t)s->have, SEEK_SET) < 0)
+		return bs_fail_errno(errno, "%s", o->out_name);
+	return 0;
+}
+
+/*
+ * Before the bytes: what the manifests tell of why the partial archive
+ * cannot be this send's.
+ */
+static int resume_compare_manifests(const struct send_state *s)
+{
+	const struct blksnap_manifest *a = &s->old, *b = &s->m;
+	const char *name = s->o->out_name;
+
+	if (strcmp(a->source, b->source) || a->incremental != b->incremental ||
+	    strcmp(a->parent_uuid, b->parent_uuid))
+		return bs_fail("%s: the partial archive is %s archive of %s%s%s, this send %s of %s%s%s: remove it to start over",
+			       name, a->incremental ? "an incremental" : "a full",
+			       a->source, a->incremental ? " over " : "",
+			       a->parent_uuid,
+			       b->incremental ? "an incremental" : "a full",
+			       b->source, b->incremental ? " over " : "",
+			       b->parent_uuid);
+	if (a->size != b->size || a->hash_block_size != b->hash_block_size ||
+	    a->data_bytes != b->data_bytes || a->range_count != b->range_count ||
+	    a->zero_bytes != b->zero_bytes ||
+	    a->zero_range_count != b->zero_range_count)
+		return bs_fail("%s: the source changed since the interrupted send: its partial archive holds %llu bytes of data in %llu ranges and %llu bytes of zeros of %llu, the source now %llu, %llu, %llu and %llu: remove it to start over",
+			       name, (unsigned long long)a->data_bytes,
+			       (unsigned long long)a->range_count,
+			       (unsigned long long)a->zero_bytes,
+			       (unsigned long long)a->size,
+			       (unsigned long long)b->data_bytes,
+			       (unsigned long long)b->range_count,
+			       (unsigned long long)b->zero_bytes,
+			       (unsigned long long)b->size);
+	if (strcmp(a->cbt_generation, b->cbt_generation) ||
+	    a->cbt_snapshot != b->cbt_snapshot)
+		return bs_fail("%s: the partial archive is of CBT generation %s, snapshot %u, this send of generation %s, snapshot %u: another snapshot; remove it to start over",
+			       name, a->cbt_generation[0] ? a->cbt_generation : "(none)",
+			       a->cbt_snapshot,
+			       b->cbt_generation[0] ? b->cbt_generation : "(none)",
+			       b->cbt_snapshot);
+	if (strcmp(a->tool_version, b->tool_version))
+		return bs_fail("%s: the partial archive was written by blksnap-send %s, this is %s: remove it to start over",
+			       name, a->tool_version, b->tool_version);
+	return 0;
+}
+
+/* The bytes the partial archive holds at @off must be @buf's. */
+static int resume_check(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	struct send_state *s = ctx;
+	const unsigned char *a = buf, *b;
+	ssize_t n;
+	size_t i;
+
+	if (len > s->cmp_size) {
+		free(s->cmp);
+		s->cmp = bs_malloc(len);
+		s->cmp_size = s->cmp ? len : 0;
+		if (!s->cmp)
+			return -1;
+	}
+	n = bs_pread_all(s->o->out_fd, s->cmp, len, off);
+	if (n < 0)
+		return bs_fail_errno(errno, "%s: read error", s->o->out_name);
+	if ((size_t)n != len)
+		return bs_fail("%s: the partial archive got shorter while read",
+			       s->o->out_name);
+	if (!memcmp(s->cmp, buf, len))
+		return 0;
+	b = (const unsigned char *)s->cmp;
+	for (i = 0; a[i] == b[i]; i++)
+		;
+	return bs_fail("%s: the partial archive differs at byte %llu from the archive this send makes: the source changed since the interrupted send, or it is another source, or other options or another version of blksnap-send; remove it to start over",
+		       s->o->out_name, (unsigned long long)(off + i));
+}
+
 /* Writes manifest and index again as a manifest file (no image). */
 static int write_manifest_file(struct send_state *s, const char *manifest,
 			       size_t mlen, const void *index, size_t ilen)
@@ -246,17 +386,35 @@ static int write_archive(struct send_state *s)
 	size_t mlen, ilen;
 	int ret = -1;
 
+	if (s->have && resume_compare_manifests(s))
+		return -1;
 	if (blksnap_manifest_format(&s->m, &manifest, &mlen))
 		return -1;
 	if (blksnap_writer_open(s->o->out_fd, s->o->out_name, &s->o->compress,
-				&s->w) ||
-	    blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_MANIFEST, manifest,
+				&s->w))
+		goto out;
+	/* Every entry has the archive's time: made again, the same bytes. */
+	blksnap_writer_set_mtime(s->w, (time_t)s->m.created);
+	if (s->have) {
+		struct blksnap_writer_resume r = {
+			.have = s->have, .check = resume_check, .ctx = s
+		};
+
+		blksnap_writer_set_resume(s->w, &r);
+	}
+	if (blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_MANIFEST, manifest,
 				    mlen) ||
 	    send_image(s) ||
 	    blksnap_hash_index_encode(&s->ix, &index, &ilen) ||
 	    blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(s->w))
 		goto out;
+	if (blksnap_writer_bytes(s->w) < s->have) {
+		bs_fail("%s: the partial archive is longer (%llu bytes) than the archive this send makes (%llu): the source changed since the interrupted send, or it is another source; remove it to start over",
+			s->o->out_name, (unsigned long long)s->have,
+			(unsigned long long)blksnap_writer_bytes(s->w));
+		goto out;
+	}
 	ret = 0;
 	if (s->o->manifest_out)
 		ret = write_manifest_file(s, manifest, mlen, index, ilen);
@@ -283,6 +441,8 @@ int blksnap_send(const struct blksnap_send_opts *o,
 			s.src.path);
 		goto out;
 	}
+	if (o->resume && resume_prepare(&s))
+		goto out;
 	if ((o->base ? plan_incremental(&s) : plan_full(&s)) || plan_zeros(&s))
 		goto out;
 	fill_manifest(&s);
@@ -292,6 +452,7 @@ int blksnap_send(const struct blksnap_send_opts *o,
 		*manifest = s.m;
 out:
 	blksnap_writer_free(s.w);
+	free(s.cmp);
 	blksnap_hash_index_free(&s.ix);
 	blksnap_ranges_free(&s.regions);
 	blksnap_ranges_free(&s.zeros);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -356,6 +357,74 @@ int blksnap_output_create(struct blksnap_output *o, const char *path)
 		return -1;
 	}
 	return 0;
+}
+
+int blksnap_output_resume(struct blksnap_output *o, const char *path,
+			  uint64_t *have)
+{
+	struct stat st;
+	size_t n;
+
+	o->fd = -1;
+	o->tmp_path = NULL;
+	o->path = NULL;
+	if (stat(path, &st) == 0) {
+		if (!S_ISREG(st.st_mode))
+			return bs_fail("%s: not a regular file: a send into it cannot be resumed",
+				       path);
+		o->path = realpath(path, NULL);
+		if (!o->path)
+			return bs_fail_errno(errno, "%s", path);
+	} else {
+		o->path = bs_strdup(path);
+		if (!o->path)
+			return -1;
+	}
+	n = strlen(o->path) + 6;
+	o->tmp_path = bs_malloc(n);
+	if (!o->tmp_path)
+		goto fail;
+	snprintf(o->tmp_path, n, "%s.part", o->path);
+	o->fd = open(o->tmp_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+	if (o->fd < 0) {
+		bs_fail_errno(errno, "%s: cannot open the partial file %s", o->path,
+			      o->tmp_path);
+		goto fail;
+	}
+	if (flock(o->fd, LOCK_EX | LOCK_NB) < 0) {
+		bs_fail_errno(errno, errno == EWOULDBLOCK ?
+			      "%s: another send is writing it now" :
+			      "%s: cannot lock it", o->tmp_path);
+		goto fail;
+	}
+	if (fstat(o->fd, &st) < 0) {
+		bs_fail_errno(errno, "%s", o->tmp_path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		bs_fail("%s: not a regular file", o->tmp_path);
+		goto fail;
+	}
+	*have = (uint64_t)st.st_size;
+	return 0;
+fail:
+	/* What is there stays: it may be the partial file of another run. */
+	blksnap_output_keep(o);
+	return -1;
+}
+
+void blksnap_output_keep(struct blksnap_output *o)
+{
+	if (o->fd >= 0) {
+		/* Kept for a later run: on disk, as far as it got. */
+		fsync(o->fd);
+		close(o->fd);
+	}
+	o->fd = -1;
+	free(o->tmp_path);
+	free(o->path);
+	o->tmp_path = NULL;
+	o->path = NULL;
 }
 
 int blksnap_output_commit(struct blksnap_output *o)

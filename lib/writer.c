@@ -76,18 +76,46 @@ struct blksnap_writer {
 	struct blksnap_range *map;
 	size_t map_count, map_at;
 	uint64_t entry_bytes;	/* data bytes of the current entry */
+	time_t mtime;		/* of every entry */
+	struct blksnap_writer_resume resume;
 };
+
+/*
+ * Every output byte goes through here first: those an earlier run
+ * already wrote (resume.have) are checked, not written; *buf and *len
+ * are left with the bytes to write.
+ */
+static int out_check(struct blksnap_writer *w, const char **buf, size_t *len)
+{
+	size_t n;
+
+	if (w->out_bytes >= w->resume.have)
+		return 0;
+	n = (size_t)BS_MIN((uint64_t)*len, w->resume.have - w->out_bytes);
+	if (w->resume.check(w->resume.ctx, w->out_bytes, *buf, n))
+		return -1;
+	w->out_bytes += n;
+	*buf += n;
+	*len -= n;
+	return 0;
+}
 
 static la_ssize_t writer_cb(struct archive *a, void *ctx, const void *buf,
 			    size_t len)
 {
 	struct blksnap_writer *w = ctx;
+	const char *p = buf;
+	size_t n = len;
 
-	if (bs_write_all(w->fd, buf, len) < 0) {
+	if (out_check(w, &p, &n)) {
+		la.set_error(a, EIO, "%s", blksnap_error());
+		return -1;
+	}
+	if (n && bs_write_all(w->fd, p, n) < 0) {
 		la.set_error(a, errno, "%s", strerror(errno));
 		return -1;
 	}
-	w->out_bytes += len;
+	w->out_bytes += n;
 	return (la_ssize_t)len;
 }
 
@@ -133,6 +161,19 @@ static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c
 	return 0;
 }
 
+/* Output bytes, the part an interrupted run already wrote only checked. */
+static int out_write(struct blksnap_writer *w, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	if (out_check(w, &p, &len))
+		return -1;
+	if (len && bs_write_all(w->fd, p, len) < 0)
+		return bs_fail_errno(errno, "%s: write error", w->name);
+	w->out_bytes += len;
+	return 0;
+}
+
 /*
  * Uncompressed archives are written here rather than by libarchive, in
  * the layout its pax writer gives them (the same bytes but for names
@@ -148,10 +189,7 @@ static int native_out(struct blksnap_writer *w, const void *buf, size_t len)
 {
 	if (w->z)
 		return zseek_writer_write(w->z, buf, len);
-	if (bs_write_all(w->fd, buf, len) < 0)
-		return bs_fail_errno(errno, "%s: write error", w->name);
-	w->out_bytes += len;
-	return 0;
+	return out_write(w, buf, len);
 }
 
 /* Zeros up to the next multiple of TAR_BLOCK after @len bytes. */
@@ -181,7 +219,7 @@ static int native_header(struct blksnap_writer *w, const char *name,
 static int native_entry(struct blksnap_writer *w, const char *name,
 			const char *ustar_name, uint64_t size, const char *extra)
 {
-	time_t now = time(NULL);
+	time_t now = w->mtime;
 	char rec[4 * TAR_BLOCK], num[24], pax_name[TAR_NAME_MAX];
 	size_t rlen = 0;
 
@@ -321,12 +359,7 @@ static int native_feed(struct blksnap_writer *w, const char *buf, uint64_t len)
 /* The seekable zstd writer's output: the file. */
 static int zstd_out(void *ctx, const void *buf, size_t len)
 {
-	struct blksnap_writer *w = ctx;
-
-	if (bs_write_all(w->fd, buf, len) < 0)
-		return bs_fail_errno(errno, "%s: write error", w->name);
-	w->out_bytes += len;
-	return 0;
+	return out_write(ctx, buf, len);
 }
 
 int blksnap_writer_open(int fd, const char *name,
@@ -343,6 +376,7 @@ int blksnap_writer_open(int fd, const char *name,
 	if (!w)
 		return -1;
 	w->fd = fd;
+	w->mtime = time(NULL);
 	w->name = bs_strdup(name);
 	if (native) {
 		if (!w->name || (zstd && zseek_writer_open(name, c->level, c->threads,
@@ -379,7 +413,8 @@ fail:
 	return -1;
 }
 
-static struct archive_entry *new_entry(const char *name, uint64_t size)
+static struct archive_entry *new_entry(const struct blksnap_writer *w,
+				       const char *name, uint64_t size)
 {
 	struct archive_entry *e = la.entry_new();
 
@@ -388,7 +423,7 @@ static struct archive_entry *new_entry(const char *name, uint64_t size)
 	la.entry_set_pathname(e, name);
 	la.entry_set_filetype(e, AE_IFREG);
 	la.entry_set_perm(e, 0644);
-	la.entry_set_mtime(e, time(NULL), 0);
+	la.entry_set_mtime(e, w->mtime, 0);
 	la.entry_set_size(e, (la_int64_t)size);
 	return e;
 }
@@ -405,7 +440,7 @@ int blksnap_writer_add_file(struct blksnap_writer *w, const char *entry,
 		return -1;
 	if (!w->a)
 		return native_add_file(w, entry, data, len);
-	e = new_entry(entry, len);
+	e = new_entry(w, entry, len);
 	if (!e)
 		return bs_fail_errno(ENOMEM, "%s", w->name);
 	if (la.write_header(w->a, e) != ARCHIVE_OK ||
@@ -451,7 +486,7 @@ int blksnap_writer_begin_image(struct blksnap_writer *w, const char *entry,
 		w->in_image = true;
 		return native_begin_image(w, entry, size, regions);
 	}
-	e = new_entry(entry, size);
+	e = new_entry(w, entry, size);
 	if (!e)
 		return bs_fail_errno(ENOMEM, "%s", w->name);
 	for (i = 0; i < regions->count; i++)
@@ -552,6 +587,17 @@ int blksnap_writer_end_frame(struct blksnap_writer *w, uint64_t *out_bytes)
 	if (out_bytes)
 		*out_bytes = w->out_bytes;
 	return 0;
+}
+
+void blksnap_writer_set_mtime(struct blksnap_writer *w, time_t mtime)
+{
+	w->mtime = mtime;
+}
+
+void blksnap_writer_set_resume(struct blksnap_writer *w,
+			       const struct blksnap_writer_resume *r)
+{
+	w->resume = *r;
 }
 
 uint64_t blksnap_writer_bytes(const struct blksnap_writer *w)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include "blksnap/archive.h"
 
 struct blksnap_writer;
@@ -48,6 +49,33 @@ int blksnap_writer_finish(struct blksnap_writer *w);
  * request.  Between entries or inside the image's data alike.
  */
 int blksnap_writer_end_frame(struct blksnap_writer *w, uint64_t *out_bytes);
+
+/* The modification time of every entry (default: when opened). */
+void blksnap_writer_set_mtime(struct blksnap_writer *w, time_t mtime);
+
+/*
+ * Continuing an interrupted write (a resumed send): the output's first
+ * @have bytes were written by an earlier run, which the caller expects
+ * this one to reproduce byte for byte.  The writer then gives every
+ * output byte before @have to @check, in order, instead of writing it,
+ * and writes from @have on (the caller positions the descriptor there).
+ * @check returns 0 when the bytes are those already there, else -1 with
+ * blksnap_error() set: the write then fails.
+ *
+ * This is the writer's checkpoint: output offset @have, covering the
+ * input that produced it.  Uncompressed, the output is the input, so
+ * any byte is a checkpoint.  A compressor that ends an independent
+ * frame at known input offsets gives checkpoints at its frame ends only:
+ * it would resume there with its own state reset, which is what a
+ * seekable zstd writer allows.  Set before the first byte is written.
+ */
+struct blksnap_writer_resume {
+	uint64_t have;
+	int (*check)(void *ctx, uint64_t off, const void *buf, size_t len);
+	void *ctx;
+};
+void blksnap_writer_set_resume(struct blksnap_writer *w,
+			       const struct blksnap_writer_resume *r);
 
 /* Output bytes so far (after compression). */
 uint64_t blksnap_writer_bytes(const struct blksnap_writer *w);

@@ -41,12 +41,16 @@ static __attribute__((__noreturn__)) void usage(void)
 	       "                              (found by itself for a snapshot image)\n"
 	       "     --cbt-snapshot N       record the CBT snapshot number\n"
 	       "     --other-filesystem     send an incremental even if SOURCE holds\n"
-	       "                              another filesystem UUID than the base's\n",
+	       "                              another filesystem UUID than the base's\n"
+	       "     --resume               keep what an interrupted send wrote, and\n"
+	       "                              continue it (FILE.part, or an s3:// upload)\n"
+	       "                              after checking it against SOURCE; -c none\n",
 	       program_invocation_short_name);
 	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-send(8)");
 }
 
-enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM, OPT_LEVEL };
+enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM, OPT_LEVEL,
+       OPT_RESUME };
 
 struct args {
 	struct blksnap_send_opts o;
@@ -70,6 +74,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
 		{ "cbt-snapshot", required_argument, NULL, OPT_CBT_SNAPSHOT },
 		{ "other-filesystem", no_argument, NULL, OPT_OTHER_FILESYSTEM },
+		{ "resume", no_argument, NULL, OPT_RESUME },
 		CLI_COMMON_LONGOPTS,
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -88,6 +93,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		.remote = true, .usage = usage,
 	};
 	int c, level = -1, threads = 0;
+	bool compress_given = false;
 	uint64_t hbs;
 
 	blksnap_compress_parse("zstd", &a->o.compress);
@@ -99,6 +105,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'o': a->output = optarg; break;
 		case 'm': a->o.manifest_out = optarg; break;
 		case 'c':
+			compress_given = true;
 			if (blksnap_compress_parse(optarg, &a->o.compress))
 				cli_usage_error("%s", blksnap_error());
 			break;
@@ -127,6 +134,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case OPT_OTHER_FILESYSTEM:
 			a->o.other_filesystem = true;
 			break;
+		case OPT_RESUME:
+			a->o.resume = true;
+			break;
 		}
 	}
 	if (optind + 1 != argc)
@@ -142,6 +152,12 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("--manifest-out writes a local file, not a URL");
 	if (a->o.base && a->o.hash_block_size)
 		cli_usage_error("an incremental uses its base's hash block size");
+	if (a->o.resume && (!a->output || !strcmp(a->output, "-")))
+		cli_usage_error("--resume needs --output FILE or an s3:// URL: what went to standard output (a pipe) cannot be taken back, so that send cannot be resumed");
+	if (a->o.resume && strcmp(a->o.compress.method, "none"))
+		cli_usage_error("--resume: a %s-compressed send cannot be resumed yet: use -c none%s",
+				a->o.compress.method,
+				compress_given ? "" : " (zstd is the default)");
 	if (level >= 0 && blksnap_compress_set_level(&a->o.compress, level))
 		cli_usage_error("--level: %s", blksnap_error());
 	/* All CPUs by default, asked only here: sysconf() reads /sys. */
@@ -197,6 +213,36 @@ static void record_image_cbt(struct args *a)
 		 a->o.source, generation, snapshot);
 }
 
+/*
+ * A resumable send that failed: what it wrote stays for the next run
+ * (blksnap_remote_abort() keeps a resumable upload).  The error is kept
+ * for cli_die_lib().
+ */
+static void keep_partial(struct blksnap_output *out,
+			 struct blksnap_remote *remote, const char *output,
+			 bool uploaded)
+{
+	char *err = strdup(blksnap_error());
+
+	if (out->tmp_path) {
+		fprintf(stderr, "%s: %s\n", program_invocation_short_name,
+			err ? err : "send failed");
+		blksnap_output_keep(out);
+		free(err);
+		cli_die("%s.part is kept: run the same command with --resume to continue, or remove it to start over",
+			output);
+	}
+	if (remote || uploaded) {
+		fprintf(stderr, "%s: %s\n", program_invocation_short_name,
+			err ? err : "send failed");
+		blksnap_remote_abort(remote);
+		free(err);
+		cli_die("%s: the parts uploaded so far are kept (a pending multipart upload): run the same command with --resume to continue",
+			output);
+	}
+	free(err);
+}
+
 int main(int argc, char **argv)
 {
 	struct args a = { .o.out_fd = STDOUT_FILENO };
@@ -206,6 +252,7 @@ int main(int argc, char **argv)
 	struct blksnap_output out = { .fd = -1 };
 	struct blksnap_remote *remote = NULL;
 	char size[32], zero[32];
+	uint64_t have = 0;
 
 	cli_init();
 	parse_args(argc, argv, &a);
@@ -217,10 +264,19 @@ int main(int argc, char **argv)
 		a.o.changed = &changed;
 	}
 	if (a.output && blksnap_is_url(a.output)) {
-		if (blksnap_remote_create(a.output, cli_remote_opts(), &remote,
-					  &a.o.out_fd))
+		if ((a.o.resume ? blksnap_remote_create_resumable :
+		     blksnap_remote_create)(a.output, cli_remote_opts(), &remote,
+					    &a.o.out_fd))
 			cli_die_lib();
 		a.o.out_name = a.output;
+	} else if (a.output && strcmp(a.output, "-") && a.o.resume) {
+		if (blksnap_output_resume(&out, a.output, &have))
+			cli_die_lib();
+		a.o.out_fd = out.fd;
+		a.o.out_name = out.tmp_path;
+		if (have)
+			cli_info("%s: %llu bytes of an interrupted send: checking them against %s, then continuing",
+				 out.tmp_path, (unsigned long long)have, a.o.source);
 	} else if (a.output && strcmp(a.output, "-")) {
 		if (blksnap_output_create(&out, a.output))
 			cli_die_lib();
@@ -236,17 +292,22 @@ int main(int argc, char **argv)
 	a.o.progress_ctx = &progress;
 	if (blksnap_send(&a.o, &m)) {
 		cli_progress_end(&progress);
-		blksnap_output_abort(&out);
 		/* A failed upload explains a write error better than the error itself. */
 		blksnap_remote_status(remote);
+		if (a.o.resume)
+			keep_partial(&out, remote, a.output, false);
+		blksnap_output_abort(&out);
 		blksnap_remote_abort(remote);
 		cli_die_lib();
 	}
 	cli_progress_end(&progress);
 	if (out.path && blksnap_output_commit(&out))
 		cli_die_lib();
-	if (remote && blksnap_remote_commit(remote))
+	if (remote && blksnap_remote_commit(remote)) {
+		if (a.o.resume)
+			keep_partial(&out, NULL, a.output, true);
 		cli_die_lib();
+	}
 	if (!remote && out.fd < 0 && a.o.out_fd == STDOUT_FILENO && close(STDOUT_FILENO) < 0)
 		cli_die("write error on standard output: %m");
 	cli_info("%s archive %s of %s: %s of data in %llu ranges, %s of zeros in %llu ranges (not stored)",

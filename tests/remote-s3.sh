@@ -4,7 +4,9 @@
 # incremental round trips (multipart upload and single PUT), wrong
 # credentials, a part answered 500 twice, a connection reset on every
 # try, the server killed mid-upload, a download cut short, and no
-# credential in the verbose output.
+# credential in the verbose output; resumable uploads cut by a reset
+# connection or a killed server, resumed, and refused for a changed
+# source.
 #
 # The server is tests/helpers/s3server.py.  Why not s3rver (npm) or
 # MinIO: MinIO is not packaged by Debian, and s3rver speaks the protocol
@@ -171,6 +173,71 @@ expect_error "a truncated download fails the restore" \
 	blksnap-restore $S3 --retries 1 -o out s3://bkt/img.0.tar
 check "no image is left by the failed restore" test ! -e out
 rm -f data/.faults
+
+# --- resumable uploads (blksnap-send --resume) ---------------------------
+# 36 MiB: parts of 8 MiB, the fifth the rest.
+random_file res.img 37748736
+cp res.img res.orig
+pending_parts() {
+	ls data/.uploads/*/ 2>/dev/null | grep -c '^0'
+}
+echo 'reset ^PUT .*partNumber=4&' >data/.faults
+expect_error "a resumable upload whose connection is cut fails" \
+	'part 4, 2 tries' \
+	blksnap-send $S3 --retries 1 --resume --full -c none -o s3://bkt/res.tar res.img
+rm -f data/.faults
+if grep -q 's3://bkt/res.tar: the parts uploaded so far are kept (a pending multipart upload): run the same command with --resume' "$TMP/err.msg" &&
+   [ "$(pending_parts)" -eq 3 ]; then
+	ok "... keeps its multipart upload and its three parts, saying how to continue"
+else
+	not_ok "... keeps its multipart upload and its three parts, saying how to continue"
+	diag "$(cat "$TMP/err.msg")" "$(ls -R data/.uploads)"
+fi
+blksnap-send $S3 -v --resume --full -c none -o s3://bkt/res.tar res.img 2>res.log
+status=$?
+if [ "$status" -eq 0 ] && grep -q 'ListParts -> 200' res.log &&
+   grep -q 'part 1 -> 200' res.log && ! grep -q -e 'part 2 ->' -e 'part 3 ->' res.log &&
+   grep -q 'part 5 -> 200' res.log && nothing_pending; then
+	ok "resumed: part 1 sent again, parts 2 and 3 checked, not sent, 4 and 5 sent"
+else
+	not_ok "resumed: part 1 sent again, parts 2 and 3 checked, not sent, 4 and 5 sent"
+	diag "exit $status" "$(cat res.log)"
+fi
+rm -f out
+check "the resumed upload verifies and restores identically" \
+	sh -c "blksnap-restore $S3 --verify s3://bkt/res.tar && blksnap-restore $S3 -o out s3://bkt/res.tar && cmp out res.orig"
+
+# The server killed during part 3, then back: resumed from part 3.
+echo 'die ^PUT .*partNumber=3&' >data/.faults
+expect_error "a resumable upload to a server killed mid-upload fails" 's3://bkt/res2.tar: ' \
+	blksnap-send $S3 --retries 1 --resume --full -c none -o s3://bkt/res2.tar res.img
+rm -f data/.faults
+wait "$server" 2>/dev/null
+start_server
+rm -f out
+check "... and resumes once the server is back, to an archive that restores identically" \
+	sh -c "blksnap-send $S3 --resume --full -c none -o s3://bkt/res2.tar res.img &&
+	       blksnap-restore $S3 -o out s3://bkt/res2.tar && cmp out res.orig"
+
+# A source changed in what was sent: refused, the upload kept.
+echo 'reset ^PUT .*partNumber=4&' >data/.faults
+blksnap-send $S3 --retries 0 --resume --full -c none -o s3://bkt/res3.tar res.img 2>/dev/null
+rm -f data/.faults
+flip_bit res.img $((10 * 1048576))
+expect_error "a resumed upload of a changed source is refused by part" \
+	'part 2 of the pending upload [0-9a-f]+ differs from the archive made again' \
+	blksnap-send $S3 --resume --full -c none -o s3://bkt/res3.tar res.img
+check "... and the pending upload is kept, its parts untouched" \
+	sh -c '[ "$(ls data/.uploads | wc -l)" -eq 1 ] && [ "$(ls data/.uploads/*/ | grep -c "^0")" -eq 3 ]'
+cp res.orig res.img
+rm -f out
+check "... and the source as it was still resumes" \
+	sh -c "blksnap-send $S3 --resume --full -c none -o s3://bkt/res3.tar res.img &&
+	       blksnap-restore $S3 -o out s3://bkt/res3.tar && cmp out res.orig"
+check "no multipart upload is left pending after the resumed uploads" nothing_pending
+check "--resume with nothing pending is an ordinary upload" \
+	sh -c "blksnap-send $S3 --resume --full -c none -o s3://bkt/res4.tar img &&
+	       blksnap-restore $S3 --verify s3://bkt/res4.tar"
 
 # A session token is sent and signed when set.
 stop_server

@@ -38,6 +38,19 @@ struct blksnap_send_opts {
 	bool other_filesystem;		/* incremental: send even if the
 					   source's filesystem UUID is
 					   not the base's */
+	/*
+	 * Continue an interrupted send (uncompressed only).  When @out_fd
+	 * is a regular file opened read-write that holds the partial
+	 * archive an earlier run left, the archive is made again from the
+	 * start and every byte already there is compared with it, not
+	 * written; writing goes on after them.  A partial file whose
+	 * bytes differ (another source, or a source changed since) is
+	 * refused by the byte's offset, and left as it is.  A partial
+	 * file that does not hold the whole manifest yet is started
+	 * over.  With any other @out_fd (an upload's pipe) the receiver
+	 * resumes: see blksnap_remote_create_resumable().
+	 */
+	bool resume;
 };
 
 /*

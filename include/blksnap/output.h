@@ -6,6 +6,8 @@
 #ifndef BLKSNAP_OUTPUT_H
 #define BLKSNAP_OUTPUT_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -33,6 +35,21 @@ int blksnap_output_commit(struct blksnap_output *o);
 
 /* Removes the temporary file and releases @o; safe after commit. */
 void blksnap_output_abort(struct blksnap_output *o);
+
+/*
+ * The output of a resumable write: the temporary file is @path.part,
+ * opened read-write as an earlier, interrupted run left it (its size in
+ * *have), or created empty (*have 0).  It is locked (flock) while open,
+ * so a second writer is refused.  @path must be a regular file or not
+ * exist.  blksnap_output_commit() renames it to @path as for
+ * blksnap_output_create(); blksnap_output_keep() leaves it for a later
+ * run.
+ */
+int blksnap_output_resume(struct blksnap_output *o, const char *path,
+			  uint64_t *have);
+
+/* Syncs and closes the temporary file and keeps it; releases @o. */
+void blksnap_output_keep(struct blksnap_output *o);
 
 #ifdef __cplusplus
 }

@@ -90,6 +90,22 @@ int blksnap_remote_create(const char *url, const struct blksnap_remote_opts *o,
 			  struct blksnap_remote **r, int *fd);
 
 /*
+ * As blksnap_remote_create(), for an upload that an interrupted run may
+ * have begun and that is kept when this one fails, to be continued by a
+ * later run: s3:// only (others are refused by name).  The pending
+ * multipart upload of @url (the latest, if several) is taken up: the
+ * first part is sent again (it holds what differs between two runs: the
+ * archive's UUID and time), every further part already uploaded is read
+ * from the stream and compared with the MD5 sum S3 keeps of it (its
+ * ETag) instead of being sent, and the upload goes on after them.  A
+ * part that differs fails the upload with the part's number and keeps
+ * it.  blksnap_remote_abort() of such an upload keeps what was sent.
+ */
+int blksnap_remote_create_resumable(const char *url,
+				    const struct blksnap_remote_opts *o,
+				    struct blksnap_remote **r, int *fd);
+
+/*
  * Ends the upload: closes the descriptor, waits for the transfer and
  * returns 0 only when the server confirmed the whole object (S3: the
  * multipart upload completed).  On failure the partial object is removed

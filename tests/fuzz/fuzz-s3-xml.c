@@ -2,7 +2,8 @@
 /*
  * The answers of an S3 server: the error code of a failed request, the
  * UploadId of CreateMultipartUpload, the outcome of
- * CompleteMultipartUpload (lib/remote-s3.c).
+ * CompleteMultipartUpload, the pending upload and the parts a
+ * resumed upload lists (lib/remote-s3.c).
  */
 
 #include <stdlib.h>
@@ -31,6 +32,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		FUZZ_ASSERT(!v);
 	free(v);
+	/* A pending upload found is one of the listing's. */
+	{
+		struct s3_parts ps = { 0 };
+		unsigned long marker;
+		bool more;
+
+		v = s3_uploads_find(xml, "k", &more);
+		FUZZ_ASSERT(!v || (*v && strstr(xml, v)));
+		free(v);
+		if (!s3_parts_parse(xml, &ps, &more, &marker))
+			for (i = 0; i < ps.count; i++)
+				FUZZ_ASSERT(ps.v[i].number >= 1 &&
+					    ps.v[i].number <= 10000 && ps.v[i].etag);
+		s3_parts_free(&ps);
+	}
 	free(xml);
 	return 0;
 }

@@ -92,6 +92,8 @@ printf '<?xml version="1.0" encoding="UTF-8"?>\n<InitiateMultipartUploadResult x
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>\n' > "$s3/error"
 printf '<?xml version="1.0" encoding="UTF-8"?>\n<CompleteMultipartUploadResult><Location>http://bkt.s3.amazonaws.com/a.tar</Location><Bucket>bkt</Bucket><Key>a.tar</Key><ETag>"3858f62230ac3c915f300c664312c11f-9"</ETag></CompleteMultipartUploadResult>\n' > "$s3/complete"
 printf '<Error><Code>InternalError</Code><Code>x</Code></Error>' > "$s3/twice"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>bkt</Bucket><IsTruncated>false</IsTruncated><Upload><Key>k</Key><UploadId>old</UploadId><Initiated>2026-12-01T10:00:00.000Z</Initiated></Upload><Upload><Key>k&amp;more</Key><UploadId>other</UploadId></Upload><Upload><Key>k</Key><UploadId>new</UploadId></Upload></ListMultipartUploadsResult>\n' > "$s3/list-uploads"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult><Bucket>bkt</Bucket><Key>k</Key><UploadId>new</UploadId><IsTruncated>true</IsTruncated><NextPartNumberMarker>2</NextPartNumberMarker><Part><PartNumber>1</PartNumber><ETag>&quot;0cc175b9c0f1b6a831c399e269772661&quot;</ETag><Size>8388608</Size></Part><Part><PartNumber>2</PartNumber><ETag>"92eb5ffee6ae2fec3ad71c777531578f"</ETag><Size>8388608</Size></Part></ListPartsResult>\n' > "$s3/list-parts"
 u=$out/url
 printf 's3://bucket/dir/a%%20b.tar' > "$u/s3"
 printf 's3://bucket/key?versionId=3' > "$u/s3-query"

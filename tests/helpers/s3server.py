@@ -8,7 +8,8 @@ independent of libcurl's) from the request as received, and a mismatch
 is answered 403 SignatureDoesNotMatch, as S3 does.  Path-style addressing
 only (/BUCKET/KEY).  Implemented: PUT, GET (with Range), HEAD and DELETE
 of objects; CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
-AbortMultipartUpload.  Chunked uploads are refused (501) as by S3.
+AbortMultipartUpload, ListMultipartUploads (prefix), ListParts (pages of
+max-parts after part-number-marker).  Chunked uploads are refused (501) as by S3.
 
 Storage: DIR/BUCKET/ holds the objects (key percent-encoded), a bucket
 exists when its directory does; DIR/.uploads/ID/ the parts of pending
@@ -182,6 +183,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not bucket or "/" in bucket or bucket.startswith(".") or \
            not os.path.isdir(os.path.join(DIR, bucket)):
             return self.error(404, "NoSuchBucket")
+        if (len(parts) < 2 or not parts[1]) and self.command == "GET" and "uploads" in query:
+            return self.list_uploads(bucket, query.get("prefix", [""])[0])
         if len(parts) < 2 or not parts[1]:
             return self.error(400, "InvalidRequest", "bucket operations are not implemented")
         key = urllib.parse.unquote(parts[1])
@@ -193,6 +196,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if updir and not os.path.isdir(updir):
             return self.error(404, "NoSuchUpload")
 
+        if self.command == "GET" and upload:
+            return self.list_parts(updir, bucket, key, upload,
+                                   int(query.get("part-number-marker", ["0"])[0] or 0),
+                                   int(query.get("max-parts", ["1000"])[0]))
         if self.command == "PUT" and upload:
             num = int(query.get("partNumber", ["0"])[0])
             if not 1 <= num <= 10000:
@@ -211,6 +218,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             os.makedirs(os.path.join(UPLOADS, uid))
             with open(os.path.join(UPLOADS, uid, "key"), "w") as f:
                 f.write(path)
+            with open(os.path.join(UPLOADS, uid, "name"), "w") as f:
+                f.write(bucket + "/" + key)
             return self.send(200, xml("InitiateMultipartUploadResult",
                                       "<Bucket>%s</Bucket><Key>%s</Key><UploadId>%s</UploadId>"
                                       % (bucket, key, uid)))
@@ -272,6 +281,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return
             return self.send(status, data, headers, head=self.command == "HEAD")
         return self.error(405, "MethodNotAllowed")
+
+    def list_uploads(self, bucket, prefix):
+        found = []
+        for uid in os.listdir(UPLOADS):
+            try:
+                with open(os.path.join(UPLOADS, uid, "name")) as f:
+                    b, k = f.read().split("/", 1)
+                started = os.path.getmtime(os.path.join(UPLOADS, uid, "name"))
+            except (OSError, ValueError):
+                continue
+            if b == bucket and k.startswith(prefix):
+                found.append((k, started, uid))
+        found.sort()
+        body = "<Bucket>%s</Bucket><IsTruncated>false</IsTruncated>" % bucket
+        for k, _, uid in found:
+            body += "<Upload><Key>%s</Key><UploadId>%s</UploadId></Upload>" % (
+                k.replace("&", "&amp;").replace("<", "&lt;"), uid)
+        return self.send(200, xml("ListMultipartUploadsResult", body))
+
+    def list_parts(self, updir, bucket, key, upload, marker, most):
+        nums = sorted(int(f) for f in os.listdir(updir) if f.isdigit())
+        nums = [n for n in nums if n > marker]
+        page, more = nums[:most], len(nums) > most
+        body = "<Bucket>%s</Bucket><Key>%s</Key><UploadId>%s</UploadId>" % (bucket, key, upload)
+        body += "<IsTruncated>%s</IsTruncated>" % ("true" if more else "false")
+        if page:
+            body += "<NextPartNumberMarker>%d</NextPartNumberMarker>" % page[-1]
+        for n in page:
+            with open(os.path.join(updir, "%05d" % n), "rb") as f:
+                data = f.read()
+            body += ("<Part><PartNumber>%d</PartNumber><ETag>&quot;%s&quot;</ETag>"
+                     "<Size>%d</Size></Part>") % (n, hashlib.md5(data).hexdigest(), len(data))
+        return self.send(200, xml("ListPartsResult", body))
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
 
