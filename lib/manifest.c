@@ -269,8 +269,13 @@ static int check_fields(const struct parse_ctx *c,
 	if (hbs < BLKSNAP_MIN_HASH_BLOCK || (hbs & (hbs - 1)))
 		return bs_fail("%s: manifest: bad hash block size %u",
 			       c->archive, hbs);
+	/*
+	 * From version 2 a full archive may be a synthetic full of a later
+	 * point of its chain (blksnap-merge(8)), with that point's number.
+	 */
 	if (m->incremental != (m->parent_uuid[0] != '\0') ||
-	    m->incremental != (m->sequence != 0))
+	    (m->incremental && !m->sequence) ||
+	    (!m->incremental && m->sequence && m->format_version < 2))
 		return bs_fail("%s: manifest: kind, parent and sequence disagree",
 			       c->archive);
 	if (!m->size)

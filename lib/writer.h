@@ -38,6 +38,15 @@ int blksnap_writer_image_hole(struct blksnap_writer *w, uint64_t len);
  */
 int blksnap_writer_finish(struct blksnap_writer *w);
 
+/*
+ * Writes a manifest file (blksnap-archive(5)): the manifest @text and
+ * the serialised hash @index of an archive, uncompressed, without its
+ * image, to @path under a temporary name renamed into place.
+ */
+int blksnap_manifest_file_write(const char *path, const char *text,
+				size_t text_len, const void *index,
+				size_t index_len);
+
 /* Output bytes so far (after compression). */
 uint64_t blksnap_writer_bytes(const struct blksnap_writer *w);
 void blksnap_writer_free(struct blksnap_writer *w);
