@@ -26,7 +26,7 @@ static __attribute__((__noreturn__)) void usage(void)
 	       "\n"
 	       "Options:\n"
 	       " -o, --output FILE          write the merged archive to FILE\n"
-	       " -F, --fold                 merge FULL and INCREMENTAL into a full\n"
+	       "     --fold                 merge FULL and INCREMENTAL into a full\n"
 	       "                              archive that replaces INCREMENTAL, then\n"
 	       "                              remove FULL (LATER: checked to follow)\n"
 	       " -m, --manifest-out FILE    also write a manifest file (no image)\n"
@@ -37,7 +37,7 @@ static __attribute__((__noreturn__)) void usage(void)
 	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-merge(8)");
 }
 
-enum { OPT_LEVEL = 256 };
+enum { OPT_LEVEL = 256, OPT_FOLD };
 
 struct args {
 	struct blksnap_merge_opts o;
@@ -50,7 +50,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
-		{ "fold", no_argument, NULL, 'F' },
+		{ "fold", no_argument, NULL, OPT_FOLD },
 		{ "manifest-out", required_argument, NULL, 'm' },
 		{ "compress", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, OPT_LEVEL },
@@ -60,11 +60,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const cli_group_t exclusive[] = {
-		{ 'o', 'F' },
+		{ 'o', OPT_FOLD },
 		{ 0 }
 	};
 	struct cli_parser p = {
-		.shortopts = ":o:Fm:c:T:" CLI_COMMON_SHORTOPTS,
+		.shortopts = ":o:m:c:T:" CLI_COMMON_SHORTOPTS,
 		.longopts = longopts, .exclusive = exclusive,
 		.remote = true, .usage = usage,
 	};
@@ -74,7 +74,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
 		case 'o': a->o.output = optarg; break;
-		case 'F': a->fold = true; break;
+		case OPT_FOLD: a->fold = true; break;
 		case 'm': a->o.manifest_out = optarg; break;
 		case 'c':
 			if (blksnap_compress_parse(optarg, &a->o.compress))
