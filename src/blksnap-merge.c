@@ -37,7 +37,7 @@ static __attribute__((__noreturn__)) void usage(void)
 	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-merge(8)");
 }
 
-enum { OPT_LEVEL = 256, OPT_FOLD };
+enum { OPT_FOLD = 256 };
 
 struct args {
 	struct blksnap_merge_opts o;
@@ -52,9 +52,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "output", required_argument, NULL, 'o' },
 		{ "fold", no_argument, NULL, OPT_FOLD },
 		{ "manifest-out", required_argument, NULL, 'm' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "level", required_argument, NULL, OPT_LEVEL },
-		{ "threads", required_argument, NULL, 'T' },
+		CLI_COMPRESS_LONGOPTS,
 		CLI_COMMON_LONGOPTS,
 		CLI_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -68,23 +66,17 @@ static void parse_args(int argc, char **argv, struct args *a)
 		.longopts = longopts, .exclusive = exclusive,
 		.remote = true, .usage = usage,
 	};
-	int c, i, level = -1, threads = 0;
+	struct cli_compress cc;
+	int c, i;
 
-	blksnap_compress_parse("zstd", &a->o.compress);
+	cli_compress_init(&cc, &a->o.compress);
 	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
 		case 'o': a->o.output = optarg; break;
 		case OPT_FOLD: a->fold = true; break;
 		case 'm': a->o.manifest_out = optarg; break;
-		case 'c':
-			if (blksnap_compress_parse(optarg, &a->o.compress))
-				cli_usage_error("%s", blksnap_error());
-			break;
-		case OPT_LEVEL:
-			level = (int)cli_parse_long(optarg, "--level", 0, 22);
-			break;
-		case 'T':
-			threads = (int)cli_parse_long(optarg, "--threads", 1, 256);
+		case 'c': case CLI_OPT_LEVEL: case 'T':
+			cli_compress_option(c, optarg, &cc, &a->o.compress);
 			break;
 		}
 	}
@@ -105,13 +97,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("--output writes a local file, not a URL");
 	if (a->o.manifest_out && blksnap_is_url(a->o.manifest_out))
 		cli_usage_error("--manifest-out writes a local file, not a URL");
-	if (level >= 0 && blksnap_compress_set_level(&a->o.compress, level))
-		cli_usage_error("--level: %s", blksnap_error());
-	if (!strcmp(a->o.compress.method, "zstd") || !strcmp(a->o.compress.method, "xz")) {
-		if (!threads)
-			threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-		a->o.compress.threads = threads > 0 ? threads : 1;
-	}
+	cli_compress_finish(&cc, &a->o.compress);
 	a->chain = (const char *const *)argv + optind;
 	a->count = (size_t)(argc - optind);
 	a->o.chain = a->chain;
