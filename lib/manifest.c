@@ -400,7 +400,15 @@ int blksnap_manifest_check_chain(const struct blksnap_manifest *prev,
 	if (!next->incremental)
 		return bs_fail("%s: a full archive cannot follow %s: restore it on its own or as the first of a chain",
 			       next_name, prev_name);
-	if (strcmp(next->parent_uuid, prev->uuid))
+	/*
+	 * A synthetic full holds the point of the incremental it was made
+	 * from, under its UUID: that incremental may follow it, changing
+	 * nothing (a fold cut short between its two steps leaves this).
+	 */
+	bool held = !prev->incremental && !strcmp(next->uuid, prev->uuid) &&
+		    next->sequence == prev->sequence;
+
+	if (!held && strcmp(next->parent_uuid, prev->uuid))
 		return bs_fail("%s: out of order: its parent is archive %s (number %u of its chain), but it follows %s (%s, number %u)",
 			       next_name, next->parent_uuid, next->sequence - 1,
 			       prev_name, prev->uuid, prev->sequence);

@@ -22,13 +22,13 @@ static __attribute__((__noreturn__)) void usage(void)
 	       "\n"
 	       "Merge a full archive and its incrementals, in order, into one full\n"
 	       "archive of the chain's last point, without the source device; or\n"
-	       "fold the first incremental into the full, which it then replaces.\n"
+	       "fold the first incremental into the full archive, then remove it.\n"
 	       "\n"
 	       "Options:\n"
 	       " -o, --output FILE          write the merged archive to FILE\n"
 	       "     --fold                 merge FULL and INCREMENTAL into a full\n"
-	       "                              archive that replaces INCREMENTAL, then\n"
-	       "                              remove FULL (LATER: checked to follow)\n"
+	       "                              archive that replaces FULL, then remove\n"
+	       "                              INCREMENTAL (LATER: checked to follow)\n"
 	       " -m, --manifest-out FILE    also write a manifest file (no image)\n"
 	       " -c, --compress METHOD      zstd (default), gzip, xz, lz4 or none\n"
 	       "     --level N              compression level (zstd 1-22, gzip/xz 0-9, lz4 1-9)\n"
@@ -103,7 +103,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	a->o.chain = a->chain;
 	a->o.count = a->fold ? 2 : a->count;
 	if (a->fold)
-		a->o.output = a->chain[1];
+		a->o.output = a->chain[0];
 }
 
 int main(int argc, char **argv)
@@ -131,11 +131,11 @@ int main(int argc, char **argv)
 	}
 	cli_progress_end(&p);
 	if (a.fold) {
-		if (unlink(a.chain[0]) < 0)
-			cli_die("%s: folded into %s, but cannot be removed: %s (remove it: it no longer belongs to the chain)",
-				a.chain[0], a.chain[1], strerror(errno));
-		cli_info("%s folded into %s, a full archive of point %u of the chain",
-			 a.chain[0], a.chain[1], m.sequence);
+		if (unlink(a.chain[1]) < 0)
+			cli_die("%s: folded into %s, but cannot be removed: %s (the chain restores with it or without it)",
+				a.chain[1], a.chain[0], strerror(errno));
+		cli_info("%s folded into %s, now a full archive of point %u of the chain",
+			 a.chain[1], a.chain[0], m.sequence);
 	} else {
 		cli_info("%zu archive(s) merged into %s, a full archive of point %u of the chain",
 			 a.count, a.o.output, m.sequence);

@@ -99,24 +99,25 @@ tar -xOf m.0.tar blksnap.manifest > man.0
 check "a merge of a full alone keeps its point number 0" grep -qx 'sequence=0' man.0
 
 # --- folding the oldest incremental, point after point -----------------
+# The full keeps its name a.0.tar; a.J.tar is folded into it and removed.
 mkdir fold
-cp $(chain 5) fold/
+cp $(chain 5) a.0.man fold/
 cd fold || exit 1
 for j in 1 2 3 4 5; do
-	if blksnap-merge --fold -m "a.$j.man" "a.$((j - 1)).tar" "a.$j.tar" \
+	cp "a.$j.tar" "held.$j.tar"
+	if blksnap-merge --fold -m a.0.man a.0.tar "a.$j.tar" \
 	   $(i=$((j + 1)); while [ "$i" -le 5 ]; do echo "a.$i.tar"; i=$((i + 1)); done) 2>err; then
 		ok "fold $j"
-		rm -f "a.$((j - 1)).man"
 	else
 		not_ok "fold $j"; diag "$(cat err)"
 	fi
-	[ ! -e "a.$((j - 1)).tar" ] && ok "fold $j removes the old full" ||
-		not_ok "fold $j removes the old full"
+	[ ! -e "a.$j.tar" ] && ok "fold $j removes the incremental folded" ||
+		not_ok "fold $j removes the incremental folded"
 	p=$j
 	bad=
 	while [ "$p" -le 5 ]; do
-		set --
-		i=$j
+		set -- a.0.tar
+		i=$((j + 1))
 		while [ "$i" -le "$p" ]; do set -- "$@" "a.$i.tar"; i=$((i + 1)); done
 		rm -f out
 		blksnap-restore -o out "$@" 2>err && cmp -s out "../state.$p" ||
@@ -129,9 +130,23 @@ for j in 1 2 3 4 5; do
 		not_ok "after fold $j, every point from $j to 5 restores"
 		diag "points that do not:$bad" "$(cat err)"
 	fi
+	# As a fold cut short between its rename and its removal leaves it.
+	set -- a.0.tar "held.$j.tar"
+	[ "$j" -lt 5 ] && set -- "$@" "a.$((j + 1)).tar"
+	rm -f out
+	if blksnap-restore -o out "$@" 2>err &&
+	   cmp -s out "../state.$(( j < 5 ? j + 1 : j ))"; then
+		ok "after fold $j, the incremental folded may still follow the full"
+	else
+		not_ok "after fold $j, the incremental folded may still follow the full"
+		diag "$(cat err)"
+	fi
+	rm -f "held.$j.tar"
+	check "after fold $j, a scan over the manifest file finds what changed since point $j" sh -c \
+		"blksnap-diff --scan ../state.$j a.0.man > none && ! grep -qv '^#' none"
 done
 ls > left
-printf '%s\n' a.5.man a.5.tar err left out > want
+printf '%s\n' a.0.man a.0.tar err left none out > want
 if cmp -s left want; then
 	ok "after 5 folds only the full of point 5 is left"
 else
@@ -171,7 +186,7 @@ expect_error "a fold of a corrupted incremental is refused by name" \
 	"badfold/a\\.1\\.tar: corrupted archive" \
 	blksnap-merge --fold badfold/a.0.tar badfold/a.1.tar
 check "... and neither archive is replaced or removed" sh -c \
-	'cmp a.0.tar badfold/a.0.tar && cmp before.1.tar badfold/a.1.tar && test "$(ls -a badfold | wc -l)" -eq 4'
+	'cmp a.0.tar badfold/a.0.tar && cmp before.1.tar badfold/a.1.tar && test "$(ls -A badfold | wc -l)" -eq 2'
 expect_error "a fold whose later archives do not follow is refused" \
 	"a\\.3\\.tar: out of order" \
 	blksnap-merge --fold a.0.tar a.1.tar a.3.tar
