@@ -265,11 +265,12 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 		if (m->owner[b] == OWN_FULL) {
 			if (emit_until(m, off))
 				return -1;
-			if (m->pos == off) {
-				if (blksnap_writer_image_data(m->w, p, (size_t)n))
-					return -1;
-				m->pos += n;
-			}
+			if (m->pos != off)
+				return bs_fail("%s: damaged archive: image data at %llu comes twice",
+					       m->o->chain[0], (unsigned long long)off);
+			if (blksnap_writer_image_data(m->w, p, (size_t)n))
+				return -1;
+			m->pos += n;
 		}
 		off += n;
 		p += n;
@@ -389,7 +390,6 @@ static int prepare(struct merge *m)
 	m->blocks = blksnap_block_count(m->size, m->hbs);
 	for (i = 0; i < o->count; i++)
 		m->total += m->ms[i].data_bytes;
-	m->total += m->ms[0].data_bytes;	/* the full is read twice */
 	if (m->blocks > SIZE_MAX / sizeof(*m->hash))
 		return bs_fail("%s: too many hash blocks to merge", o->chain[0]);
 	m->owner = bs_calloc((size_t)m->blocks, 1);
