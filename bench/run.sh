@@ -22,7 +22,7 @@ work=$(mktemp -d "${BENCH_DIR:-/var/tmp}/blksnap-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 
-for tool in blksnap-send blksnap-diff blksnap-restore zstd rsync python3; do
+for tool in blksnap-send blksnap-diff blksnap-restore blksnap-merge zstd rsync python3; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool not found" >&2; exit 1; }
 done
 
@@ -74,20 +74,43 @@ pair "blksnap-restore -o out base.tar" "cat img > copy && sync copy"
 row "restore: throughput / (cat > copy; sync copy)" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 0.80"
 PREP=
 
-# 6. The 1% incremental against rsync updating a copy in place.
-cp img old
-python3 - <<'PY'
-import random
-random.seed(1)
-lines = [l.split() for l in open("r64") if not l.startswith("#")]
+# overwrite RANGES SEED: random data into img at each range of RANGES.
+overwrite() {
+	python3 - "$1" "$2" <<'PY'
+import random, sys
+random.seed(int(sys.argv[2]))
+lines = [l.split() for l in open(sys.argv[1]) if not l.startswith("#")]
 with open("img", "r+b") as f:
     for off, length in lines:
         f.seek(int(off)); f.write(random.randbytes(int(length)))
 PY
+}
+
+# 6. The 1% incremental against rsync updating a copy in place.
+cp img old
+overwrite r64 1
 PREP="cp --reflink=never old copy2 2>/dev/null || cp old copy2"
 pair "blksnap-send --base base.man -c none --ranges r64 img > inc.tar" "rsync --inplace --no-whole-file img copy2"
 row "1% incremental vs rsync --inplace: rsync time / ours" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 5"
 PREP=
+
+# 8. A synthetic full of a full and 5 incrementals of 1% each (blocks
+#    at random, overlapping by chance) against restoring the chain into
+#    a file: both read the whole chain and write an image's worth.
+chain="base.tar"
+prev=base.man
+for k in 1 2 3 4 5; do
+	ranges 65536 $((10 + k)) > "r.$k"
+	overwrite "r.$k" $((20 + k))
+	blksnap-send --base "$prev" -c none --ranges "r.$k" -m "i.$k.man" -o "i.$k.tar" img
+	chain="$chain i.$k.tar"
+	prev=i.$k.man
+done
+PREP="rm -f merged.tar out"
+pair "blksnap-merge -c none -o merged.tar $chain" "blksnap-restore -o out $chain"
+row "merge full + 5 x 1% into a synthetic full: restore / ours" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 1.0"
+PREP=
+rm -f i.?.tar i.?.man r.? merged.tar out
 
 # 7. An image of 10% random data (in 64 KiB blocks at random) and 90%
 #    written zeros: the zeros become zero ranges (blksnap-archive(5)).

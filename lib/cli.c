@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "blksnap/archive.h"
 #include "blksnap/control.h"
 #include "blksnap/error.h"
 #include "blksnap/remote.h"
@@ -239,6 +240,44 @@ static void remote_message(void *ctx, const char *text)
 {
 	(void)ctx;
 	cli_info("%s", text);
+}
+
+void cli_compress_init(struct cli_compress *cc, struct blksnap_compress *c)
+{
+	cc->level = -1;
+	cc->threads = 0;
+	cc->given = false;
+	blksnap_compress_parse("zstd", c);
+}
+
+void cli_compress_option(int opt, const char *arg, struct cli_compress *cc,
+			 struct blksnap_compress *c)
+{
+	switch (opt) {
+	case 'c':
+		cc->given = true;
+		if (blksnap_compress_parse(arg, c))
+			cli_usage_error("%s", blksnap_error());
+		break;
+	case CLI_OPT_LEVEL:
+		cc->level = (int)cli_parse_long(arg, "--level", 0, 22);
+		break;
+	case 'T':
+		cc->threads = (int)cli_parse_long(arg, "--threads", 1, 256);
+		break;
+	}
+}
+
+void cli_compress_finish(struct cli_compress *cc, struct blksnap_compress *c)
+{
+	if (cc->level >= 0 && blksnap_compress_set_level(c, cc->level))
+		cli_usage_error("--level: %s", blksnap_error());
+	/* All CPUs by default, asked only here: sysconf() reads /sys. */
+	if (!strcmp(c->method, "zstd") || !strcmp(c->method, "xz")) {
+		if (!cc->threads)
+			cc->threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		c->threads = cc->threads > 0 ? cc->threads : 1;
+	}
 }
 
 void cli_remote_setup(void)

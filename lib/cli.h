@@ -116,6 +116,30 @@ void cli_remote_setup(void);
 /* The remote options given, for blksnap_remote_create(). */
 const struct blksnap_remote_opts *cli_remote_opts(void);
 
+/*
+ * The compression options of the tools that write archives (send,
+ * merge): -c/--compress METHOD, --level N, -T/--threads N.  Add
+ * CLI_COMPRESS_LONGOPTS and "c:T:" to the tool's options, start with
+ * cli_compress_init(), hand each of the three to cli_compress_option()
+ * and call cli_compress_finish() after parsing: it applies the level
+ * and gives zstd and xz all CPUs unless --threads said otherwise.
+ */
+enum { CLI_OPT_LEVEL = 0x1100 };
+#define CLI_COMPRESS_LONGOPTS						\
+	{ "compress", required_argument, NULL, 'c' },			\
+	{ "level", required_argument, NULL, CLI_OPT_LEVEL },		\
+	{ "threads", required_argument, NULL, 'T' }
+struct blksnap_compress;
+struct cli_compress {
+	int level;		/* -1: the method's default */
+	int threads;		/* 0: all CPUs */
+	bool given;		/* -c was given (else zstd, the default) */
+};
+void cli_compress_init(struct cli_compress *cc, struct blksnap_compress *c);
+void cli_compress_option(int opt, const char *arg, struct cli_compress *cc,
+			 struct blksnap_compress *c);
+void cli_compress_finish(struct cli_compress *cc, struct blksnap_compress *c);
+
 /* "PROG (blksnap) VERSION" and exit 0. */
 noreturn void cli_version(void);
 

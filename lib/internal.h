@@ -177,6 +177,12 @@ bool bs_is_zero(const void *buf, size_t len);
 /* A zero-filled buffer of BS_ZERO_CHUNK bytes, shared, never written. */
 const void *bs_zeroes(void);
 
+/*
+ * An anonymous file (O_TMPFILE, or a named one removed at once) in
+ * @dir, read-write, gone when closed; -1 with errno.
+ */
+int bs_open_anonymous(const char *dir);
+
 /* Random UUID in text form. */
 void bs_uuid_random(char out[BLKSNAP_UUID_LEN + 1]);
 

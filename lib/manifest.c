@@ -269,8 +269,13 @@ static int check_fields(const struct parse_ctx *c,
 	if (hbs < BLKSNAP_MIN_HASH_BLOCK || (hbs & (hbs - 1)))
 		return bs_fail("%s: manifest: bad hash block size %u",
 			       c->archive, hbs);
+	/*
+	 * From version 2 a full archive may be a synthetic full of a later
+	 * point of its chain (blksnap-merge(8)), with that point's number.
+	 */
 	if (m->incremental != (m->parent_uuid[0] != '\0') ||
-	    m->incremental != (m->sequence != 0))
+	    (m->incremental && !m->sequence) ||
+	    (!m->incremental && m->sequence && m->format_version < 2))
 		return bs_fail("%s: manifest: kind, parent and sequence disagree",
 			       c->archive);
 	if (!m->size)
@@ -395,7 +400,15 @@ int blksnap_manifest_check_chain(const struct blksnap_manifest *prev,
 	if (!next->incremental)
 		return bs_fail("%s: a full archive cannot follow %s: restore it on its own or as the first of a chain",
 			       next_name, prev_name);
-	if (strcmp(next->parent_uuid, prev->uuid))
+	/*
+	 * A synthetic full holds the point of the incremental it was made
+	 * from, under its UUID: that incremental may follow it, changing
+	 * nothing (a fold cut short between its two steps leaves this).
+	 */
+	bool held = !prev->incremental && !strcmp(next->uuid, prev->uuid) &&
+		    next->sequence == prev->sequence;
+
+	if (!held && strcmp(next->parent_uuid, prev->uuid))
 		return bs_fail("%s: out of order: its parent is archive %s (number %u of its chain), but it follows %s (%s, number %u)",
 			       next_name, next->parent_uuid, next->sequence - 1,
 			       prev_name, prev->uuid, prev->sequence);

@@ -356,29 +356,6 @@ static int resume_check(void *ctx, uint64_t off, const void *buf, size_t len)
 		       s->o->out_name, (unsigned long long)(off + i));
 }
 
-/* Writes manifest and index again as a manifest file (no image). */
-static int write_manifest_file(struct send_state *s, const char *manifest,
-			       size_t mlen, const void *index, size_t ilen)
-{
-	struct blksnap_compress none;
-	struct blksnap_writer *w = NULL;
-	struct blksnap_output out;
-
-	blksnap_compress_parse("none", &none);
-	if (blksnap_output_create(&out, s->o->manifest_out))
-		return -1;
-	if (blksnap_writer_open(out.fd, s->o->manifest_out, &none, &w) ||
-	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_MANIFEST, manifest, mlen) ||
-	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
-	    blksnap_writer_finish(w)) {
-		blksnap_writer_free(w);
-		blksnap_output_abort(&out);
-		return -1;
-	}
-	blksnap_writer_free(w);
-	return blksnap_output_commit(&out);
-}
-
 static int write_archive(struct send_state *s)
 {
 	char *manifest = NULL;
@@ -417,7 +394,8 @@ static int write_archive(struct send_state *s)
 	}
 	ret = 0;
 	if (s->o->manifest_out)
-		ret = write_manifest_file(s, manifest, mlen, index, ilen);
+		ret = blksnap_manifest_file_write(s->o->manifest_out, manifest,
+						      mlen, index, ilen);
 out:
 	free(manifest);
 	free(index);

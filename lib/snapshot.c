@@ -15,22 +15,10 @@
 #include "blksnap/control.h"
 #include "blksnap/snapshot.h"
 
-/* An anonymous file in @dir; a named one removed at once without O_TMPFILE. */
 static int open_in_directory(const char *dir, struct blksnap_storage *st)
 {
-	char *name;
-	int fd;
+	int fd = bs_open_anonymous(dir);
 
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-		goto out;
-	if (asprintf(&name, "%s/.blksnap-storage.XXXXXX", dir) < 0)
-		return bs_fail_errno(ENOMEM, "%s", dir);
-	fd = mkostemp(name, O_CLOEXEC);
-	if (fd >= 0)
-		unlink(name);
-	free(name);
-out:
 	if (fd < 0)
 		return bs_fail_errno(errno, "%s: cannot create difference storage in this directory",
 				     dir);

@@ -254,6 +254,24 @@ int bs_fd_size(int fd, const char *name, uint64_t *size, bool *is_blockdev)
 	return 0;
 }
 
+int bs_open_anonymous(const char *dir)
+{
+	char *name;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+		return fd;
+	if (asprintf(&name, "%s/.blksnap-tmp.XXXXXX", dir) < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = mkostemp(name, O_CLOEXEC);
+	if (fd >= 0)
+		unlink(name);
+	free(name);
+	return fd;
+}
+
 static int fsync_parent(const char *path)
 {
 	char *copy = bs_strdup(path);

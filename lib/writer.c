@@ -617,3 +617,26 @@ void blksnap_writer_free(struct blksnap_writer *w)
 	free(w);
 }
 
+
+int blksnap_manifest_file_write(const char *path, const char *text,
+				size_t text_len, const void *index,
+				size_t index_len)
+{
+	struct blksnap_compress none;
+	struct blksnap_writer *w = NULL;
+	struct blksnap_output out;
+
+	blksnap_compress_parse("none", &none);
+	if (blksnap_output_create(&out, path))
+		return -1;
+	if (blksnap_writer_open(out.fd, path, &none, &w) ||
+	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_MANIFEST, text, text_len) ||
+	    blksnap_writer_add_file(w, BLKSNAP_ENTRY_HASHES, index, index_len) ||
+	    blksnap_writer_finish(w)) {
+		blksnap_writer_free(w);
+		blksnap_output_abort(&out);
+		return -1;
+	}
+	blksnap_writer_free(w);
+	return blksnap_output_commit(&out);
+}

@@ -77,6 +77,15 @@ struct blksnap_writer_resume {
 void blksnap_writer_set_resume(struct blksnap_writer *w,
 			       const struct blksnap_writer_resume *r);
 
+/*
+ * Writes a manifest file (blksnap-archive(5)): the manifest @text and
+ * the serialised hash @index of an archive, uncompressed, without its
+ * image, to @path under a temporary name renamed into place.
+ */
+int blksnap_manifest_file_write(const char *path, const char *text,
+				size_t text_len, const void *index,
+				size_t index_len);
+
 /* Output bytes so far (after compression). */
 uint64_t blksnap_writer_bytes(const struct blksnap_writer *w);
 void blksnap_writer_free(struct blksnap_writer *w);

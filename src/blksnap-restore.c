@@ -112,6 +112,9 @@ static void list_one(const char *name, const struct blksnap_manifest *m)
 	if (m->incremental)
 		printf("  kind:        incremental, number %" PRIu32 " of its chain\n"
 		       "  parent:      %s\n", m->sequence, m->parent_uuid);
+	else if (m->sequence)
+		printf("  kind:        full, synthetic: point %" PRIu32 " of its chain\n",
+		       m->sequence);
 	else
 		printf("  kind:        full\n");
 	printf("  uuid:        %s\n", m->uuid);

@@ -49,8 +49,7 @@ static __attribute__((__noreturn__)) void usage(void)
 	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-send(8)");
 }
 
-enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM, OPT_LEVEL,
-       OPT_RESUME };
+enum { OPT_CBT_GENERATION = 256, OPT_CBT_SNAPSHOT, OPT_OTHER_FILESYSTEM, OPT_RESUME };
 
 struct args {
 	struct blksnap_send_opts o;
@@ -67,9 +66,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "ranges", required_argument, NULL, 'r' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "manifest-out", required_argument, NULL, 'm' },
-		{ "compress", required_argument, NULL, 'c' },
-		{ "level", required_argument, NULL, OPT_LEVEL },
-		{ "threads", required_argument, NULL, 'T' },
+		CLI_COMPRESS_LONGOPTS,
 		{ "hash-block-size", required_argument, NULL, 'B' },
 		{ "cbt-generation", required_argument, NULL, OPT_CBT_GENERATION },
 		{ "cbt-snapshot", required_argument, NULL, OPT_CBT_SNAPSHOT },
@@ -80,7 +77,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ NULL, 0, NULL, 0 }
 	};
 	static const struct cli_alias aliases[] = {
-		{ 'l', "-l", OPT_LEVEL },
+		{ 'l', "-l", CLI_OPT_LEVEL },
 		{ 0 }
 	};
 	static const cli_group_t exclusive[] = {
@@ -92,11 +89,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		.longopts = longopts, .aliases = aliases, .exclusive = exclusive,
 		.remote = true, .usage = usage,
 	};
-	int c, level = -1, threads = 0;
-	bool compress_given = false;
+	struct cli_compress cc;
+	int c;
 	uint64_t hbs;
 
-	blksnap_compress_parse("zstd", &a->o.compress);
+	cli_compress_init(&cc, &a->o.compress);
 	while ((c = cli_getopt(argc, argv, &p)) != -1) {
 		switch (c) {
 		case 'f': a->full = true; break;
@@ -104,16 +101,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'r': a->ranges_file = optarg; break;
 		case 'o': a->output = optarg; break;
 		case 'm': a->o.manifest_out = optarg; break;
-		case 'c':
-			compress_given = true;
-			if (blksnap_compress_parse(optarg, &a->o.compress))
-				cli_usage_error("%s", blksnap_error());
-			break;
-		case OPT_LEVEL:
-			level = (int)cli_parse_long(optarg, "--level", 0, 22);
-			break;
-		case 'T':
-			threads = (int)cli_parse_long(optarg, "--threads", 1, 256);
+		case 'c': case CLI_OPT_LEVEL: case 'T':
+			cli_compress_option(c, optarg, &cc, &a->o.compress);
 			break;
 		case 'B':
 			hbs = cli_parse_size(optarg, "--hash-block-size");
@@ -157,15 +146,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 	if (a->o.resume && strcmp(a->o.compress.method, "none"))
 		cli_usage_error("--resume: a %s-compressed send cannot be resumed yet: use -c none%s",
 				a->o.compress.method,
-				compress_given ? "" : " (zstd is the default)");
-	if (level >= 0 && blksnap_compress_set_level(&a->o.compress, level))
-		cli_usage_error("--level: %s", blksnap_error());
-	/* All CPUs by default, asked only here: sysconf() reads /sys. */
-	if (!strcmp(a->o.compress.method, "zstd") || !strcmp(a->o.compress.method, "xz")) {
-		if (!threads)
-			threads = (int)sysconf(_SC_NPROCESSORS_ONLN);
-		a->o.compress.threads = threads > 0 ? threads : 1;
-	}
+				cc.given ? "" : " (zstd is the default)");
+	cli_compress_finish(&cc, &a->o.compress);
 	a->o.source = argv[optind];
 }
 

@@ -37,7 +37,7 @@ help_long_options() {
 		LC_ALL=C sort -u
 }
 
-for name in take cbt send diff restore backup; do
+for name in take cbt send diff restore merge backup; do
 	tool=$BLKSNAP_BIN/src/blksnap-$name
 	[ "$name" = backup ] && tool=$top_srcdir/contrib/blksnap-backup
 	help_long_options "$tool" > "$TMP/help"

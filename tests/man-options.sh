@@ -34,7 +34,7 @@ man_options() {
 	}' | LC_ALL=C sort -u
 }
 
-for name in send diff restore cbt take backup; do
+for name in send diff restore merge cbt take backup; do
 	tool=$BLKSNAP_BIN/src/blksnap-$name
 	[ "$name" = backup ] && tool=$top_srcdir/contrib/blksnap-backup
 	page=$top_srcdir/man/blksnap-$name.8

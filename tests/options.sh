@@ -9,7 +9,7 @@
 
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
-tools="send diff restore cbt take"
+tools="send diff restore merge cbt take"
 
 # "-o --output", one a line, for every short option a tool's --help shows.
 short_options() {

@@ -128,6 +128,9 @@ check "incremental to http://, base and diff from http://" sh -c \
 rm -f out
 check "restore from http://" sh -c \
 	"blksnap-restore -o out $U/hosts/a/img.0.tar $U/hosts/a/img.1.tar && cmp out state.1"
+rm -f out
+check "a synthetic full merged from http:// restores as the chain" sh -c \
+	"blksnap-merge -c none -o merged.tar $U/hosts/a/img.0.tar $U/hosts/a/img.1.tar && blksnap-restore -o out merged.tar && cmp out state.1"
 expect_error "a missing archive: not found (HTTP 404)" \
 	"$U/hosts/a/none.tar: not found \\(HTTP 404\\)" \
 	blksnap-restore --verify "$U/hosts/a/none.tar"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The engines behind the tools: send an archive, scan a source for
- * changes against a chain, restore or verify a chain.
+ * changes against a chain, restore or verify a chain, merge a chain.
  */
 #ifndef BLKSNAP_BACKUP_H
 #define BLKSNAP_BACKUP_H
@@ -92,6 +92,34 @@ struct blksnap_restore_opts {
  * a first pass verified the whole chain.
  */
 int blksnap_restore(const struct blksnap_restore_opts *o);
+
+struct blksnap_merge_opts {
+	const char *const *chain;	/* full archive first */
+	size_t count;			/* the archives merged */
+	const char *output;		/* a local file: the merged archive */
+	const char *manifest_out;	/* NULL, or a manifest file to write */
+	struct blksnap_compress compress;
+	blksnap_progress_fn progress;
+	void *progress_ctx;
+};
+
+/*
+ * Merges a chain (a full archive and its incrementals, in order; files
+ * or URLs) into one full archive of the chain's last point: a synthetic
+ * full.  It takes the identity of that point (UUID, sequence number,
+ * source, CBT generation and snapshot), so that the incrementals made
+ * after it apply to it as they did to the last archive merged; zero
+ * ranges stay zero ranges.  Every block is checked against the members'
+ * hash indexes; the result is written under a temporary name beside
+ * @output, read back and checked, and only then renamed to @output (a
+ * regular file; it may be one of the members).  On failure nothing is
+ * left and @output is as it was.  The incrementals' data is kept in an
+ * anonymous file in @output's directory while merging; memory: 9 bytes
+ * per hash block of the image.  @manifest, when not NULL, receives the
+ * manifest written; @manifest_out is written after @output is in place.
+ */
+int blksnap_merge(const struct blksnap_merge_opts *o,
+		  struct blksnap_manifest *manifest);
 
 #ifdef __cplusplus
 }

@@ -91,6 +91,17 @@ static void test_fields(void)
 	blksnap_manifest_format(&m, &text, &len);
 	fails_with(reparse(text, len, &back), "disagree", "incremental without parent");
 	free(text);
+	sample(&m);
+	m.sequence = 4;		/* a full of a later point: version 2 only */
+	blksnap_manifest_format(&m, &text, &len);
+	fails_with(reparse(text, len, &back), "disagree",
+		   "a version 1 full archive with a sequence number is refused");
+	free(text);
+	m.format_version = 2;
+	blksnap_manifest_format(&m, &text, &len);
+	ok(reparse(text, len, &back) == 0 && !back.incremental &&
+	   back.sequence == 4, "a version 2 synthetic full keeps its sequence number");
+	free(text);
 }
 
 /* @body (every line but the checksum) with its checksum line, parsed. */
@@ -187,7 +198,7 @@ static void test_strict(void)
 
 static void test_chain(void)
 {
-	struct blksnap_manifest full, inc1, inc2, other;
+	struct blksnap_manifest full, inc1, inc2, other, synth;
 
 	sample(&full);
 	sample(&other);
@@ -214,6 +225,20 @@ static void test_chain(void)
 		   "but it follows o", "wrong parent named");
 	fails_with(blksnap_manifest_check_chain(&inc1, "i1", &full, "f"),
 		   "a full archive cannot follow", "full after incremental");
+	/* A synthetic full of point 1 (blksnap-merge), then the rest. */
+	synth = full;
+	strcpy(synth.uuid, inc1.uuid);
+	synth.sequence = 1;
+	synth.format_version = 2;
+	ok(blksnap_manifest_check_chain(&synth, "s", &inc2, "i2") == 0,
+	   "the incremental after point 1 follows its synthetic full");
+	ok(blksnap_manifest_check_chain(&synth, "s", &inc1, "i1") == 0,
+	   "the incremental of point 1 may follow the synthetic full of it");
+	fails_with(blksnap_manifest_check_chain(&full, "f", &synth, "s"),
+		   "a full archive cannot follow", "a synthetic full after its full");
+	synth.sequence = 2;
+	fails_with(blksnap_manifest_check_chain(&synth, "s", &inc1, "i1"),
+		   "i1: out of order", "the same UUID at another point is refused");
 	inc1.size++;
 	fails_with(blksnap_manifest_check_chain(&full, "f", &inc1, "i1"),
 		   "differs from its parent", "size change");

@@ -54,4 +54,34 @@ rm -f /tmp/restored42b
 sh "$backup" --full "$DISK2" "$dir" || die "a new chain"
 [ "$(ls -d "$dir"/chain-* | wc -l)" = 2 ] || die "not two chains"
 echo "4 daily steps restore to the device; --full starts a second chain"
+# Forever forward from snapshots: 5 steps keeping 2 points, the oldest
+# incremental folded into the full after each; the last point restores
+# to the device, and the point before it too (its full archive alone).
+rm -rf "$dir"
+mount "$DISK2" "$mnt" || die "mount for forever forward"
+for day in 5 6 7 8; do
+	dd if=/dev/urandom of="$mnt/day$day" bs=64k count=8 status=none
+	# The last two steps with the filesystem unmounted: the device is
+	# then what they back up.
+	[ "$day" = 8 ] && { umount "$mnt" || die "umount on day 8"; }
+	sh "$backup" --keep-points 2 --retention forever "$DISK2" "$dir" ||
+		die "forever forward, day $day"
+done
+cp "$DISK2" /tmp/before42 || die "copy of the device"
+mount "$DISK2" "$mnt" || die "mount for the last step"
+dd if=/dev/urandom of="$mnt/day9" bs=64k count=8 status=none
+umount "$mnt" || die "umount before the last step"
+sh "$backup" --keep-points 2 --retention forever "$DISK2" "$dir" ||
+	die "forever forward, last step"
+ls -l "$dir/current/"
+[ "$(ls "$dir"/current/*.tar | wc -l)" = 2 ] || die "forever forward: not 2 points"
+blksnap-restore -q --list "$dir/current/0000.tar" | grep -q 'synthetic: point 3 of its chain' ||
+	die "forever forward: the full archive is not the synthetic full of point 3"
+blksnap-restore -q -o /tmp/restored42c "$dir"/current/*.tar || die "forever forward: restore"
+cmp /tmp/restored42c "$DISK2" || die "forever forward: the chain does not restore to the device"
+blksnap-restore -q -o /tmp/restored42c "$dir/current/0000.tar" || die "forever forward: restore of the full"
+cmp /tmp/restored42c /tmp/before42 || die "forever forward: the full does not restore to the point before"
+rm -f /tmp/restored42c /tmp/before42
+[ -z "$(blksnap-take --list)" ] || die "a snapshot was left behind: $(blksnap-take --list)"
+echo "forever forward: 5 steps, 2 points kept, both restore"
 unload

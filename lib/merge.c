@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Merging a chain (a full archive and incrementals, in order) into one
+ * full archive of the chain's last point: a synthetic full
+ * (blksnap-merge(8)), written without the source device.
+ *
+ * Every block of the result has one owner: the newest archive of the
+ * chain that holds it, as data or as a zero range.  The incrementals
+ * are read first, verified, and their data kept in an anonymous scratch
+ * file beside the output; the full archive's hash index tells its map,
+ * so that the result's map and manifest are complete before its header
+ * is written; then the full archive's image is read once more, verified,
+ * and streamed into the result, with the incrementals' blocks taking the
+ * place of those they replace.  The result is then read back and checked
+ * against the index built from the members' indexes before it is renamed
+ * into place.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Who owns a block of the result. */
+enum owner {
+	OWN_NONE,	/* a hole of the full no incremental wrote: a hole */
+	OWN_FULL,	/* the full archive's data */
+	OWN_INC,	/* an incremental's data, in the scratch file */
+	OWN_ZERO,	/* a zero range (or a block of zeros of the full) */
+};
+
+struct merge {
+	const struct blksnap_merge_opts *o;
+	struct blksnap_manifest *ms;
+	uint32_t hbs;
+	uint64_t size;
+	uint64_t blocks;
+	uint8_t *owner;			/* enum owner, per block */
+	uint64_t *hash;			/* per block that has an owner */
+	struct blksnap_hash_index full_ix;	/* the full's, as first read */
+	int scratch;			/* the incrementals' data */
+	struct blksnap_ranges data;	/* the result's data regions */
+	struct blksnap_ranges zeros;	/* and zero ranges */
+	struct blksnap_output out;
+	struct blksnap_writer *w;
+	uint64_t pos;			/* what the image entry got so far */
+	bool missing;			/* a block of the full never came */
+	void *block;			/* one hash block, from the scratch */
+	uint64_t done, total;		/* progress */
+};
+
+static uint64_t block_len(const struct merge *m, uint64_t b)
+{
+	return BS_MIN((uint64_t)m->hbs, m->size - b * m->hbs);
+}
+
+static void progress(struct merge *m, uint64_t bytes)
+{
+	m->done += bytes;
+	if (m->o->progress)
+		m->o->progress(m->o->progress_ctx, m->done, m->total);
+}
+
+/* Opens member @i, checking it is the archive whose manifest was read. */
+static int open_member(struct merge *m, size_t i, struct blksnap_archive **ap)
+{
+	const char *name = m->o->chain[i];
+
+	if (blksnap_archive_open(name, ap))
+		return -1;
+	if (!blksnap_archive_has_image(*ap) ||
+	    strcmp(blksnap_archive_manifest(*ap)->uuid, m->ms[i].uuid)) {
+		blksnap_archive_close(*ap);
+		return bs_fail(blksnap_archive_has_image(*ap) ?
+			       "%s: changed while being read" :
+			       "%s: a manifest file holds no image data: give the archive",
+			       name);
+	}
+	return 0;
+}
+
+/* Calls @fn for each block of @ix, in order, with its hash. */
+static int each_block(struct merge *m, const struct blksnap_hash_index *ix,
+		      int (*fn)(struct merge *m, uint64_t b, uint64_t hash))
+{
+	size_t r, h = 0;
+
+	for (r = 0; r < ix->regions.count; r++) {
+		const struct blksnap_range *g = &ix->regions.v[r];
+		uint64_t b;
+
+		for (b = g->offset / m->hbs;
+		     b * m->hbs < g->offset + g->length; b++)
+			if (fn(m, b, ix->hash[h++]))
+				return -1;
+	}
+	return 0;
+}
+
+static int own_full(struct merge *m, uint64_t b, uint64_t hash)
+{
+	m->owner[b] = hash == blksnap_hash_zero((size_t)block_len(m, b)) ?
+		      OWN_ZERO : OWN_FULL;
+	m->hash[b] = hash;
+	return 0;
+}
+
+static int own_inc(struct merge *m, uint64_t b, uint64_t hash)
+{
+	m->owner[b] = OWN_INC;
+	m->hash[b] = hash;
+	return 0;
+}
+
+/* Pass 1: the full archive's map, from its index (checked in pass 3). */
+static int plan_full(struct merge *m)
+{
+	struct blksnap_archive *a;
+	int ret;
+
+	if (open_member(m, 0, &a))
+		return -1;
+	ret = blksnap_archive_read_index(a, &m->full_ix);
+	blksnap_archive_close(a);
+	if (ret)
+		return -1;
+	return each_block(m, &m->full_ix, own_full);
+}
+
+static int scratch_write(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	struct merge *m = ctx;
+
+	if (bs_pwrite_all(m->scratch, buf, len, off))
+		return bs_fail_errno(errno, "%s: cannot keep an incremental's data beside it",
+				     m->o->output);
+	progress(m, len);
+	return 0;
+}
+
+/* Pass 2: each incremental, verified, its data into the scratch file. */
+static int read_incremental(struct merge *m, size_t i)
+{
+	struct blksnap_hash_index ix;
+	struct blksnap_ranges zeros;
+	struct blksnap_archive *a;
+	size_t k;
+	int ret;
+
+	if (open_member(m, i, &a))
+		return -1;
+	ret = blksnap_archive_read_image(a, scratch_write, m, &ix, &zeros);
+	blksnap_archive_close(a);
+	if (ret)
+		return -1;
+	ret = each_block(m, &ix, own_inc);
+	for (k = 0; !ret && k < zeros.count; k++) {
+		uint64_t b;
+
+		for (b = zeros.v[k].offset / m->hbs;
+		     b * m->hbs < zeros.v[k].offset + zeros.v[k].length; b++)
+			m->owner[b] = OWN_ZERO;
+	}
+	blksnap_hash_index_free(&ix);
+	blksnap_ranges_free(&zeros);
+	return ret;
+}
+
+/* The result's data regions and zero ranges, from the owners. */
+static int plan_result(struct merge *m)
+{
+	uint64_t b;
+
+	for (b = 0; b < m->blocks; b++) {
+		struct blksnap_ranges *r = m->owner[b] == OWN_ZERO ? &m->zeros :
+					   m->owner[b] == OWN_NONE ? NULL :
+					   &m->data;
+
+		if (r && blksnap_ranges_append(r, b * m->hbs, block_len(m, b)))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The result's manifest: the identity of the chain's last point (its
+ * UUID, sequence number, source and CBT state), as a full archive.
+ */
+static void fill_manifest(const struct merge *m, struct blksnap_manifest *r)
+{
+	const struct blksnap_manifest *last = &m->ms[m->o->count - 1];
+	char tool[sizeof(r->tool_version)];
+
+	blksnap_manifest_init(r);
+	memcpy(tool, r->tool_version, sizeof(tool));
+	*r = *last;
+	memcpy(r->tool_version, tool, sizeof(tool));
+	r->incremental = false;
+	r->parent_uuid[0] = '\0';
+	bs_strlcpy(r->image_name, m->ms[0].image_name, sizeof(r->image_name));
+	bs_strlcpy(r->compression, m->o->compress.method, sizeof(r->compression));
+	r->data_bytes = blksnap_ranges_bytes(&m->data);
+	r->range_count = m->data.count;
+	r->zero_bytes = blksnap_ranges_bytes(&m->zeros);
+	r->zero_range_count = m->zeros.count;
+	/* Version 1 has neither zero ranges nor a full of a later point. */
+	r->format_version = r->zero_range_count || r->sequence ? 2 : 1;
+}
+
+/* Feeds the image entry up to @end: holes, and the incrementals' blocks. */
+static int emit_until(struct merge *m, uint64_t end)
+{
+	while (m->pos < end) {
+		uint64_t b = m->pos / m->hbs, len = block_len(m, b);
+		uint64_t rest = (b * m->hbs + len) - m->pos;
+
+		switch (m->owner[b]) {
+		case OWN_NONE:
+		case OWN_ZERO:
+			if (blksnap_writer_image_hole(m->w, rest))
+				return -1;
+			break;
+		case OWN_FULL:
+			/* Data of the full that did not come: its read fails. */
+			m->missing = true;
+			if (blksnap_writer_image_data(m->w, bs_zeroes(), (size_t)rest))
+				return -1;
+			break;
+		case OWN_INC:
+			if (bs_pread_all(m->scratch, m->block, (size_t)len,
+					 b * m->hbs) != (ssize_t)len)
+				return bs_fail_errno(errno ? errno : EIO,
+						     "%s: cannot read back an incremental's data kept beside it",
+						     m->o->output);
+			if (blksnap_hash(m->block, (size_t)len) != m->hash[b])
+				return bs_fail("%s: the incrementals' data kept beside it changed at offset %llu",
+					       m->o->output,
+					       (unsigned long long)(b * m->hbs));
+			if (blksnap_writer_image_data(m->w, m->block, (size_t)len))
+				return -1;
+			break;
+		}
+		m->pos += rest;
+	}
+	return 0;
+}
+
+/* Pass 3: the full archive's data, where no incremental replaced it. */
+static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	struct merge *m = ctx;
+	const char *p = buf;
+	uint64_t end = off + len;
+
+	progress(m, len);
+	while (off < end) {
+		uint64_t b = off / m->hbs;
+		uint64_t n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
+
+		if (m->owner[b] == OWN_FULL) {
+			if (emit_until(m, off))
+				return -1;
+			if (m->pos != off)
+				return bs_fail("%s: damaged archive: image data at %llu comes twice",
+					       m->o->chain[0], (unsigned long long)off);
+			if (blksnap_writer_image_data(m->w, p, (size_t)n))
+				return -1;
+			m->pos += n;
+		}
+		off += n;
+		p += n;
+	}
+	return 0;
+}
+
+static bool same_index(const struct blksnap_hash_index *a,
+		       const struct blksnap_hash_index *b)
+{
+	return a->count == b->count && a->regions.count == b->regions.count &&
+	       !memcmp(a->hash, b->hash, a->count * sizeof(*a->hash)) &&
+	       !memcmp(a->regions.v, b->regions.v,
+		       a->regions.count * sizeof(*a->regions.v));
+}
+
+static int stream_full(struct merge *m)
+{
+	struct blksnap_hash_index ix;
+	struct blksnap_archive *a;
+	int ret;
+
+	if (open_member(m, 0, &a))
+		return -1;
+	ret = blksnap_archive_read_image(a, full_sink, m, &ix, NULL);
+	blksnap_archive_close(a);
+	if (ret)
+		return -1;
+	ret = same_index(&ix, &m->full_ix) ? 0 :
+	      bs_fail("%s: changed while being read", m->o->chain[0]);
+	blksnap_hash_index_free(&ix);
+	if (ret || emit_until(m, m->size))
+		return -1;
+	if (m->missing)
+		return bs_fail("%s: damaged archive: image data its index holds is missing",
+			       m->o->chain[0]);
+	return 0;
+}
+
+static int add_owned(struct merge *m, uint64_t b, struct blksnap_hash_index *ix)
+{
+	return m->owner[b] == OWN_NONE ? 0 :
+	       blksnap_hash_index_add(ix, b * m->hbs, m->hash[b]);
+}
+
+/* The result as written: read back whole, its blocks those of @want. */
+static int verify_result(struct merge *m, const struct blksnap_manifest *r,
+			 const struct blksnap_hash_index *want)
+{
+	struct blksnap_hash_index ix;
+	struct blksnap_archive *a;
+	int ret;
+
+	if (blksnap_archive_open(m->out.tmp_path, &a))
+		return -1;
+	ret = strcmp(blksnap_archive_manifest(a)->uuid, r->uuid) ?
+	      bs_fail("%s: changed while being written", m->out.tmp_path) :
+	      blksnap_archive_read_image(a, NULL, NULL, &ix, NULL);
+	blksnap_archive_close(a);
+	if (ret)
+		return -1;
+	ret = same_index(&ix, want) ? 0 :
+	      bs_fail("%s: the merged archive does not hold the chain's blocks",
+		      m->out.tmp_path);
+	blksnap_hash_index_free(&ix);
+	return ret;
+}
+
+static int write_result(struct merge *m, struct blksnap_manifest *r)
+{
+	struct blksnap_hash_index ix;
+	char *text = NULL;
+	void *index = NULL;
+	size_t tlen, ilen;
+	uint64_t b;
+	int ret = -1;
+
+	fill_manifest(m, r);
+	blksnap_hash_index_init(&ix, m->hbs, m->size);
+	for (b = 0; b < m->blocks; b++)
+		if (add_owned(m, b, &ix))
+			goto out;
+	if (blksnap_manifest_format(r, &text, &tlen) ||
+	    blksnap_hash_index_encode(&ix, &index, &ilen) ||
+	    blksnap_writer_open(m->out.fd, m->o->output, &m->o->compress, &m->w) ||
+	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_MANIFEST, text, tlen) ||
+	    blksnap_writer_begin_image(m->w, r->image_name, m->size, &m->data) ||
+	    stream_full(m) ||
+	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
+	    blksnap_writer_finish(m->w) ||
+	    verify_result(m, r, &ix) ||
+	    blksnap_output_commit(&m->out))
+		goto out;
+	ret = m->o->manifest_out ?
+	      blksnap_manifest_file_write(m->o->manifest_out, text, tlen,
+					  index, ilen) : 0;
+out:
+	free(text);
+	free(index);
+	blksnap_hash_index_free(&ix);
+	return ret;
+}
+
+/* Sizes and the places the result and the scratch file take. */
+static int prepare(struct merge *m)
+{
+	const struct blksnap_merge_opts *o = m->o;
+	char *dir;
+	size_t i;
+
+	if (!o->count)
+		return bs_fail("no archive given");
+	if (blksnap_chain_read_manifests(o->chain, o->count, m->ms))
+		return -1;
+	m->hbs = m->ms[0].hash_block_size;
+	m->size = m->ms[0].size;
+	m->blocks = blksnap_block_count(m->size, m->hbs);
+	for (i = 0; i < o->count; i++)
+		m->total += m->ms[i].data_bytes;
+	if (m->blocks > SIZE_MAX / sizeof(*m->hash))
+		return bs_fail("%s: too many hash blocks to merge", o->chain[0]);
+	m->owner = bs_calloc((size_t)m->blocks, 1);
+	m->hash = bs_calloc((size_t)m->blocks, sizeof(*m->hash));
+	m->block = bs_malloc(m->hbs);
+	if (!m->owner || !m->hash || !m->block)
+		return -1;
+	if (blksnap_output_create(&m->out, o->output))
+		return -1;
+	if (!m->out.tmp_path)
+		return bs_fail("%s: the merged archive goes to a regular file, written under a temporary name and renamed when verified",
+			       o->output);
+	dir = bs_strdup(m->out.tmp_path);
+	if (!dir)
+		return -1;
+	m->scratch = bs_open_anonymous(dirname(dir));
+	if (m->scratch < 0)
+		bs_fail_errno(errno, "%s: cannot create a scratch file for the incrementals' data in its directory",
+			      o->output);
+	free(dir);
+	return m->scratch < 0 ? -1 : 0;
+}
+
+int blksnap_merge(const struct blksnap_merge_opts *o,
+		  struct blksnap_manifest *manifest)
+{
+	struct merge m = { .o = o, .scratch = -1, .out = { .fd = -1 } };
+	struct blksnap_manifest r;
+	size_t i;
+	int ret = -1;
+
+	blksnap_ranges_init(&m.data);
+	blksnap_ranges_init(&m.zeros);
+	blksnap_hash_index_init(&m.full_ix, 0, 0);
+	m.ms = bs_calloc(o->count ? o->count : 1, sizeof(*m.ms));
+	if (!m.ms || prepare(&m) || plan_full(&m))
+		goto out;
+	for (i = 1; i < o->count; i++)
+		if (read_incremental(&m, i))
+			goto out;
+	if (plan_result(&m) || write_result(&m, &r))
+		goto out;
+	if (manifest)
+		*manifest = r;
+	ret = 0;
+out:
+	blksnap_output_abort(&m.out);
+	if (m.scratch >= 0)
+		close(m.scratch);
+	blksnap_writer_free(m.w);
+	blksnap_hash_index_free(&m.full_ix);
+	blksnap_ranges_free(&m.data);
+	blksnap_ranges_free(&m.zeros);
+	free(m.block);
+	free(m.hash);
+	free(m.owner);
+	free(m.ms);
+	return ret;
+}
