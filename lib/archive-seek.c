@@ -28,11 +28,11 @@ struct raw {
 
 static int raw_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
-	struct raw *w = ctx;
+	struct raw *w = ctx;	/* a URL's object, unless file:// gave an fd */
 	ssize_t got;
 	int ret;
 
-	if (w->remote) {
+	if (w->fd < 0) {
 		pthread_mutex_lock(&w->lock);
 		ret = bs_remote_pread(w->remote, buf, len, off);
 		pthread_mutex_unlock(&w->lock);

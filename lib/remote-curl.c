@@ -324,7 +324,7 @@ static void method_options(CURL *c, struct req *q, struct stream_ctx *s)
 		rcurl.easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(q->method, "DELETE")) {
 		rcurl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
-	} else if (!q->download) {
+	} else if (!q->download && !q->range_buf) {
 		rcurl.easy_setopt(c, CURLOPT_NOBODY, 1L);	/* sftp quote commands only */
 	}
 }
