@@ -26,26 +26,32 @@ struct raw {
 	uint64_t size;
 };
 
+/* Exactly @len bytes of @fd at @off; messages name @name and @what. */
+static int fd_pread(int fd, const char *name, const char *what, void *buf,
+		    size_t len, uint64_t off)
+{
+	ssize_t got = bs_pread_all(fd, buf, len, off);
+
+	if (got < 0)
+		return bs_fail_errno(errno, "%s: read error at byte %llu of %s",
+				     name, (unsigned long long)off, what);
+	if ((size_t)got != len)
+		return bs_fail("%s: truncated archive: %s ends before byte %llu",
+			       name, what, (unsigned long long)(off + len));
+	return 0;
+}
+
 static int raw_pread(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct raw *w = ctx;	/* a URL's object, unless file:// gave an fd */
-	ssize_t got;
 	int ret;
 
-	if (w->fd < 0) {
-		pthread_mutex_lock(&w->lock);
-		ret = bs_remote_pread(w->remote, buf, len, off);
-		pthread_mutex_unlock(&w->lock);
-		return ret;
-	}
-	got = bs_pread_all(w->fd, buf, len, off);
-	if (got < 0)
-		return bs_fail_errno(errno, "%s: read error at byte %llu",
-				     w->name, (unsigned long long)off);
-	if ((size_t)got != len)
-		return bs_fail("%s: truncated archive: it ends before byte %llu",
-			       w->name, (unsigned long long)(off + len));
-	return 0;
+	if (w->fd >= 0)
+		return fd_pread(w->fd, w->name, "the file", buf, len, off);
+	pthread_mutex_lock(&w->lock);
+	ret = bs_remote_pread(w->remote, buf, len, off);
+	pthread_mutex_unlock(&w->lock);
+	return ret;
 }
 
 static int raw_open(struct raw *w, const char *name)
@@ -137,15 +143,9 @@ struct seekable_cache {
 static int cache_pread(void *h, void *buf, size_t len, uint64_t off)
 {
 	struct seekable_cache *c = h;
-	ssize_t got = bs_pread_all(c->fd, buf, len, off);
 
-	if (got < 0)
-		return bs_fail_errno(errno, "%s: read error in the cache file at byte %llu",
-				     c->name, (unsigned long long)off);
-	if ((size_t)got != len)
-		return bs_fail("%s: truncated archive: its tar stream ends before byte %llu",
-			       c->name, (unsigned long long)(off + len));
-	return 0;
+	return fd_pread(c->fd, c->name, "its decompressed tar stream (the cache file)",
+			buf, len, off);
 }
 
 static void cache_close(void *h)

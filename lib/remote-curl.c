@@ -467,15 +467,20 @@ int remote_request(struct blksnap_remote *r, struct req *q)
 	}
 }
 
+/* @q on the object itself (r->target); the caller frees @q after. */
+static int request_object(struct blksnap_remote *r, struct req *q)
+{
+	q->url = strdup(r->target);
+	if (!q->url)
+		return remote_set_error(r, "%s: out of memory", r->url);
+	return remote_request(r, q);
+}
+
 int remote_download(struct blksnap_remote *r)
 {
 	struct req q = { .method = "GET", .download = true };
-	int ret;
+	int ret = request_object(r, &q);
 
-	q.url = strdup(r->target);
-	if (!q.url)
-		return remote_set_error(r, "%s: out of memory", r->url);
-	ret = remote_request(r, &q);
 	req_free(&q);
 	return ret;
 }
@@ -489,10 +494,7 @@ int remote_range_read(struct blksnap_remote *r, void *buf, size_t len,
 
 	if (!len)
 		return 0;
-	q.url = strdup(r->target);
-	if (!q.url)
-		return remote_set_error(r, "%s: out of memory", r->url);
-	ret = remote_request(r, &q);
+	ret = request_object(r, &q);
 	if (!ret && q.range_got != len)
 		ret = remote_set_error(r, "%s: %zu bytes at byte %llu: only %zu came (the object is shorter)",
 				       r->url, len, (unsigned long long)off,
@@ -505,12 +507,8 @@ int remote_object_size(struct blksnap_remote *r, uint64_t *size)
 {
 	struct req q = { .method = "HEAD" };
 	curl_off_t len = -1;
-	int ret;
+	int ret = request_object(r, &q);
 
-	q.url = strdup(r->target);
-	if (!q.url)
-		return remote_set_error(r, "%s: out of memory", r->url);
-	ret = remote_request(r, &q);
 	req_free(&q);
 	if (ret)
 		return ret;

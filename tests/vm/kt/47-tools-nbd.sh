@@ -14,6 +14,7 @@ plugin=$BLKSNAP_TOOLS/nbdkit-blksnap-plugin.so
 [ -f "$plugin" ] || { echo "the nbdkit plugin was not built (no nbdkit-plugin-dev)"; exit 77; }
 command -v nbdkit >/dev/null || { echo "nbdkit is not installed"; exit 77; }
 command -v nbd-client >/dev/null || { echo "nbd-client is not installed"; exit 77; }
+modprobe ext4 || die "modprobe ext4"
 modprobe nbd nbds_max=2 2>/dev/null || { echo "the kernel has no nbd module"; exit 77; }
 PATH="$BLKSNAP_TOOLS:$PATH"
 dev=$DISK2 mnt=/tmp/mnt47 ro=/tmp/ro47 st=/tmp/storage47 a=/tmp/arch47
