@@ -26,7 +26,9 @@
  * small cache for reads of parts of a block; a block read again after it
  * left the cache is checked again.
  *
- * Reads are safe on several threads at once.
+ * Reads are safe on several threads at once.  Memory: 10 bytes per
+ * hash block of the image (the newest hash and archive of each: 160 MiB
+ * for 1 TiB in 64 KiB blocks), the archives' sparse maps, and the cache.
  */
 #ifndef BLKSNAP_CHAIN_MAP_H
 #define BLKSNAP_CHAIN_MAP_H
