@@ -88,13 +88,52 @@ PY
 
 # 6. The 1% incremental against rsync updating a copy in place.
 cp img old
+cp img img.0
 overwrite r64 1
 PREP="cp --reflink=never old copy2 2>/dev/null || cp old copy2"
 pair "blksnap-send --base base.man -c none --ranges r64 img > inc.tar" "rsync --inplace --no-whole-file img copy2"
 row "1% incremental vs rsync --inplace: rsync time / ours" "$ta" "$tb" "$(calc "$tb / $ta")" ">= 5"
 PREP=
 
-# 8. A synthetic full of a full and 5 incrementals of 1% each (blocks
+# 8. A served point (nbdkit blksnap, the chain base.tar + inc.tar, whose
+#    image is img now) against nbdkit's file plugin serving img: the
+#    whole export read by nbdcopy, and 4 KiB random reads by fio's nbd
+#    engine (16,384 reads, 8 in flight).  Each side's time includes
+#    nbdkit's start (the plugin reads the manifests and hash indexes; a
+#    zstd chain is decompressed into its cache file then).
+plugin=$build/src/.libs/nbdkit-blksnap-plugin.so
+if [ -f "$plugin" ] && command -v nbdkit >/dev/null && command -v nbdcopy >/dev/null; then
+	blksnap-send --full -c zstd --level 1 -m zbase.man -o zbase.tar img.0
+	blksnap-send --base zbase.man -c zstd --level 1 --ranges r64 -o zinc.tar img
+	# serve-copy.sh / serve-fio.sh PLUGIN ARGS...: one nbdkit and its client.
+	cat > serve-copy.sh <<'SH'
+exec nbdkit -U - "$@" --run 'nbdcopy "$uri" null:'
+SH
+	cat > serve-fio.sh <<'SH'
+exec nbdkit -U - "$@" --run 'fio --name=r --ioengine=nbd --uri="$uri" --rw=randread --bs=4k --iodepth=8 --io_size=64M --randseed=7 --norandommap --output=/dev/null'
+SH
+	have_fio=
+	fio --enghelp 2>&1 | grep -qw nbd && have_fio=1
+	for comp in none zstd; do
+		chain="base.tar inc.tar"
+		[ "$comp" = zstd ] && chain="zbase.tar zinc.tar"
+		goal=">= 0.80" goal4k=">= 0.70"
+		[ "$comp" = zstd ] && goal="(info)" goal4k="(info)"
+		pair "sh serve-copy.sh $plugin $chain" "sh serve-copy.sh file img"
+		row "served point ($comp), nbdcopy: throughput / file plugin" "$ta" "$tb" "$(calc "$tb / $ta")" "$goal"
+		if [ -n "$have_fio" ]; then
+			pair "sh serve-fio.sh $plugin $chain" "sh serve-fio.sh file img"
+			row "served point ($comp), 4K random reads: IOPS / file plugin" "$ta" "$tb" "$(calc "$tb / $ta")" "$goal4k"
+		else
+			echo "bench: fio has no nbd engine: no 4K random read row" >&2
+		fi
+	done
+	rm -f zbase.tar zinc.tar img.0
+else
+	echo "bench: no nbdkit, nbdcopy or plugin: the served point rows are left out" >&2
+fi
+
+# 9. A synthetic full of a full and 5 incrementals of 1% each (blocks
 #    at random, overlapping by chance) against restoring the chain into
 #    a file: both read the whole chain and write an image's worth.
 chain="base.tar"

@@ -210,6 +210,22 @@ int bs_storage_header_parse(const void *buf, size_t len,
 /* The CRC-32C of @h with its checksum field taken as zero. */
 uint32_t bs_storage_header_checksum(const struct blksnap_storage_header *h);
 
+/*
+ * Reads of an object at offsets, for random access to archives
+ * (lib/archive-seek.c).  bs_remote_open_ranged() parses @url (the
+ * default remote options) and finds the object's size; for file:// it
+ * opens the file and gives its descriptor in *fd (read it with pread;
+ * closed by bs_remote_close_ranged), else *fd is -1 and each
+ * bs_remote_pread() is one GET with a Range (http, s3) or a ranged
+ * sftp read, retried as any request; it fails naming the URL, and
+ * fails when fewer than @len bytes came.  One read at a time per @r.
+ */
+int bs_remote_open_ranged(const char *url, struct blksnap_remote **r,
+			  int *fd, uint64_t *size);
+int bs_remote_pread(struct blksnap_remote *r, void *buf, size_t len,
+		    uint64_t off);
+void bs_remote_close_ranged(struct blksnap_remote *r);
+
 /* Bytes of @ix in its serialised form (blksnap_hash_index_encode). */
 uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix);
 
@@ -225,5 +241,16 @@ int bs_chain_load(const char *const *chain, size_t count,
 		  const struct blksnap_source *src, struct bs_chain_state *st,
 		  struct blksnap_manifest *last);
 void bs_chain_free(struct bs_chain_state *st);
+/*
+ * The steps of bs_chain_load(), for a reader of the chain's archives
+ * other than blksnap_archive_open() (lib/chain-map.c): the state of a
+ * chain starting with the full archive of @m, every block the hash of
+ * zeros (its holes); then one archive's index folded over it, in order,
+ * and @id stored for each of its blocks in @src (NULL: not kept).
+ */
+int bs_chain_start(struct bs_chain_state *st, const struct blksnap_manifest *m);
+void bs_chain_apply(struct bs_chain_state *st,
+		    const struct blksnap_hash_index *ix, uint16_t *src,
+		    uint16_t id);
 
 #endif

@@ -125,6 +125,10 @@ struct req {
 	uint64_t skip;		/* download: bytes to drop (resume without range) */
 	bool status_checked;
 	bool body_to_fd;
+	/* A ranged read (remote_range_read): @range_len bytes at @range_off. */
+	unsigned char *range_buf;
+	size_t range_len, range_got;
+	uint64_t range_off;
 	struct curl_slist *try_headers;	/* base and own headers of one try */
 };
 
@@ -186,6 +190,13 @@ void remote_perform(struct blksnap_remote *r, struct req *q);
 int remote_request(struct blksnap_remote *r, struct req *q);
 /* The GET of a download, into r->fd. */
 int remote_download(struct blksnap_remote *r);
+/* GET of @len bytes at @off into @buf (a Range request); 0 when all came. */
+int remote_range_read(struct blksnap_remote *r, void *buf, size_t len,
+		      uint64_t off);
+/* The object's size, by a HEAD request (sftp: a stat). */
+int remote_object_size(struct blksnap_remote *r, uint64_t *size);
+/* The range option of a download resumed or of a ranged read (http, s3, sftp). */
+void remote_range_options(struct blksnap_remote *r, CURL *c, struct req *q);
 /* options() and succeeded() of the http(s) requests, which S3 also makes. */
 void remote_http_options(struct blksnap_remote *r, CURL *c, struct req *q);
 bool remote_http_succeeded(const struct req *q);

@@ -179,10 +179,11 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 	if (!q->status_checked) {
 		q->status_checked = true;
 		rcurl.easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &q->status);
-		q->body_to_fd = q->download && r->be->succeeded(q);
+		q->body_to_fd = (q->download || q->range_buf) &&
+				r->be->succeeded(q);
 		/* A server that ignored the range sends the whole object again. */
-		if (q->body_to_fd && q->status == 200 && r->received)
-			q->skip = r->received;
+		if (q->body_to_fd && q->status == 200)
+			q->skip = q->range_buf ? q->range_off : r->received;
 	}
 	if (!q->body_to_fd) {
 		if (q->resp.len < RESPONSE_MAX && sbuf_add(&q->resp, p, len))
@@ -195,6 +196,14 @@ static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 		q->skip -= k;
 		p += k;
 		len -= k;
+	}
+	if (q->range_buf) {
+		/* What a server that ignored the range sends past it is dropped. */
+		size_t k = BS_MIN(len, q->range_len - q->range_got);
+
+		memcpy(q->range_buf + q->range_got, p, k);
+		q->range_got += k;
+		return size * n;
 	}
 	while (len) {
 		ssize_t w = write(r->fd, p, len);
@@ -228,6 +237,7 @@ static void req_reset(struct req *q)
 	q->status_checked = false;
 	q->body_to_fd = false;
 	q->skip = 0;
+	q->range_got = 0;
 	q->resp.len = 0;
 	q->errbuf[0] = '\0';
 	free(q->etag);
@@ -314,7 +324,7 @@ static void method_options(CURL *c, struct req *q, struct stream_ctx *s)
 		rcurl.easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (!strcmp(q->method, "DELETE")) {
 		rcurl.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
-	} else if (!q->download && !q->listing) {
+	} else if (!q->download && !q->listing && !q->range_buf) {
 		rcurl.easy_setopt(c, CURLOPT_NOBODY, 1L);	/* sftp quote commands only */
 	}
 }
@@ -457,17 +467,73 @@ int remote_request(struct blksnap_remote *r, struct req *q)
 	}
 }
 
+/* @q on the object itself (r->target); the caller frees @q after. */
+static int request_object(struct blksnap_remote *r, struct req *q)
+{
+	q->url = strdup(r->target);
+	if (!q->url)
+		return remote_set_error(r, "%s: out of memory", r->url);
+	return remote_request(r, q);
+}
+
 int remote_download(struct blksnap_remote *r)
 {
 	struct req q = { .method = "GET", .download = true };
-	int ret;
+	int ret = request_object(r, &q);
 
-	q.url = strdup(r->target);
-	if (!q.url)
-		return remote_set_error(r, "%s: out of memory", r->url);
-	ret = remote_request(r, &q);
 	req_free(&q);
 	return ret;
+}
+
+int remote_range_read(struct blksnap_remote *r, void *buf, size_t len,
+		      uint64_t off)
+{
+	struct req q = { .method = "GET", .range_buf = buf, .range_len = len,
+			 .range_off = off };
+	int ret;
+
+	if (!len)
+		return 0;
+	ret = request_object(r, &q);
+	if (!ret && q.range_got != len)
+		ret = remote_set_error(r, "%s: %zu bytes at byte %llu: only %zu came (the object is shorter)",
+				       r->url, len, (unsigned long long)off,
+				       q.range_got);
+	req_free(&q);
+	return ret;
+}
+
+int remote_object_size(struct blksnap_remote *r, uint64_t *size)
+{
+	struct req q = { .method = "HEAD" };
+	curl_off_t len = -1;
+	int ret = request_object(r, &q);
+
+	req_free(&q);
+	if (ret)
+		return ret;
+	if (rcurl.easy_getinfo(r->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+			       &len) != CURLE_OK || len < 0)
+		return remote_set_error(r, "%s: the server did not say the object's size",
+					r->url);
+	*size = (uint64_t)len;
+	return 0;
+}
+
+void remote_range_options(struct blksnap_remote *r, CURL *c, struct req *q)
+{
+	char range[48];
+
+	if (q->range_buf)
+		snprintf(range, sizeof(range), "%llu-%llu",
+			 (unsigned long long)q->range_off,
+			 (unsigned long long)(q->range_off + q->range_len - 1));
+	else if (q->download && r->received)
+		snprintf(range, sizeof(range), "%llu-",
+			 (unsigned long long)r->received);
+	else
+		return;
+	rcurl.easy_setopt(c, CURLOPT_RANGE, range);
 }
 
 /* ----------------------------------------------------------------------- */
@@ -475,13 +541,7 @@ int remote_download(struct blksnap_remote *r)
 void remote_http_options(struct blksnap_remote *r, CURL *c, struct req *q)
 {
 	rcurl.easy_setopt(c, CURLOPT_HTTPHEADER, q->try_headers);
-	if (q->download && r->received) {
-		char range[48];
-
-		snprintf(range, sizeof(range), "%llu-",
-			 (unsigned long long)r->received);
-		rcurl.easy_setopt(c, CURLOPT_RANGE, range);
-	}
+	remote_range_options(r, c, q);
 }
 
 bool remote_http_succeeded(const struct req *q)

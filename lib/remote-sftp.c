@@ -166,6 +166,8 @@ static void sftp_options(struct blksnap_remote *r, CURL *c, struct req *q)
 		rcurl.easy_setopt(c, CURLOPT_FTP_CREATE_MISSING_DIRS, 0L);
 	if (q->download && r->received)
 		rcurl.easy_setopt(c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->received);
+	else if (q->range_buf)
+		remote_range_options(r, c, q);
 }
 
 /* No HTTP status: a transfer libcurl completed is a success. */

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include "internal.h"
 #include "remote-backend.h"
 
@@ -513,6 +515,56 @@ int blksnap_remote_open(const char *url, const struct blksnap_remote_opts *o,
 	}
 	*rp = r;
 	return 0;
+}
+
+int bs_remote_open_ranged(const char *url, struct blksnap_remote **rp,
+			  int *fd, uint64_t *size)
+{
+	struct blksnap_remote *r;
+	struct stat st;
+
+	if (remote_new(url, NULL, false, &r))
+		return -1;
+	*fd = -1;
+	if (!r->be->upload) {
+		/* file://: the file itself, read with pread(). */
+		if (r->be->open(r, url, fd))
+			goto fail;
+		if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
+			bs_fail("%s: not a regular file", r->url);
+			goto fail;
+		}
+		*size = (uint64_t)st.st_size;
+	} else if (remote_object_size(r, size)) {
+		blksnap_remote_status(r);
+		goto fail;
+	}
+	*rp = r;
+	return 0;
+fail:
+	remote_free(r);
+	return -1;
+}
+
+int bs_remote_pread(struct blksnap_remote *r, void *buf, size_t len,
+		    uint64_t off)
+{
+	int ret = remote_range_read(r, buf, len, off);
+
+	if (ret) {
+		/* Said once, then forgotten: the next read may succeed. */
+		blksnap_remote_status(r);
+		pthread_mutex_lock(&r->lock);
+		free(r->error);
+		r->error = NULL;
+		pthread_mutex_unlock(&r->lock);
+	}
+	return ret;
+}
+
+void bs_remote_close_ranged(struct blksnap_remote *r)
+{
+	remote_free(r);
 }
 
 int blksnap_remote_status(struct blksnap_remote *r)

@@ -7,9 +7,9 @@
 
 #include "internal.h"
 
-/* Folds one archive's index into the chain's block hashes. */
-static void apply_index(struct bs_chain_state *st,
-			const struct blksnap_hash_index *ix)
+void bs_chain_apply(struct bs_chain_state *st,
+		    const struct blksnap_hash_index *ix, uint16_t *src,
+		    uint16_t id)
 {
 	size_t r, k = 0;
 
@@ -17,14 +17,15 @@ static void apply_index(struct bs_chain_state *st,
 		uint64_t off = ix->regions.v[r].offset;
 		uint64_t end = off + ix->regions.v[r].length;
 
-		for (; off < end; off += st->block_size)
+		for (; off < end; off += st->block_size) {
 			st->hash[off / st->block_size] = ix->hash[k++];
+			if (src)
+				src[off / st->block_size] = id;
+		}
 	}
 }
 
-/* A full archive's holes are zeros: start from the hash of zero blocks. */
-static int chain_start(struct bs_chain_state *st,
-		       const struct blksnap_manifest *m)
+int bs_chain_start(struct bs_chain_state *st, const struct blksnap_manifest *m)
 {
 	uint64_t b;
 
@@ -73,11 +74,11 @@ int bs_chain_load(const char *const *chain, size_t count,
 				      src->path, (unsigned long long)src->size,
 				      (unsigned long long)m->size);
 		if (!ret && !i)
-			ret = chain_start(st, m);
+			ret = bs_chain_start(st, m);
 		if (!ret)
 			ret = blksnap_archive_read_index(a, &ix);
 		if (!ret) {
-			apply_index(st, &ix);
+			bs_chain_apply(st, &ix, NULL, 0);
 			blksnap_hash_index_free(&ix);
 		}
 		prev = *m;

@@ -88,8 +88,8 @@ static bool get_octal(const unsigned char *field, size_t size, uint64_t *v)
 	return i == size || field[i] == ' ' || field[i] == '\0';
 }
 
-bool tar_plain_header(const unsigned char h[TAR_BLOCK], const char *name,
-			 uint64_t *size)
+bool tar_header_read(const unsigned char h[TAR_BLOCK], char *type,
+		     uint64_t *size)
 {
 	uint64_t sum;
 	unsigned int got = 0;
@@ -97,11 +97,19 @@ bool tar_plain_header(const unsigned char h[TAR_BLOCK], const char *name,
 
 	for (i = 0; i < TAR_BLOCK; i++)
 		got += (i >= 148 && i < 156) ? ' ' : h[i];
+	*type = (char)h[156];
 	return get_octal(h + 148, 8, &sum) && sum == got &&
-	       !memcmp(h + 257, "ustar", 5) &&
-	       (h[156] == '0' || h[156] == '\0') &&
+	       !memcmp(h + 257, "ustar", 5) && get_octal(h + 124, 12, size);
+}
+
+bool tar_plain_header(const unsigned char h[TAR_BLOCK], const char *name,
+			 uint64_t *size)
+{
+	char type;
+
+	return tar_header_read(h, &type, size) &&
+	       (type == '0' || type == '\0') &&
 	       strnlen((const char *)h, TAR_NAME_MAX) == strlen(name) &&
-	       !memcmp(h, name, strlen(name)) &&
-	       get_octal(h + 124, 12, size);
+	       !memcmp(h, name, strlen(name));
 }
 

@@ -32,6 +32,13 @@ int tar_pax_record(char *buf, size_t size, size_t *len, const char *key,
 		   const char *value);
 
 /*
+ * Whether @h is a ustar header with a right checksum; its type flag in
+ * *type and the size of its data in *size (a pax record may override it).
+ */
+bool tar_header_read(const unsigned char h[TAR_BLOCK], char *type,
+		     uint64_t *size);
+
+/*
  * Whether @h is a plain ustar header (right checksum, no pax or GNU
  * extension) of a regular file named @name; its size in *size.
  */

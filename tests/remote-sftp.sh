@@ -86,6 +86,18 @@ check "incremental to sftp://, base and diff from sftp://" sh -c \
 rm -f out
 check "restore from sftp://" sh -c \
 	"blksnap-restore $K -o out $U/img.0.tar $U/img.1.tar && cmp out state.1"
+# The nbdkit plugin reads the archives at offsets (ranged sftp reads).
+PLUGIN=$BLKSNAP_BIN/src/.libs/nbdkit-blksnap-plugin.so
+if [ -f "$PLUGIN" ] && have nbdkit && have nbdcopy; then
+	rm -f out
+	KP="ssh-key=$TMP/user_key ssh-known-hosts=$TMP/known_hosts"
+	check "nbdkit blksnap serves a chain from sftp:// (read at offsets)" sh -c \
+		"blksnap-send $K --base $U/img.0.tar -c none -o $U/img.1n.tar img <r.1 &&
+		 nbdkit -U - '$PLUGIN' $U/img.0.tar $U/img.1n.tar $KP --run 'nbdcopy \"\$uri\" out' &&
+		 cmp out state.1"
+else
+	skip "nbdkit blksnap serves a chain from sftp://" "no nbdkit, nbdcopy or plugin (nbdkit-plugin-dev)"
+fi
 check "a second send replaces the archive" \
 	blksnap-send $K --full -c none -o "$U/img.0.tar" img
 expect_error "a missing archive is named" "$U/none.tar: " \

@@ -6,7 +6,7 @@ Every request must carry a valid AWS Signature Version 4: the signature
 is recomputed with botocore (Debian's python3-botocore, an implementation
 independent of libcurl's) from the request as received, and a mismatch
 is answered 403 SignatureDoesNotMatch, as S3 does.  Path-style addressing
-only (/BUCKET/KEY).  Implemented: PUT, GET (with Range), HEAD and DELETE
+only (/BUCKET/KEY).  Implemented: PUT, GET (with Range: N- or N-M), HEAD and DELETE
 of objects; CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
 AbortMultipartUpload, ListMultipartUploads (prefix), ListParts (pages of
 max-parts after part-number-marker).  Chunked uploads are refused (501) as by S3.
@@ -263,14 +263,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command in ("GET", "HEAD"):
             if not os.path.exists(path):
                 return self.error(404, "NoSuchKey")
-            with open(path, "rb") as f:
-                data = f.read()
+            size = os.path.getsize(path)
             status, headers = 200, {"Accept-Ranges": "bytes"}
-            m = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range", ""))
+            start, end = 0, size - 1
+            # "bytes=N-" (a download resumed) and "bytes=N-M" (reads at offsets).
+            m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
             if m:
                 start = int(m.group(1))
-                headers["Content-Range"] = "bytes %d-%d/%d" % (start, len(data) - 1, len(data))
-                data, status = data[start:], 206
+                if m.group(2):
+                    end = min(int(m.group(2)), size - 1)
+                headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
+                status = 206
+            with open(path, "rb") as f:
+                f.seek(start)
+                data = f.read(max(0, end + 1 - start))
             if fault == "truncate" and self.command == "GET":
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(data)))

@@ -232,6 +232,10 @@ vm_stage_tools() {
 	[ -x "$1/src/.libs/blksnap-cbt" ] || return 1
 	mkdir -p "$B/tools"
 	cp "$1"/src/.libs/blksnap-* "$1"/lib/.libs/libblksnap.so* "$B/tools/"
+	# The nbdkit plugin, when configure built it.
+	if [ -f "$1/src/.libs/nbdkit-blksnap-plugin.so" ]; then
+		cp "$1/src/.libs/nbdkit-blksnap-plugin.so" "$B/tools/"
+	fi
 }
 
 # vm_stage_installed_tools: the installed tools (/usr/bin, /usr/sbin) as
@@ -246,6 +250,10 @@ vm_stage_installed_tools() {
 		 /usr/sbin/blksnap-cbt /usr/sbin/blksnap-backup; do
 		ln -sfn "$t" "$B/tools/${t##*/}"
 	done
+	for t in /usr/lib/*/nbdkit/plugins/nbdkit-blksnap-plugin.so; do
+		[ -f "$t" ] && ln -sfn "$t" "$B/tools/${t##*/}"
+	done
+	return 0
 }
 
 # vm_installed_module VER OUT: OUT/blksnap.ko, a link to the module that
