@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "archive-seek.h"
 #include "libarchive-load.h"
+#include "zstd-seekable.h"
 
 /* The archive's bytes as stored. */
 struct raw {
@@ -115,14 +116,70 @@ static const unsigned char xz_magic[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
 static const unsigned char lz4_magic[] = { 0x04, 0x22, 0x4d, 0x18 };
 
 /*
- * The table.  A compression whose .open is NULL is read through the
- * cache file.  zstd's seekable reader plugs in as its entry's .open,
- * .pread and .close (returning 1 from .open for a single-stream archive
- * keeps the cache for those).  xz: its block index would allow seeking,
- * but libarchive does not expose it: through the cache for now.
+ * zstd: the seekable format's reader (lib/zstd-seekable.h) over the raw
+ * layer.  It reads a frame at a time and keeps the last one, so it is
+ * one reader behind the lock (not thread_safe).  Archives of one zstd
+ * stream (before 0.2.0) have no seek table: .open returns 1 for them.
+ */
+struct zstd_seek {
+	bs_pread_fn raw;
+	void *raw_ctx;
+	struct zseek_reader *r;
+};
+
+static ssize_t zstd_raw_pread(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct zstd_seek *z = ctx;
+
+	if (z->raw(z->raw_ctx, buf, len, off)) {
+		errno = errno ? errno : EIO;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+static int zstd_open(bs_pread_fn pread, void *ctx, uint64_t size,
+		     const char *name, void **h)
+{
+	struct zstd_seek *z = bs_calloc(1, sizeof(*z));
+	int ret;
+
+	if (!z)
+		return -1;
+	z->raw = pread;
+	z->raw_ctx = ctx;
+	ret = zseek_reader_open(zstd_raw_pread, z, size, name, &z->r);
+	if (ret) {
+		free(z);
+		return ret;
+	}
+	*h = z;
+	return 0;
+}
+
+static int zstd_pread(void *h, void *buf, size_t len, uint64_t off)
+{
+	struct zstd_seek *z = h;
+
+	return zseek_reader_read(z->r, buf, len, off);
+}
+
+static void zstd_close(void *h)
+{
+	struct zstd_seek *z = h;
+
+	zseek_reader_close(z->r);
+	free(z);
+}
+
+/*
+ * The table.  A compression whose .open is NULL, or returns 1, is read
+ * through the cache file.  xz: its block index would allow seeking, but
+ * libarchive does not expose it: through the cache for now.
  */
 static const struct bs_seek_backend backends[] = {
-	{ "zstd", zstd_magic, sizeof(zstd_magic), NULL, NULL, NULL, false },
+	{ "zstd", zstd_magic, sizeof(zstd_magic), zstd_open, zstd_pread, zstd_close,
+	  false },
 	{ "gzip", gzip_magic, sizeof(gzip_magic), NULL, NULL, NULL, false },
 	{ "xz", xz_magic, sizeof(xz_magic), NULL, NULL, NULL, false },
 	{ "lz4", lz4_magic, sizeof(lz4_magic), NULL, NULL, NULL, false },
