@@ -263,6 +263,80 @@ static int s3_put_part(struct blksnap_remote *r, size_t num,
 	return ret;
 }
 
+/*
+ * The ETag S3 gives an object made of parts: the MD5 of the parts' MD5
+ * digests one after the other, a dash and the count.  Empty when a
+ * part's ETag is not an MD5 (a server that does not follow that rule).
+ */
+static void multipart_etag(const struct blksnap_remote *r, char out[48])
+{
+	unsigned char digest[16];
+	struct bs_md5 md5;
+	char hex[33];
+	size_t i, j;
+
+	out[0] = '\0';
+	bs_md5_init(&md5);
+	for (i = 0; i < r->parts; i++) {
+		const char *e = r->etags[i];
+
+		if (e[0] == '"')
+			e++;
+		if (strlen(e) < 32 || (e[32] && strcmp(e + 32, "\"")))
+			return;
+		for (j = 0; j < 16; j++) {
+			int hi = bs_hex_digit(e[2 * j]), lo = bs_hex_digit(e[2 * j + 1]);
+
+			if (hi < 0 || lo < 0)
+				return;
+			digest[j] = (unsigned char)(hi << 4 | lo);
+		}
+		bs_md5_update(&md5, digest, sizeof(digest));
+	}
+	bs_md5_hex(&md5, hex);
+	snprintf(out, 48, "%s-%zu", hex, r->parts);
+}
+
+/*
+ * A CompleteMultipartUpload retried after a try that timed out finds the
+ * upload gone (404 NoSuchUpload) when that try did complete it.  Then
+ * the object is there with the ETag of exactly these parts: a HEAD
+ * tells, and only that counts as done (the earlier error is dropped).
+ */
+static bool s3_completed_earlier(struct blksnap_remote *r, const struct req *failed)
+{
+	struct req q = { .method = "HEAD", .what = "the completed object" };
+	char want[48], *code;
+	const char *e;
+	bool done = false;
+
+	if (failed->rc != CURLE_OK || failed->status != 404)
+		return false;
+	code = s3_xml_value(failed->resp.p, "Code");
+	done = code && !strcmp(code, "NoSuchUpload");
+	free(code);
+	multipart_etag(r, want);
+	if (!done || !want[0])
+		return false;
+	done = false;
+	q.url = s3_url(r, NULL);
+	if (q.url && !remote_request(r, &q) && q.etag) {
+		e = q.etag[0] == '"' ? q.etag + 1 : q.etag;
+		done = !strncasecmp(e, want, strlen(want)) &&
+		       (!e[strlen(want)] || !strcmp(e + strlen(want), "\""));
+	}
+	req_free(&q);
+	if (done) {
+		remote_say(r, "CompleteMultipartUpload: an earlier try completed the upload (the object's ETag is its parts' %s)",
+			   want);
+		pthread_mutex_lock(&r->lock);
+		free(r->error);
+		r->error = NULL;
+		pthread_mutex_unlock(&r->lock);
+	}
+	return done;
+}
+
 static int s3_complete(struct blksnap_remote *r)
 {
 	struct req q = { .method = "POST", .what = "CompleteMultipartUpload" };
@@ -284,8 +358,13 @@ static int s3_complete(struct blksnap_remote *r)
 	q.headers = rcurl.slist_append(NULL, "Content-Type: application/xml");
 	query = id ? remote_asprintf("uploadId=%s", id) : NULL;
 	q.url = query ? s3_url(r, query) : NULL;
-	if (!q.url || remote_request(r, &q))
+	if (!q.url)
 		goto out;
+	if (remote_request(r, &q)) {
+		if (s3_completed_earlier(r, &q))
+			ret = 0;
+		goto out;
+	}
 	if (!s3_complete_succeeded(q.resp.p, &err)) {
 		remote_set_error(r, "%s: CompleteMultipartUpload failed (%s)", r->url,
 			  err ? err : "no result");

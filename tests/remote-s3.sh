@@ -3,7 +3,7 @@
 # Archives to and from an S3-compatible server on 127.0.0.1: full and
 # incremental round trips (multipart upload and single PUT), wrong
 # credentials, a part answered 500 twice, a connection reset on every
-# try, the server killed mid-upload, a download cut short, and no
+# try, a completion whose answer is lost, the server killed mid-upload, a download cut short, and no
 # credential in the verbose output; resumable uploads cut by a reset
 # connection or a killed server, resumed, and refused for a changed
 # source.
@@ -127,6 +127,40 @@ if [ "$status" -eq 0 ] && grep -q 'part 2 -> Timeout was reached' stall.log &&
 	ok "a stalled part is timed out and retried"
 else
 	not_ok "a stalled part is timed out and retried (exit $status)"; diag "$(cat stall.log)"
+fi
+
+# CompleteMultipartUpload done by the server, its answer lost: the
+# retry finds no upload (404 NoSuchUpload), and a HEAD finds the object
+# with the ETag of exactly the parts sent, so the send succeeds.
+echo 'late 1 ^POST .*uploadId=' >data/.faults
+blksnap-send $S3 -v --timeout 1 --full -c none -o s3://bkt/late.tar img 2>late.log
+status=$?
+if [ "$status" -eq 0 ] && grep -q 'CompleteMultipartUpload -> 404' late.log &&
+   grep -q 'an earlier try completed the upload' late.log; then
+	ok "a completion whose answer is lost is found done by the object's ETag"
+else
+	not_ok "a completion whose answer is lost is found done by the object's ETag (exit $status)"
+	diag "$(cat late.log)"
+fi
+rm -f out
+check "that upload restores identically" \
+	sh -c "blksnap-restore $S3 -o out s3://bkt/late.tar && cmp out state.1"
+# Not found done when the object's ETag is not that of the parts sent
+# (another writer's object took the key meanwhile).
+echo 'late 1 ^POST .*uploadId=' >data/.faults
+blksnap-send $S3 --timeout 1 --full -c none -o s3://bkt/late2.tar img 2>late2.log &
+pid=$!
+i=0
+while [ ! -s data/.etags/late2.tar ] && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+echo 0123456789abcdef0123456789abcdef-3 >data/.etags/late2.tar
+wait $pid
+status=$?
+if [ "$status" -ne 0 ] && grep -q 's3://bkt/late2.tar: .*HTTP 404' late2.log &&
+   ! grep -q 'an earlier try completed' late2.log; then
+	ok "a lost completion over an object of other parts fails"
+else
+	not_ok "a lost completion over an object of other parts fails (exit $status)"
+	diag "$(cat late2.log)"
 fi
 
 # Every try of part 2 has its connection reset: the upload is aborted.

@@ -22,6 +22,8 @@ whose extended regex matches "METHOD PATH?QUERY":
     die REGEX          exit at once, as if killed, before answering
     truncate REGEX     send only half of a GET's body, then close
     stall REGEX        read the request, wait 20 s, close without an answer
+    late REGEX         (CompleteMultipartUpload) complete the upload, then
+                       wait 20 s and close without an answer
 A fault followed by a count N applies to the next N matches only: its
 line is rewritten with N-1 (removed at 0).
 
@@ -52,6 +54,9 @@ SECRET = os.environ.get("S3_SECRET_KEY", "secret")
 REGION = os.environ.get("S3_REGION", "us-east-1")
 TOKEN = os.environ.get("S3_TOKEN")
 UPLOADS = os.path.join(DIR, ".uploads")
+# Each object's ETag (S3's rule: the MD5 of a PUT's body; for an upload
+# in parts the MD5 of the parts' MD5 digests, "-" and the count).
+ETAGS = os.path.join(DIR, ".etags")
 FAULTS = os.path.join(DIR, ".faults")
 LOCK = threading.Lock()
 
@@ -81,6 +86,20 @@ def fault_for(line):
             elif len(parts) >= 2 and re.search(rule.split(None, 1)[1], line):
                 return parts[0]
     return None
+
+
+def set_etag(path, etag):
+    os.makedirs(ETAGS, exist_ok=True)
+    with open(os.path.join(ETAGS, os.path.basename(path)), "w") as f:
+        f.write(etag)
+
+
+def get_etag(path):
+    try:
+        with open(os.path.join(ETAGS, os.path.basename(path))) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 def xml(tag, body):
@@ -212,6 +231,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with open(tmp, "wb") as f:
                 f.write(body)
             os.rename(tmp, path)
+            set_etag(path, hashlib.md5(body).hexdigest())
             return self.send(200, headers={"ETag": '"%s"' % hashlib.md5(body).hexdigest()})
         if self.command == "POST" and "uploads" in query:
             uid = uuid.uuid4().hex
@@ -229,6 +249,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if not listed:
                 return self.error(400, "MalformedXML")
             tmp = path + ".tmp-" + uuid.uuid4().hex
+            digests = b""
             with open(tmp, "wb") as out:
                 for i, (num, etag) in enumerate(listed):
                     part = os.path.join(updir, "%05d" % int(num))
@@ -244,13 +265,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         os.unlink(tmp)
                         return self.error(400, "EntityTooSmall")
                     out.write(data)
+                    digests += hashlib.md5(data).digest()
             os.rename(tmp, path)
+            etag = "%s-%d" % (hashlib.md5(digests).hexdigest(), len(listed))
+            set_etag(path, etag)
             for f in os.listdir(updir):
                 os.unlink(os.path.join(updir, f))
             os.rmdir(updir)
+            if fault == "late":
+                # Done, but the answer comes too late for the client.
+                time.sleep(20)
+                self.close_connection = True
+                return
             return self.send(200, xml("CompleteMultipartUploadResult",
-                                      "<Bucket>%s</Bucket><Key>%s</Key><ETag>\"x-%d\"</ETag>"
-                                      % (bucket, key, len(listed))))
+                                      "<Bucket>%s</Bucket><Key>%s</Key><ETag>\"%s\"</ETag>"
+                                      % (bucket, key, etag)))
         if self.command == "DELETE" and upload:
             for f in os.listdir(updir):
                 os.unlink(os.path.join(updir, f))
@@ -259,12 +288,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command == "DELETE":
             if os.path.exists(path):
                 os.unlink(path)
+            if get_etag(path):
+                os.unlink(os.path.join(ETAGS, os.path.basename(path)))
             return self.send(204)
         if self.command in ("GET", "HEAD"):
             if not os.path.exists(path):
                 return self.error(404, "NoSuchKey")
             size = os.path.getsize(path)
             status, headers = 200, {"Accept-Ranges": "bytes"}
+            if get_etag(path):
+                headers["ETag"] = '"%s"' % get_etag(path)
             start, end = 0, size - 1
             # "bytes=N-" (a download resumed) and "bytes=N-M" (reads at offsets).
             m = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
