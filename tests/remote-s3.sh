@@ -3,10 +3,10 @@
 # Archives to and from an S3-compatible server on 127.0.0.1: full and
 # incremental round trips (multipart upload and single PUT), wrong
 # credentials, a part answered 500 twice, a connection reset on every
-# try, a completion whose answer is lost, the server killed mid-upload, a download cut short, and no
-# credential in the verbose output; resumable uploads cut by a reset
-# connection or a killed server, resumed, and refused for a changed
-# source.
+# try, a completion whose answer is lost, the server killed mid-upload,
+# a download cut short, and no credential in the verbose output;
+# resumable uploads cut by a reset connection or a killed server,
+# resumed, and refused for a changed source.
 #
 # The server is tests/helpers/s3server.py.  Why not s3rver (npm) or
 # MinIO: MinIO is not packaged by Debian, and s3rver speaks the protocol
