@@ -73,13 +73,16 @@ static int open_member(struct merge *m, size_t i, struct blksnap_archive **ap)
 
 	if (blksnap_archive_open(name, ap))
 		return -1;
-	if (!blksnap_archive_has_image(*ap) ||
-	    strcmp(blksnap_archive_manifest(*ap)->uuid, m->ms[i].uuid)) {
+	if (!blksnap_archive_has_image(*ap)) {
 		blksnap_archive_close(*ap);
-		return bs_fail(blksnap_archive_has_image(*ap) ?
-			       "%s: changed while being read" :
-			       "%s: a manifest file holds no image data: give the archive",
+		*ap = NULL;
+		return bs_fail("%s: a manifest file holds no image data: give the archive",
 			       name);
+	}
+	if (strcmp(blksnap_archive_manifest(*ap)->uuid, m->ms[i].uuid)) {
+		blksnap_archive_close(*ap);
+		*ap = NULL;
+		return bs_fail("%s: changed while being read", name);
 	}
 	return 0;
 }

@@ -130,6 +130,23 @@ have() {
 	command -v "$1" >/dev/null 2>&1
 }
 
+# sanitized_plugin PLUGIN: when PLUGIN was built with the sanitizers
+# (CI's ASan run), nbdkit, which was not, must load their runtimes
+# first: an nbdkit wrapper first in PATH preloads them for nbdkit and
+# what it runs, without leak checks of those programs (not ours).
+sanitized_plugin() {
+	_rt=$(ldd "$1" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
+	[ -n "$_rt" ] || return 0
+	_real=$(command -v nbdkit) || return 0
+	mkdir -p "$TMP/sanitized-bin"
+	cat > "$TMP/sanitized-bin/nbdkit" <<EOF
+#!/bin/sh
+LD_PRELOAD="$_rt" ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0" exec $_real "\$@"
+EOF
+	chmod +x "$TMP/sanitized-bin/nbdkit"
+	PATH=$TMP/sanitized-bin:$PATH
+}
+
 # attach_loop FILE VAR: a loop device over FILE into VAR, detached at
 # exit (not in a subshell: the exit hook must be this shell's).
 attach_loop() {

@@ -16,6 +16,7 @@ have nbdkit || skip_all "nbdkit is not installed (Debian: nbdkit)"
 [ -f "$PLUGIN" ] ||
 	skip_all "the nbdkit plugin was not built (configure found no nbdkit-plugin-dev)"
 have nbdcopy || skip_all "nbdcopy is not installed (Debian: libnbd-bin)"
+sanitized_plugin "$PLUGIN"
 # libnbd's Python binding (python3-libnbd) is for the system's python3.
 PY=
 for p in python3 /usr/bin/python3; do

@@ -89,6 +89,7 @@ check "restore from sftp://" sh -c \
 # The nbdkit plugin reads the archives at offsets (ranged sftp reads).
 PLUGIN=$BLKSNAP_BIN/src/.libs/nbdkit-blksnap-plugin.so
 if [ -f "$PLUGIN" ] && have nbdkit && have nbdcopy; then
+	sanitized_plugin "$PLUGIN"
 	rm -f out
 	KP="ssh-key=$TMP/user_key ssh-known-hosts=$TMP/known_hosts"
 	check "nbdkit blksnap serves a chain from sftp:// (read at offsets)" sh -c \
