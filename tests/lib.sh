@@ -145,6 +145,7 @@ LD_PRELOAD="$_rt" ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0"
 EOF
 	chmod +x "$TMP/sanitized-bin/nbdkit"
 	PATH=$TMP/sanitized-bin:$PATH
+	SANITIZED_PLUGIN=1
 }
 
 # attach_loop FILE VAR: a loop device over FILE into VAR, detached at

