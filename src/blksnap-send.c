@@ -143,8 +143,13 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("an incremental uses its base's hash block size");
 	if (a->o.resume && (!a->output || !strcmp(a->output, "-")))
 		cli_usage_error("--resume needs --output FILE or an s3:// URL: what went to standard output (a pipe) cannot be taken back, so that send cannot be resumed");
-	if (a->o.resume && strcmp(a->o.compress.method, "none"))
-		cli_usage_error("--resume: a %s-compressed send cannot be resumed yet: use -c none%s",
+	if (a->o.resume && strcmp(a->o.compress.method, "none") &&
+	    strcmp(a->o.compress.method, "zstd"))
+		cli_usage_error("--resume: a %s-compressed send cannot be resumed: use -c zstd or -c none",
+				a->o.compress.method);
+	if (a->o.resume && strcmp(a->o.compress.method, "none") &&
+	    blksnap_is_url(a->output))
+		cli_usage_error("--resume: a %s-compressed upload cannot be resumed (part 1 is sent again with a new UUID and time: compressed, they would move every part after it): use -c none%s",
 				a->o.compress.method,
 				cc.given ? "" : " (zstd is the default)");
 	cli_compress_finish(&cc, &a->o.compress);
