@@ -273,6 +273,10 @@ check "--resume with nothing pending is an ordinary upload" \
 	sh -c "blksnap-send $S3 --resume --full -c none -o s3://bkt/res4.tar img &&
 	       blksnap-restore $S3 --verify s3://bkt/res4.tar"
 
+expect_usage_error "--resume of a zstd upload is refused, saying why and to use -c none" \
+	'a zstd-compressed upload cannot be resumed \(part 1 is sent again with a new UUID and time.*use -c none \(zstd is the default\)' \
+	blksnap-send $S3 --resume --full -o s3://bkt/res5.tar img
+
 # A session token is sent and signed when set.
 stop_server
 export S3_TOKEN=tok3n
