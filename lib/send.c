@@ -290,7 +290,7 @@ static int resume_frames(struct send_state *s)
 static int resume_prepare(struct send_state *s)
 {
 	const struct blksnap_send_opts *o = s->o;
-	bool zstd = !strcmp(o->compress.method, "zstd");
+	bool zstd = !strcmp(o->compress.method, "zstd"), was_zstd = zstd;
 	unsigned char magic[4] = { 0 };
 	uint64_t size = 0;
 	struct stat st;
@@ -317,21 +317,24 @@ static int resume_prepare(struct send_state *s)
 	if (bs_pread_all(o->out_fd, magic, sizeof(magic), 0) < 0)
 		return bs_fail_errno(errno, "%s: read error", o->out_name);
 	/* zstd's frame magic number, 0xFD2FB528, little-endian. */
-	if (st.st_size >= 4 &&
-	    zstd != (magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f &&
-		     magic[3] == 0xfd))
-		return bs_fail("%s: the partial archive is %s, this send %s: resume with the -c of the interrupted send, or remove it to start over",
-			       o->out_name, zstd ? "not zstd-compressed" :
-			       "zstd-compressed", zstd ? "zstd" : "uncompressed");
+	if (st.st_size >= 4)
+		was_zstd = magic[0] == 0x28 && magic[1] == 0xb5 &&
+			   magic[2] == 0x2f && magic[3] == 0xfd;
 	head = bs_malloc(TAR_BLOCK + RESUME_MANIFEST_MAX);
 	if (!head)
 		return -1;
-	if (partial_head(s, zstd, head, TAR_BLOCK + RESUME_MANIFEST_MAX, &got))
+	if (partial_head(s, was_zstd, head, TAR_BLOCK + RESUME_MANIFEST_MAX, &got))
 		goto out;
 	if (got >= TAR_BLOCK &&
 	    !tar_plain_header((unsigned char *)head, BLKSNAP_ENTRY_MANIFEST, &size)) {
 		bs_fail("%s: not the partial archive of a send: remove it to start over",
 			o->out_name);
+		goto out;
+	}
+	if (was_zstd != zstd) {
+		bs_fail("%s: the partial archive is %s, this send %s: resume with the -c of the interrupted send, or remove it to start over",
+			o->out_name, was_zstd ? "zstd-compressed" : "uncompressed",
+			zstd ? "zstd" : "uncompressed");
 		goto out;
 	}
 	if (got < TAR_BLOCK || size > RESUME_MANIFEST_MAX || got < TAR_BLOCK + size) {

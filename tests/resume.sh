@@ -282,7 +282,7 @@ rm -f a.tar.part
 C=none
 cut_at $((2 * MiB)) a.tar --full src.img
 expect_error "an uncompressed partial file resumed with zstd is refused" \
-	'a.tar.part: the partial archive is not zstd-compressed, this send zstd' \
+	'a.tar.part: the partial archive is uncompressed, this send zstd' \
 	blksnap-send --resume --full -o a.tar src.img
 rm -f a.tar.part kept.part src.img zimg.1 zr.1 iref.tar i.tar ri
 
@@ -318,6 +318,8 @@ expect_error "a .part file that is not a partial archive is refused, not overwri
 	'x.tar.part: not the partial archive of a send' \
 	blksnap-send --resume --full -c none -o x.tar img
 check "... and left as it was" cmp x.tar.part x.kept
+expect_error "... with zstd too" 'x.tar.part: not the partial archive of a send' \
+	blksnap-send --resume --full -o x.tar img
 
 rm -f a.tar a.tar.part
 cut_at $((6 * MiB)) a.tar --full img
