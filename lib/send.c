@@ -268,10 +268,11 @@ static int resume_frames(struct send_state *s)
 	if (zseek_partial_scan(o->out_fd, o->out_name, s->part_size,
 			       ZSEEK_FRAME_SIZE, &s->frames, &s->nframes))
 		return -1;
-	s->have = s->nframes * ZSEEK_FRAME_SIZE;
-	s->keep = 0;
-	for (i = 0; i < s->nframes; i++)
+	s->have = s->keep = 0;
+	for (i = 0; i < s->nframes; i++) {
 		s->keep += s->frames[2 * i];
+		s->have += s->frames[2 * i + 1];
+	}
 	return s->nframes ? zseek_reader_open_frames(o->out_fd, o->out_name,
 						     s->frames, s->nframes,
 						     &s->zr) : 0;
@@ -305,12 +306,9 @@ static int resume_prepare(struct send_state *s)
 		return bs_fail_errno(errno, "%s", o->out_name);
 	/*
 	 * An upload's pipe: the receiver resumes, taking the bytes made
-	 * again, with a new UUID and time, for those sent.  zstd
-	 * compresses those into another size, which moves all that follows.
+	 * again, with a new UUID and time, for those sent (zstd: the
+	 * first frame, which they are in, is stored, of the same size).
 	 */
-	if (!S_ISREG(st.st_mode) && zstd)
-		return bs_fail("%s: a zstd-compressed upload cannot be resumed: its first part, sent again, holds the archive's new UUID and time, whose compressed size moves every part after it; use -c none",
-			       o->out_name);
 	if (!S_ISREG(st.st_mode) || !st.st_size)
 		return 0;
 	s->part_size = (uint64_t)st.st_size;

@@ -265,6 +265,21 @@ static int native_add_file(struct blksnap_writer *w, const char *entry,
 }
 
 /*
+ * The end of the image's headers.  zstd: the first frame ends here,
+ * stored, not compressed.  It holds all that depends on the archive's
+ * UUID and time (the manifest, the headers' mtime) but the hash index's
+ * header at the end, which change in content, not in length, from one
+ * send of a source to the next: the frames after it are the same bytes
+ * at the same offsets (given the same level and libzstd), which lets an
+ * upload resumed with a new UUID and time send part 1 again and keep
+ * the others (lib/remote-s3.c).
+ */
+static int native_headers_end(struct blksnap_writer *w)
+{
+	return w->z ? zseek_writer_end_frame_stored(w->z, NULL, NULL) : 0;
+}
+
+/*
  * The image entry: a plain one when a single region covers it, else in
  * GNU sparse format 1.0 of pax, its data starting with the map in text.
  */
@@ -290,7 +305,8 @@ static int native_begin_image(struct blksnap_writer *w, const char *entry,
 	w->map_at = 0;
 	if (regions->count == 1 && regions->v[0].offset == 0 &&
 	    regions->v[0].length == size)
-		return native_entry(w, entry, entry, size, "");
+		return native_entry(w, entry, entry, size, "") ||
+		       native_headers_end(w) ? -1 : 0;
 	/* Two numbers of up to 20 digits and newlines a region. */
 	msize = 24 + (regions->count + 1) * 42;
 	map = bs_malloc(msize);
@@ -324,6 +340,7 @@ static int native_begin_image(struct blksnap_writer *w, const char *entry,
 	data += (mlen + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
 	records[rlen] = '\0';
 	if (native_entry(w, entry, ustar_name, data, records) ||
+	    native_headers_end(w) ||
 	    native_out(w, map, mlen) || native_pad(w, mlen))
 		goto out;
 	ret = 0;

@@ -322,6 +322,65 @@ int zseek_writer_end_frame(struct zseek_writer *w, uint64_t *out_bytes,
 	return 0;
 }
 
+/* zstd's raw block: at most 128 KiB, a 3-byte header of its size. */
+#define ZSTD_RAW_BLOCK	(128u << 10)
+
+/*
+ * @len bytes of @in as a zstd frame of raw blocks into @out: magic,
+ * descriptor (single segment, 4-byte content size, checksum), content
+ * size, blocks, the low 32 bits of XXH64.  Its size.
+ */
+static size_t stored_frame(unsigned char *out, const unsigned char *in,
+			   size_t len)
+{
+	unsigned char *p = out;
+	size_t at = 0;
+
+	put_le32(p, ZSTD_MAGICNUMBER);
+	p[4] = 0xA4;	/* content size on 4 bytes, single segment, checksum */
+	put_le32(p + 5, (uint32_t)len);
+	p += 9;
+	do {
+		size_t n = BS_MIN(len - at, (size_t)ZSTD_RAW_BLOCK);
+		uint32_t h = (uint32_t)n << 3 | (at + n == len ? 1u : 0u);
+
+		p[0] = (unsigned char)h;
+		p[1] = (unsigned char)(h >> 8);
+		p[2] = (unsigned char)(h >> 16);
+		memcpy(p + 3, in + at, n);
+		p += 3 + n;
+		at += n;
+	} while (at < len);
+	put_le32(p, (uint32_t)XXH64(in, len, 0));
+	return (size_t)(p + 4 - out);
+}
+
+int zseek_writer_end_frame_stored(struct zseek_writer *w,
+				  uint64_t *out_bytes, uint64_t *in_bytes)
+{
+	struct slot *s = slot_of(w, w->filling);
+
+	if (check_usable(w))
+		return -1;
+	/* The frames before it out first: none queued, none taken. */
+	while (w->written < w->queued) {
+		if (write_oldest(w, true)) {
+			w->failed = true;
+			return -1;
+		}
+	}
+	if (s->in_len) {
+		/* A frame's raw blocks and header fit in compressBound's. */
+		s->out_len = stored_frame(s->out, s->in, s->in_len);
+		s->zerr = 0;
+		pthread_mutex_lock(&w->lock);
+		s->state = SLOT_DONE;
+		w->taken = w->queued = ++w->filling;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return zseek_writer_end_frame(w, out_bytes, in_bytes);
+}
+
 const uint32_t *zseek_writer_table(const struct zseek_writer *w, uint64_t *n)
 {
 	*n = w->written;
@@ -750,6 +809,7 @@ int zseek_partial_scan(int fd, const char *name, uint64_t size,
 	while (off < size && k < UINT32_MAX) {
 		size_t len = (size_t)BS_MIN((uint64_t)cap, size - off), flen;
 		ssize_t got = bs_pread_all(fd, buf, len, off);
+		unsigned long long content;
 
 		if (got < 0) {
 			bs_fail_errno(errno, "%s: read error at byte %llu", name,
@@ -764,13 +824,14 @@ int zseek_partial_scan(int fd, const char *name, uint64_t size,
 		if (len < 4 || get_le32(buf) != ZSTD_MAGICNUMBER)
 			break;
 		flen = zs.findFrameCompressedSize(buf, len);
-		if (zs.isError(flen) ||
-		    zs.getFrameContentSize(buf, len) != frame_size)
+		content = zs.getFrameContentSize(buf, len);
+		if (zs.isError(flen) || !content || content > frame_size ||
+		    (k && content != frame_size))
 			break;
 		if (bs_grow((void **)&v, &alloc, (size_t)(k + 1) * 2, sizeof(*v)))
 			goto out;
 		v[2 * k] = (uint32_t)flen;
-		v[2 * k + 1] = frame_size;
+		v[2 * k + 1] = (uint32_t)content;
 		k++;
 		off += flen;
 	}

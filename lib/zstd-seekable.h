@@ -76,6 +76,15 @@ int zseek_writer_end_frame(struct zseek_writer *w, uint64_t *out_bytes,
 			   uint64_t *in_bytes);
 
 /*
+ * As zseek_writer_end_frame(), but the frame ended is stored, in raw
+ * zstd blocks, not compressed: its size depends only on its length.
+ * For data that differs from one run to the next in content but not in
+ * length, so that the frames after it stay where they were.
+ */
+int zseek_writer_end_frame_stored(struct zseek_writer *w,
+				  uint64_t *out_bytes, uint64_t *in_bytes);
+
+/*
  * The seek table so far, for a checkpoint: *@n frames, entry i being
  * the compressed size at [2 i] and the uncompressed one at [2 i + 1].
  * After zseek_writer_end_frame() it covers the whole output; valid until
@@ -155,7 +164,8 @@ void zseek_reader_close(struct zseek_reader *r);
 /*
  * What a writer's output cut short holds (the partial file of an
  * interrupted send, @size bytes on @fd, no seek table): its leading
- * frames that are whole and of @frame_size uncompressed bytes each, in
+ * frames that are whole and of @frame_size uncompressed bytes each (the
+ * first of any size up to @frame_size: ended early, stored), in
  * *@sizes (malloc'ed, zseek_writer_table()'s layout: compressed, then
  * uncompressed size) and *@n.  The scan stops at the first frame cut
  * short, of another size (the last of a whole stream) or not a zstd

@@ -147,11 +147,6 @@ static void parse_args(int argc, char **argv, struct args *a)
 	    strcmp(a->o.compress.method, "zstd"))
 		cli_usage_error("--resume: a %s-compressed send cannot be resumed: use -c zstd or -c none",
 				a->o.compress.method);
-	if (a->o.resume && strcmp(a->o.compress.method, "none") &&
-	    blksnap_is_url(a->output))
-		cli_usage_error("--resume: a %s-compressed upload cannot be resumed (part 1 is sent again with a new UUID and time: compressed, they would move every part after it): use -c none%s",
-				a->o.compress.method,
-				cc.given ? "" : " (zstd is the default)");
 	cli_compress_finish(&cc, &a->o.compress);
 	a->o.source = argv[optind];
 }
