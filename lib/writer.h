@@ -10,7 +10,11 @@
 
 struct blksnap_writer;
 
-/* Starts an archive on @fd (not closed by the writer); @name for messages. */
+/*
+ * Starts an archive on @fd (not closed by the writer); @name for messages.
+ * A zstd archive's first frame, up to the end of the image's headers, is
+ * stored, not compressed (blksnap-archive(5)).
+ */
 int blksnap_writer_open(int fd, const char *name,
 			const struct blksnap_compress *c,
 			struct blksnap_writer **wp);
@@ -72,8 +76,8 @@ void blksnap_writer_set_mtime(struct blksnap_writer *w, time_t mtime);
  * stream) to compare with theirs, and the caller positions the
  * descriptor after the frames (at their compressed size), where the
  * next frame goes.  The seek table at the end covers them all.  gzip,
- * xz and lz4 have no checkpoint but byte 0 (libarchive's filters): the
- * output's bytes would be checked, as uncompressed.
+ * xz and lz4 (libarchive's filters) end no frame on request, so have no
+ * checkpoint past byte 0: callers do not resume them.
  *
  * Set before the first byte is written: 0, or -1 (frames that are not
  * a seekable writer's).
