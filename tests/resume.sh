@@ -64,18 +64,18 @@ cut_leaves() {
 	fi
 }
 
-# changed_refused IMG WHERE: a send (-c $C) of a copy of IMG cut at
-# 12 MiB, the copy then changed in what was sent: the resume is refused,
-# naming the byte (WHERE: a pattern after it), the partial file left as
-# it was, no archive made.
+# changed_refused IMG CUT WHERE: a send (-c $C) of a copy of IMG cut at
+# byte CUT, the copy then changed in what was sent: the resume is
+# refused, naming the byte (WHERE: a pattern after it), the partial file
+# left as it was, no archive made.
 changed_refused() {
 	rm -f a.tar a.tar.part
 	cp "$1" src.img
-	cut_at $((12 * MiB)) a.tar --full src.img
+	cut_at "$2" a.tar --full src.img
 	flip_bit src.img $((2 * MiB + 5))
 	cp a.tar.part kept.part
 	expect_error "a $C resume against a source changed in what was sent is refused" \
-		"a.tar.part: the partial archive differs at byte [0-9]+ $2.*source changed" \
+		"a.tar.part: the partial archive differs at byte [0-9]+ $3.*source changed" \
 		blksnap-send --resume --full -c "$C" -o a.tar src.img
 	check "... and the partial file is left as it was" cmp a.tar.part kept.part
 	check "... and no archive appears" test ! -e a.tar
@@ -211,8 +211,8 @@ zstd_ok() {
 
 # Killed in the manifest (started over), after it in the first frame, in
 # the data, in the last frame (the hash index), in the seek table.
-for n in 300 5000 $((3 * MiB + 17)) $((12 * MiB)) $((zref_size - 3000)) \
-	 $((zref_size - 20)); do
+for n in 300 5000 $((3 * MiB + 17)) $((zref_size * 3 / 4)) \
+	 $((zref_size - 3000)) $((zref_size - 20)); do
 	rm -f a.tar a.tar.part b.tar b.tar.part
 	cut_at "$n" a.tar --full zimg
 	st=$?
@@ -267,7 +267,7 @@ rm -f cut.part
 # Refused: a source changed in what the partial file holds, a damaged
 # partial file, a partial file of the other compression; each left as it
 # was.
-changed_refused zimg 'of its tar stream '
+changed_refused zimg $((8 * MiB)) 'of its tar stream '
 cp zimg src.img
 flip_bit a.tar.part $((3 * MiB))
 cp a.tar.part kept.part
@@ -287,7 +287,7 @@ expect_error "an uncompressed partial file resumed with zstd is refused" \
 rm -f a.tar.part kept.part src.img zimg.1 zr.1 iref.tar i.tar ri
 
 # --- refusals -----------------------------------------------------------
-changed_refused img ''
+changed_refused img $((12 * MiB)) ''
 flip_bit src.img $((2 * MiB + 5))
 dd if=/dev/urandom of=src.img bs=1M seek=6 count=1 conv=notrunc status=none
 expect_error "a source whose zero blocks changed is refused by its manifest" \
