@@ -44,7 +44,8 @@ static __attribute__((__noreturn__)) void usage(void)
 	       "                              another filesystem UUID than the base's\n"
 	       "     --resume               keep what an interrupted send wrote, and\n"
 	       "                              continue it (FILE.part, or an s3:// upload)\n"
-	       "                              after checking it against SOURCE; -c none\n",
+	       "                              after checking it against SOURCE; -c zstd\n"
+	       "                              or none\n",
 	       program_invocation_short_name);
 	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-send(8)");
 }
