@@ -560,7 +560,7 @@ static int s3_take_up(struct blksnap_remote *r, const struct s3_parts *ps,
 		bs_md5_update(&md5, r->part[1], size);
 		bs_md5_hex(&md5, hex);
 		if (!etag_is(ps->v[i - 1].etag, hex))
-			return remote_set_error(r, "%s: part %zu of the pending upload %s differs from the archive made again (ETag %s, MD5 %s): the source changed since the interrupted send, or it is another source, or the server's ETags are not MD5 sums",
+			return remote_set_error(r, "%s: part %zu of the pending upload %s differs from the archive made again (ETag %s, MD5 %s): the source changed since the interrupted send, or it is another source, or another zstd level or libzstd, or the server's ETags are not MD5 sums",
 						r->url, i, r->upload_id,
 						ps->v[i - 1].etag, hex);
 		if (bs_grow((void **)&r->etags, &r->parts_alloc, i, sizeof(char *)))

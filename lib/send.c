@@ -12,6 +12,10 @@
 #include "internal.h"
 #include "manifest-text.h"
 #include "tar.h"
+#include "zstd-seekable.h"
+
+/* Largest manifest a partial archive's first entry may be. */
+#define RESUME_MANIFEST_MAX	(64u << 10)
 
 struct send_state {
 	const struct blksnap_send_opts *o;
@@ -23,9 +27,19 @@ struct send_state {
 	uint64_t sent_bytes;		/* in regions */
 	struct blksnap_hash_index ix;
 	struct blksnap_writer *w;
-	/* Resuming: the bytes of the partial archive, compared in a buffer. */
-	uint64_t have;
-	struct blksnap_manifest old;	/* the partial archive's */
+	/*
+	 * Resuming: the partial archive's manifest, whose UUID and time
+	 * this send takes; the first @have bytes of its tar stream kept,
+	 * which are @keep bytes of the file (uncompressed, the same; zstd,
+	 * its leading whole frames, read through @zr), compared with the
+	 * bytes made again in a buffer, @checked of them so far.
+	 */
+	bool resumed;
+	struct blksnap_manifest old;
+	uint64_t have, keep, part_size, checked;
+	uint32_t *frames;		/* zstd: those kept, sizes */
+	uint64_t nframes;
+	struct zseek_reader *zr;
 	char *cmp;
 	size_t cmp_size;
 };
@@ -225,60 +239,140 @@ static int send_image(struct send_state *s)
 }
 
 /*
+ * The start of the partial archive's tar stream: up to @len bytes into
+ * @buf, *@got of them.  zstd: decompressed, its first frame possibly
+ * cut short.
+ */
+static int partial_head(struct send_state *s, bool zstd, char *buf,
+			size_t len, size_t *got)
+{
+	const struct blksnap_send_opts *o = s->o;
+	ssize_t n;
+
+	if (zstd)
+		return zseek_partial_head(o->out_fd, o->out_name, buf, len, got);
+	n = bs_pread_all(o->out_fd, buf, (size_t)BS_MIN((uint64_t)len,
+							s->part_size), 0);
+	if (n < 0)
+		return bs_fail_errno(errno, "%s: read error", o->out_name);
+	*got = (size_t)n;
+	return 0;
+}
+
+/* What a zstd partial archive keeps: its leading whole frames. */
+static int resume_frames(struct send_state *s)
+{
+	const struct blksnap_send_opts *o = s->o;
+	uint64_t i;
+
+	if (zseek_partial_scan(o->out_fd, o->out_name, s->part_size,
+			       ZSEEK_FRAME_SIZE, &s->frames, &s->nframes))
+		return -1;
+	s->have = s->keep = 0;
+	for (i = 0; i < s->nframes; i++) {
+		s->keep += s->frames[2 * i];
+		s->have += s->frames[2 * i + 1];
+	}
+	return s->nframes ? zseek_reader_open_frames(o->out_fd, o->out_name,
+						     s->frames, s->nframes,
+						     &s->zr) : 0;
+}
+
+/*
  * Resuming into a partial archive: its manifest gives the archive's
  * UUID and time (the entries' time too), the only bytes that would
- * differ in an archive of the same source made again.  Returns 0 with
- * s->have the bytes to check, 0 with s->have 0 when the partial file
- * is too short to hold a manifest (started over), else -1.
+ * differ in an archive of the same source made again.  Uncompressed,
+ * every byte of it is kept, to be checked; zstd, its leading whole
+ * frames (the frame the interrupted send was writing is made again),
+ * their tar stream checked.  Returns 0 with s->resumed, or 0 without
+ * it when the partial file is too short to hold a manifest (started
+ * over: truncated), else -1.
  */
 static int resume_prepare(struct send_state *s)
 {
 	const struct blksnap_send_opts *o = s->o;
-	struct blksnap_manifest *old = &s->old;
-	unsigned char h[TAR_BLOCK];
+	bool zstd = !strcmp(o->compress.method, "zstd"), was_zstd = zstd;
+	unsigned char magic[4] = { 0 };
+	uint64_t size = 0;
 	struct stat st;
-	uint64_t size;
-	char *text;
-	int ret;
+	size_t got;
+	char *head;
+	int ret = -1;
 
-	if (strcmp(o->compress.method, "none"))
-		return bs_fail("%s: a %s-compressed send cannot be resumed yet (only -c none)",
+	if (!zstd && strcmp(o->compress.method, "none"))
+		return bs_fail("%s: a %s-compressed send cannot be resumed (zstd and none can)",
 			       o->out_name, o->compress.method);
 	if (fstat(o->out_fd, &st) < 0)
 		return bs_fail_errno(errno, "%s", o->out_name);
-	/* An upload's pipe: the receiver resumes. */
+	/*
+	 * An upload's pipe: the receiver resumes, taking the bytes made
+	 * again, with a new UUID and time, for those sent (zstd: the
+	 * first frame, which they are in, is stored, of the same size).
+	 */
 	if (!S_ISREG(st.st_mode) || !st.st_size)
 		return 0;
-	if (st.st_size >= (off_t)TAR_BLOCK &&
-	    bs_pread_all(o->out_fd, h, TAR_BLOCK, 0) != (ssize_t)TAR_BLOCK)
+	s->part_size = (uint64_t)st.st_size;
+	if (bs_pread_all(o->out_fd, magic, sizeof(magic), 0) < 0)
 		return bs_fail_errno(errno, "%s: read error", o->out_name);
-	if (st.st_size >= (off_t)TAR_BLOCK &&
-	    !tar_plain_header(h, BLKSNAP_ENTRY_MANIFEST, &size))
-		return bs_fail("%s: not the partial archive of a send: remove it to start over",
-			       o->out_name);
-	if (st.st_size < (off_t)TAR_BLOCK || size > (64u << 10) ||
-	    (uint64_t)st.st_size < TAR_BLOCK + size) {
+	/* zstd's frame magic number, 0xFD2FB528, little-endian. */
+	if (st.st_size >= 4)
+		was_zstd = magic[0] == 0x28 && magic[1] == 0xb5 &&
+			   magic[2] == 0x2f && magic[3] == 0xfd;
+	head = bs_malloc(TAR_BLOCK + RESUME_MANIFEST_MAX);
+	if (!head)
+		return -1;
+	if (partial_head(s, was_zstd, head, TAR_BLOCK + RESUME_MANIFEST_MAX, &got))
+		goto out;
+	if (got >= TAR_BLOCK &&
+	    !tar_plain_header((unsigned char *)head, BLKSNAP_ENTRY_MANIFEST, &size)) {
+		bs_fail("%s: not the partial archive of a send: remove it to start over",
+			o->out_name);
+		goto out;
+	}
+	if (was_zstd != zstd) {
+		bs_fail("%s: the partial archive is %s, this send %s: resume with the -c of the interrupted send, or remove it to start over",
+			o->out_name, was_zstd ? "zstd-compressed" : "uncompressed",
+			zstd ? "zstd" : "uncompressed");
+		goto out;
+	}
+	if (got < TAR_BLOCK || size > RESUME_MANIFEST_MAX || got < TAR_BLOCK + size) {
 		/* Not even the manifest: nothing worth keeping. */
 		if (ftruncate(o->out_fd, 0) < 0)
-			return bs_fail_errno(errno, "%s: cannot truncate", o->out_name);
-		return 0;
+			bs_fail_errno(errno, "%s: cannot truncate", o->out_name);
+		else
+			ret = 0;
+		goto out;
 	}
-	text = bs_malloc((size_t)size + 1);
-	if (!text)
-		return -1;
-	if (bs_pread_all(o->out_fd, text, (size_t)size, TAR_BLOCK) != (ssize_t)size) {
-		free(text);
-		return bs_fail_errno(errno, "%s: read error", o->out_name);
+	if (blksnap_manifest_parse(head + TAR_BLOCK, (size_t)size, o->out_name,
+				   &s->old))
+		goto out;
+	memcpy(s->m.uuid, s->old.uuid, sizeof(s->m.uuid));
+	s->m.created = s->old.created;
+	s->resumed = true;
+	if (zstd) {
+		if (resume_frames(s))
+			goto out;
+	} else {
+		s->have = s->keep = s->part_size;
 	}
-	ret = blksnap_manifest_parse(text, (size_t)size, o->out_name, old);
-	free(text);
-	if (ret)
-		return -1;
-	memcpy(s->m.uuid, old->uuid, sizeof(s->m.uuid));
-	s->m.created = old->created;
-	s->have = (uint64_t)st.st_size;
-	if (lseek(o->out_fd, (off_t)s->have, SEEK_SET) < 0)
-		return bs_fail_errno(errno, "%s", o->out_name);
+	if (lseek(o->out_fd, (off_t)s->keep, SEEK_SET) < 0) {
+		bs_fail_errno(errno, "%s", o->out_name);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(head);
+	return ret;
+}
+
+/*
+ * Once what is kept is found to be this send's, what is not (zstd: the
+ * frame cut short) goes.
+ */
+static int resume_drop_rest(struct send_state *s)
+{
+	if (s->keep < s->part_size && ftruncate(s->o->out_fd, (off_t)s->keep) < 0)
+		return bs_fail_errno(errno, "%s: cannot truncate", s->o->out_name);
 	return 0;
 }
 
@@ -326,7 +420,10 @@ static int resume_compare_manifests(const struct send_state *s)
 	return 0;
 }
 
-/* The bytes the partial archive holds at @off must be @buf's. */
+/*
+ * The bytes the partial archive holds at @off must be @buf's: output
+ * bytes, or zstd, those of its tar stream.
+ */
 static int resume_check(void *ctx, uint64_t off, const void *buf, size_t len)
 {
 	struct send_state *s = ctx;
@@ -341,19 +438,27 @@ static int resume_check(void *ctx, uint64_t off, const void *buf, size_t len)
 		if (!s->cmp)
 			return -1;
 	}
-	n = bs_pread_all(s->o->out_fd, s->cmp, len, off);
-	if (n < 0)
-		return bs_fail_errno(errno, "%s: read error", s->o->out_name);
-	if ((size_t)n != len)
-		return bs_fail("%s: the partial archive got shorter while read",
-			       s->o->out_name);
-	if (!memcmp(s->cmp, buf, len))
-		return 0;
+	if (s->zr) {
+		if (zseek_reader_read(s->zr, s->cmp, len, off))
+			return -1;
+	} else {
+		n = bs_pread_all(s->o->out_fd, s->cmp, len, off);
+		if (n < 0)
+			return bs_fail_errno(errno, "%s: read error", s->o->out_name);
+		if ((size_t)n != len)
+			return bs_fail("%s: the partial archive got shorter while read",
+				       s->o->out_name);
+	}
+	if (!memcmp(s->cmp, buf, len)) {
+		s->checked = off + len;
+		return s->checked == s->have ? resume_drop_rest(s) : 0;
+	}
 	b = (const unsigned char *)s->cmp;
 	for (i = 0; a[i] == b[i]; i++)
 		;
-	return bs_fail("%s: the partial archive differs at byte %llu from the archive this send makes: the source changed since the interrupted send, or it is another source, or other options or another version of blksnap-send; remove it to start over",
-		       s->o->out_name, (unsigned long long)(off + i));
+	return bs_fail("%s: the partial archive differs at byte %llu%s from the archive this send makes: the source changed since the interrupted send, or it is another source, or other options or another version of blksnap-send; remove it to start over",
+		       s->o->out_name, (unsigned long long)(off + i),
+		       s->zr ? " of its tar stream (uncompressed)" : "");
 }
 
 static int write_archive(struct send_state *s)
@@ -363,7 +468,9 @@ static int write_archive(struct send_state *s)
 	size_t mlen, ilen;
 	int ret = -1;
 
-	if (s->have && resume_compare_manifests(s))
+	if (s->resumed && resume_compare_manifests(s))
+		return -1;
+	if (s->resumed && !s->have && resume_drop_rest(s))
 		return -1;
 	if (blksnap_manifest_format(&s->m, &manifest, &mlen))
 		return -1;
@@ -372,12 +479,14 @@ static int write_archive(struct send_state *s)
 		goto out;
 	/* Every entry has the archive's time: made again, the same bytes. */
 	blksnap_writer_set_mtime(s->w, (time_t)s->m.created);
-	if (s->have) {
+	if (s->resumed) {
 		struct blksnap_writer_resume r = {
-			.have = s->have, .check = resume_check, .ctx = s
+			.have = s->have, .check = resume_check, .ctx = s,
+			.frames = s->frames, .nframes = s->nframes,
 		};
 
-		blksnap_writer_set_resume(s->w, &r);
+		if (blksnap_writer_set_resume(s->w, &r))
+			goto out;
 	}
 	if (blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_MANIFEST, manifest,
 				    mlen) ||
@@ -386,10 +495,11 @@ static int write_archive(struct send_state *s)
 	    blksnap_writer_add_file(s->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(s->w))
 		goto out;
-	if (blksnap_writer_bytes(s->w) < s->have) {
-		bs_fail("%s: the partial archive is longer (%llu bytes) than the archive this send makes (%llu): the source changed since the interrupted send, or it is another source; remove it to start over",
+	if (s->checked < s->have) {
+		bs_fail("%s: the partial archive is longer (%llu bytes%s) than the archive this send makes (%llu): the source changed since the interrupted send, or it is another source; remove it to start over",
 			s->o->out_name, (unsigned long long)s->have,
-			(unsigned long long)blksnap_writer_bytes(s->w));
+			s->zr ? " of tar stream" : "",
+			(unsigned long long)s->checked);
 		goto out;
 	}
 	ret = 0;
@@ -431,6 +541,8 @@ int blksnap_send(const struct blksnap_send_opts *o,
 out:
 	blksnap_writer_free(s.w);
 	free(s.cmp);
+	free(s.frames);
+	zseek_reader_close(s.zr);
 	blksnap_hash_index_free(&s.ix);
 	blksnap_ranges_free(&s.regions);
 	blksnap_ranges_free(&s.zeros);

@@ -69,6 +69,7 @@ struct blksnap_writer {
 	int fd;
 	char *name;
 	uint64_t out_bytes;
+	uint64_t tar_bytes;	/* none, zstd: of the tar stream, so far */
 	uint64_t image_size;	/* logical bytes the image entry needs */
 	uint64_t image_fed;	/* logical bytes given so far */
 	bool in_image;
@@ -81,20 +82,22 @@ struct blksnap_writer {
 };
 
 /*
- * Every output byte goes through here first: those an earlier run
- * already wrote (resume.have) are checked, not written; *buf and *len
- * are left with the bytes to write.
+ * Resuming: the bytes at @*pos that an earlier run already wrote
+ * (before resume.have) are checked, not written, and @*pos moves past
+ * them; *buf and *len are left with the bytes to write.  Output bytes
+ * through libarchive, the tar stream's for the archives written here.
  */
-static int out_check(struct blksnap_writer *w, const char **buf, size_t *len)
+static int resume_check(struct blksnap_writer *w, uint64_t *pos,
+			const char **buf, size_t *len)
 {
 	size_t n;
 
-	if (w->out_bytes >= w->resume.have)
+	if (*pos >= w->resume.have)
 		return 0;
-	n = (size_t)BS_MIN((uint64_t)*len, w->resume.have - w->out_bytes);
-	if (w->resume.check(w->resume.ctx, w->out_bytes, *buf, n))
+	n = (size_t)BS_MIN((uint64_t)*len, w->resume.have - *pos);
+	if (w->resume.check(w->resume.ctx, *pos, *buf, n))
 		return -1;
-	w->out_bytes += n;
+	*pos += n;
 	*buf += n;
 	*len -= n;
 	return 0;
@@ -107,7 +110,7 @@ static la_ssize_t writer_cb(struct archive *a, void *ctx, const void *buf,
 	const char *p = buf;
 	size_t n = len;
 
-	if (out_check(w, &p, &n)) {
+	if (resume_check(w, &w->out_bytes, &p, &n)) {
 		la.set_error(a, EIO, "%s", blksnap_error());
 		return -1;
 	}
@@ -161,14 +164,10 @@ static int set_filter(struct blksnap_writer *w, const struct blksnap_compress *c
 	return 0;
 }
 
-/* Output bytes, the part an interrupted run already wrote only checked. */
+/* Output bytes of an archive written here (none, zstd). */
 static int out_write(struct blksnap_writer *w, const void *buf, size_t len)
 {
-	const char *p = buf;
-
-	if (out_check(w, &p, &len))
-		return -1;
-	if (len && bs_write_all(w->fd, p, len) < 0)
+	if (len && bs_write_all(w->fd, buf, len) < 0)
 		return bs_fail_errno(errno, "%s: write error", w->name);
 	w->out_bytes += len;
 	return 0;
@@ -187,9 +186,20 @@ static int out_write(struct blksnap_writer *w, const void *buf, size_t len)
  */
 static int native_out(struct blksnap_writer *w, const void *buf, size_t len)
 {
+	uint64_t at = w->tar_bytes;
+	const char *p = buf;
+
+	if (resume_check(w, &w->tar_bytes, &p, &len))
+		return -1;
+	/* Uncompressed, the bytes checked are output bytes kept. */
+	if (!w->z)
+		w->out_bytes += w->tar_bytes - at;
+	w->tar_bytes += len;
+	if (!len)
+		return 0;
 	if (w->z)
-		return zseek_writer_write(w->z, buf, len);
-	return out_write(w, buf, len);
+		return zseek_writer_write(w->z, p, len);
+	return out_write(w, p, len);
 }
 
 /* Zeros up to the next multiple of TAR_BLOCK after @len bytes. */
@@ -255,6 +265,21 @@ static int native_add_file(struct blksnap_writer *w, const char *entry,
 }
 
 /*
+ * The end of the image's headers.  zstd: the first frame ends here,
+ * stored, not compressed.  It holds all that depends on the archive's
+ * UUID and time (the manifest, the headers' mtime) but the hash index's
+ * header at the end, which change in content, not in length, from one
+ * send of a source to the next: the frames after it are the same bytes
+ * at the same offsets (given the same level and libzstd), which lets an
+ * upload resumed with a new UUID and time send part 1 again and keep
+ * the others (lib/remote-s3.c).
+ */
+static int native_headers_end(struct blksnap_writer *w)
+{
+	return w->z ? zseek_writer_end_frame_stored(w->z, NULL, NULL) : 0;
+}
+
+/*
  * The image entry: a plain one when a single region covers it, else in
  * GNU sparse format 1.0 of pax, its data starting with the map in text.
  */
@@ -280,7 +305,8 @@ static int native_begin_image(struct blksnap_writer *w, const char *entry,
 	w->map_at = 0;
 	if (regions->count == 1 && regions->v[0].offset == 0 &&
 	    regions->v[0].length == size)
-		return native_entry(w, entry, entry, size, "");
+		return native_entry(w, entry, entry, size, "") ||
+		       native_headers_end(w) ? -1 : 0;
 	/* Two numbers of up to 20 digits and newlines a region. */
 	msize = 24 + (regions->count + 1) * 42;
 	map = bs_malloc(msize);
@@ -314,6 +340,7 @@ static int native_begin_image(struct blksnap_writer *w, const char *entry,
 	data += (mlen + TAR_BLOCK - 1) / TAR_BLOCK * TAR_BLOCK;
 	records[rlen] = '\0';
 	if (native_entry(w, entry, ustar_name, data, records) ||
+	    native_headers_end(w) ||
 	    native_out(w, map, mlen) || native_pad(w, mlen))
 		goto out;
 	ret = 0;
@@ -594,10 +621,25 @@ void blksnap_writer_set_mtime(struct blksnap_writer *w, time_t mtime)
 	w->mtime = mtime;
 }
 
-void blksnap_writer_set_resume(struct blksnap_writer *w,
-			       const struct blksnap_writer_resume *r)
+int blksnap_writer_set_resume(struct blksnap_writer *w,
+			      const struct blksnap_writer_resume *r)
 {
+	uint64_t in = 0;
+
+	if (w->tar_bytes || w->out_bytes)
+		return bs_fail("%s: internal error: resuming after data", w->name);
+	if (!w->z && r->nframes)
+		return bs_fail("%s: internal error: zstd frames kept in an archive not zstd",
+			       w->name);
+	if (w->z && (zseek_writer_preload(w->z, r->frames, r->nframes) ||
+		     zseek_writer_end_frame(w->z, &w->out_bytes, &in)))
+		return -1;
+	if (w->z && in != r->have)
+		return bs_fail("%s: internal error: the zstd frames kept hold %llu bytes, not %llu",
+			       w->name, (unsigned long long)in,
+			       (unsigned long long)r->have);
 	w->resume = *r;
+	return 0;
 }
 
 uint64_t blksnap_writer_bytes(const struct blksnap_writer *w)

@@ -10,7 +10,11 @@
 
 struct blksnap_writer;
 
-/* Starts an archive on @fd (not closed by the writer); @name for messages. */
+/*
+ * Starts an archive on @fd (not closed by the writer); @name for messages.
+ * A zstd archive's first frame, up to the end of the image's headers, is
+ * stored, not compressed (blksnap-archive(5)).
+ */
 int blksnap_writer_open(int fd, const char *name,
 			const struct blksnap_compress *c,
 			struct blksnap_writer **wp);
@@ -54,28 +58,39 @@ int blksnap_writer_end_frame(struct blksnap_writer *w, uint64_t *out_bytes);
 void blksnap_writer_set_mtime(struct blksnap_writer *w, time_t mtime);
 
 /*
- * Continuing an interrupted write (a resumed send): the output's first
- * @have bytes were written by an earlier run, which the caller expects
- * this one to reproduce byte for byte.  The writer then gives every
- * output byte before @have to @check, in order, instead of writing it,
- * and writes from @have on (the caller positions the descriptor there).
- * @check returns 0 when the bytes are those already there, else -1 with
- * blksnap_error() set: the write then fails.
+ * Continuing an interrupted write (a resumed send): the start of the
+ * output was written by an earlier run, which the caller expects this
+ * one to reproduce.  The writer gives every byte before @have to
+ * @check, in order, instead of writing it, and writes from there on.
+ * @check returns 0 when the bytes are those already there, else -1
+ * with blksnap_error() set: the write then fails.
  *
- * This is the writer's checkpoint: output offset @have, covering the
- * input that produced it.  Uncompressed, the output is the input, so
- * any byte is a checkpoint.  A compressor that ends an independent
- * frame at known input offsets gives checkpoints at its frame ends only:
- * it would resume there with its own state reset, which is what a
- * seekable zstd writer allows.  Set before the first byte is written.
+ * This is the writer's checkpoint, the place where it can take up the
+ * work with its state as it was.  Uncompressed, the output is the tar
+ * stream, so any byte is one: @have and @check's offsets are output
+ * bytes, and the caller positions the descriptor at @have.  A zstd
+ * archive is one at the end of any frame, its frames being independent
+ * (lib/zstd-seekable.h): @frames are the @nframes frames kept
+ * (zseek_writer_table()'s layout), as they are, holding the tar
+ * stream's first @have bytes; @check gets tar bytes (offsets in the tar
+ * stream) to compare with theirs, and the caller positions the
+ * descriptor after the frames (at their compressed size), where the
+ * next frame goes.  The seek table at the end covers them all.  gzip,
+ * xz and lz4 (libarchive's filters) end no frame on request, so have no
+ * checkpoint past byte 0: callers do not resume them.
+ *
+ * Set before the first byte is written: 0, or -1 (frames that are not
+ * a seekable writer's).
  */
 struct blksnap_writer_resume {
 	uint64_t have;
 	int (*check)(void *ctx, uint64_t off, const void *buf, size_t len);
 	void *ctx;
+	const uint32_t *frames;
+	uint64_t nframes;
 };
-void blksnap_writer_set_resume(struct blksnap_writer *w,
-			       const struct blksnap_writer_resume *r);
+int blksnap_writer_set_resume(struct blksnap_writer *w,
+			      const struct blksnap_writer_resume *r);
 
 /*
  * Writes a manifest file (blksnap-archive(5)): the manifest @text and

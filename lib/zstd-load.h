@@ -15,7 +15,8 @@
 #define ZS_FUNCTIONS(F) \
 	F(createCCtx) F(freeCCtx) F(CCtx_setParameter) F(compress2) \
 	F(compressBound) F(isError) F(getErrorName) \
-	F(createDCtx) F(freeDCtx) F(decompressDCtx)
+	F(createDCtx) F(freeDCtx) F(decompressDCtx) F(decompressStream) \
+	F(findFrameCompressedSize) F(getFrameContentSize)
 
 struct libzstd_fns {
 #define ZS_MEMBER(f) __typeof__(ZSTD_##f) *f;

@@ -322,6 +322,65 @@ int zseek_writer_end_frame(struct zseek_writer *w, uint64_t *out_bytes,
 	return 0;
 }
 
+/* zstd's raw block: at most 128 KiB, a 3-byte header of its size. */
+#define ZSTD_RAW_BLOCK	(128u << 10)
+
+/*
+ * @len bytes of @in as a zstd frame of raw blocks into @out: magic,
+ * descriptor (single segment, 4-byte content size, checksum), content
+ * size, blocks, the low 32 bits of XXH64.  Its size.
+ */
+static size_t stored_frame(unsigned char *out, const unsigned char *in,
+			   size_t len)
+{
+	unsigned char *p = out;
+	size_t at = 0;
+
+	put_le32(p, ZSTD_MAGICNUMBER);
+	p[4] = 0xA4;	/* content size on 4 bytes, single segment, checksum */
+	put_le32(p + 5, (uint32_t)len);
+	p += 9;
+	do {
+		size_t n = BS_MIN(len - at, (size_t)ZSTD_RAW_BLOCK);
+		uint32_t h = (uint32_t)n << 3 | (at + n == len ? 1u : 0u);
+
+		p[0] = (unsigned char)h;
+		p[1] = (unsigned char)(h >> 8);
+		p[2] = (unsigned char)(h >> 16);
+		memcpy(p + 3, in + at, n);
+		p += 3 + n;
+		at += n;
+	} while (at < len);
+	put_le32(p, (uint32_t)XXH64(in, len, 0));
+	return (size_t)(p + 4 - out);
+}
+
+int zseek_writer_end_frame_stored(struct zseek_writer *w,
+				  uint64_t *out_bytes, uint64_t *in_bytes)
+{
+	struct slot *s = slot_of(w, w->filling);
+
+	if (check_usable(w))
+		return -1;
+	/* The frames before it out first: none queued, none taken. */
+	while (w->written < w->queued) {
+		if (write_oldest(w, true)) {
+			w->failed = true;
+			return -1;
+		}
+	}
+	if (s->in_len) {
+		/* A frame's raw blocks and header fit in compressBound's. */
+		s->out_len = stored_frame(s->out, s->in, s->in_len);
+		s->zerr = 0;
+		pthread_mutex_lock(&w->lock);
+		s->state = SLOT_DONE;
+		w->taken = w->queued = ++w->filling;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return zseek_writer_end_frame(w, out_bytes, in_bytes);
+}
+
 const uint32_t *zseek_writer_table(const struct zseek_writer *w, uint64_t *n)
 {
 	*n = w->written;
@@ -505,6 +564,30 @@ static ssize_t fd_pread(void *ctx, void *buf, size_t len, uint64_t offset)
 	return bs_pread_all(r->fd, buf, len, offset);
 }
 
+/* A reader without frames yet; @fd >= 0: read through fd_pread. */
+static struct zseek_reader *reader_new(zseek_pread_fn pread, void *ctx, int fd,
+				       uint64_t size, const char *name)
+{
+	struct zseek_reader *r;
+
+	if (zs_ready())
+		return NULL;
+	r = bs_calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->fd = fd;
+	r->pread = fd >= 0 ? fd_pread : pread;
+	r->ctx = fd >= 0 ? r : ctx;
+	r->size = size;
+	r->cached = UINT32_MAX;
+	r->name = bs_strdup(name);
+	if (!r->name) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 /* @fd >= 0: read through fd_pread, @pread and @ctx unused. */
 static int open_reader(zseek_pread_fn pread, void *ctx, int fd, uint64_t size,
 		       const char *name, struct zseek_reader **rp)
@@ -515,19 +598,9 @@ static int open_reader(zseek_pread_fn pread, void *ctx, int fd, uint64_t size,
 	bool checksums;
 	int ret = -1;
 
-	if (zs_ready())
-		return -1;
-	r = bs_calloc(1, sizeof(*r));
+	r = reader_new(pread, ctx, fd, size, name);
 	if (!r)
 		return -1;
-	r->fd = fd;
-	r->pread = fd >= 0 ? fd_pread : pread;
-	r->ctx = fd >= 0 ? r : ctx;
-	r->size = size;
-	r->cached = UINT32_MAX;
-	r->name = bs_strdup(name);
-	if (!r->name)
-		goto out;
 	if (size < 8 + ZSEEK_FOOTER_SIZE) {
 		ret = 1;
 		bs_fail("%s: no zstd seek table (the file has %llu bytes)", name,
@@ -711,4 +784,156 @@ void zseek_reader_close(struct zseek_reader *r)
 	free(r->checksum);
 	free(r->name);
 	free(r);
+}
+
+/* ---- A file cut short ---------------------------------------------------- */
+
+int zseek_partial_scan(int fd, const char *name, uint64_t size,
+		       uint32_t frame_size, uint32_t **sizes, uint64_t *n)
+{
+	uint32_t *v = NULL;
+	size_t cap, alloc = 0;
+	unsigned char *buf;
+	uint64_t off = 0, k = 0;
+	int ret = -1;
+
+	*sizes = NULL;
+	*n = 0;
+	if (zs_ready())
+		return -1;
+	/* A frame of @frame_size bytes compresses to this at most. */
+	cap = zs.compressBound(frame_size);
+	buf = bs_malloc(cap);
+	if (!buf)
+		return -1;
+	while (off < size && k < UINT32_MAX) {
+		size_t len = (size_t)BS_MIN((uint64_t)cap, size - off), flen;
+		ssize_t got = bs_pread_all(fd, buf, len, off);
+		unsigned long long content;
+
+		if (got < 0) {
+			bs_fail_errno(errno, "%s: read error at byte %llu", name,
+				      (unsigned long long)off);
+			goto out;
+		}
+		if ((size_t)got != len) {
+			fail_eio("%s: the file ends before byte %llu (it shrank?)",
+				 name, (unsigned long long)(off + len));
+			goto out;
+		}
+		if (len < 4 || get_le32(buf) != ZSTD_MAGICNUMBER)
+			break;
+		flen = zs.findFrameCompressedSize(buf, len);
+		content = zs.getFrameContentSize(buf, len);
+		if (zs.isError(flen) || !content || content > frame_size ||
+		    (k && content != frame_size))
+			break;
+		if (bs_grow((void **)&v, &alloc, (size_t)(k + 1) * 2, sizeof(*v)))
+			goto out;
+		v[2 * k] = (uint32_t)flen;
+		v[2 * k + 1] = (uint32_t)content;
+		k++;
+		off += flen;
+	}
+	*sizes = v;
+	*n = k;
+	v = NULL;
+	ret = 0;
+out:
+	free(v);
+	free(buf);
+	return ret;
+}
+
+int zseek_reader_open_frames(int fd, const char *name, const uint32_t *sizes,
+			     uint64_t n, struct zseek_reader **rp)
+{
+	struct zseek_reader *r;
+	uint64_t c = 0, d = 0, i;
+
+	if (n >= UINT32_MAX)
+		return bs_fail("%s: too many zstd frames (%llu)", name,
+			       (unsigned long long)n);
+	r = reader_new(NULL, NULL, fd, 0, name);
+	if (!r)
+		return -1;
+	r->frames = (uint32_t)n;
+	r->c_off = bs_calloc((size_t)n + 1, sizeof(*r->c_off));
+	r->d_off = bs_calloc((size_t)n + 1, sizeof(*r->d_off));
+	if (!r->c_off || !r->d_off) {
+		zseek_reader_close(r);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		r->c_off[i] = c;
+		r->d_off[i] = d;
+		c += sizes[2 * i];
+		d += sizes[2 * i + 1];
+		r->cbuf_size = BS_MAX(r->cbuf_size, (size_t)sizes[2 * i]);
+		r->dbuf_size = BS_MAX(r->dbuf_size, (size_t)sizes[2 * i + 1]);
+	}
+	r->c_off[n] = c;
+	r->d_off[n] = d;
+	r->size = c;
+	*rp = r;
+	return 0;
+}
+
+int zseek_partial_head(int fd, const char *name, void *buf, size_t len,
+		       size_t *got)
+{
+	enum { CHUNK = 64 << 10 };
+	ZSTD_outBuffer ob = { buf, len, 0 };
+	unsigned char *in = NULL;
+	ZSTD_DCtx *d = NULL;
+	uint64_t off = 0;
+	int ret = -1;
+
+	*got = 0;
+	if (zs_ready())
+		return -1;
+	d = zs.createDCtx();
+	in = bs_malloc(CHUNK);
+	if (!d || !in) {
+		if (!d)
+			bs_fail_errno(ENOMEM, "%s", name);
+		goto out;
+	}
+	while (ob.pos < ob.size) {
+		ssize_t n = bs_pread_all(fd, in, CHUNK, off);
+		ZSTD_inBuffer ib = { in, 0, 0 };
+
+		if (n < 0) {
+			bs_fail_errno(errno, "%s: read error at byte %llu", name,
+				      (unsigned long long)off);
+			goto out;
+		}
+		if (!off && n >= 4 && get_le32(in) != ZSTD_MAGICNUMBER) {
+			fail_eio("%s: does not start as a zstd stream", name);
+			goto out;
+		}
+		if (n < 4 && !off)
+			break;
+		if (!n)
+			break;
+		ib.size = (size_t)n;
+		while (ib.pos < ib.size && ob.pos < ob.size) {
+			size_t r = zs.decompressStream(d, &ob, &ib);
+
+			if (zs.isError(r)) {
+				fail_eio("%s: damaged zstd data before byte %llu: %s",
+					 name, (unsigned long long)(off + ib.pos),
+					 zs.getErrorName(r));
+				goto out;
+			}
+		}
+		off += (uint64_t)n;
+	}
+	*got = ob.pos;
+	ret = 0;
+out:
+	if (d)
+		zs.freeDCtx(d);
+	free(in);
+	return ret;
 }

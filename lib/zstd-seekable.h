@@ -76,6 +76,15 @@ int zseek_writer_end_frame(struct zseek_writer *w, uint64_t *out_bytes,
 			   uint64_t *in_bytes);
 
 /*
+ * As zseek_writer_end_frame(), but the frame ended is stored, in raw
+ * zstd blocks, not compressed: its size depends only on its length.
+ * For data that differs from one run to the next in content but not in
+ * length, so that the frames after it stay where they were.
+ */
+int zseek_writer_end_frame_stored(struct zseek_writer *w,
+				  uint64_t *out_bytes, uint64_t *in_bytes);
+
+/*
  * The seek table so far, for a checkpoint: *@n frames, entry i being
  * the compressed size at [2 i] and the uncompressed one at [2 i + 1].
  * After zseek_writer_end_frame() it covers the whole output; valid until
@@ -149,5 +158,40 @@ int zseek_reader_read(struct zseek_reader *r, void *buf, size_t len,
 		      uint64_t offset);
 
 void zseek_reader_close(struct zseek_reader *r);
+
+/* ---- A file cut short ---------------------------------------------------- */
+
+/*
+ * What a writer's output cut short holds (the partial file of an
+ * interrupted send, @size bytes on @fd, no seek table): its leading
+ * frames that are whole and of @frame_size uncompressed bytes each (the
+ * first of any size up to @frame_size: ended early, stored), in
+ * *@sizes (malloc'ed, zseek_writer_table()'s layout: compressed, then
+ * uncompressed size) and *@n.  The scan stops at the first frame cut
+ * short, of another size (the last of a whole stream) or not a zstd
+ * frame at all (the seek table): from there on the writer makes the
+ * output again.  Frames are told by their headers and block headers
+ * only: they are decompressed, and checked, when read.  0, or -1 for a
+ * read error.
+ */
+int zseek_partial_scan(int fd, const char *name, uint64_t size,
+		       uint32_t frame_size, uint32_t **sizes, uint64_t *n);
+
+/*
+ * A reader of the @n frames of @sizes (as zseek_partial_scan gave them)
+ * at the start of the file on @fd (not closed by the reader), which has
+ * no seek table of its own; read with zseek_reader_read().
+ */
+int zseek_reader_open_frames(int fd, const char *name, const uint32_t *sizes,
+			     uint64_t n, struct zseek_reader **rp);
+
+/*
+ * The first uncompressed bytes of the file on @fd, even when its first
+ * frame is cut short: up to @len of them into @buf, *@got the count
+ * (fewer when the file stops before).  -1 when the file does not start
+ * as zstd or its data is damaged, naming @name.
+ */
+int zseek_partial_head(int fd, const char *name, void *buf, size_t len,
+		       size_t *got);
 
 #endif

@@ -44,7 +44,8 @@ static __attribute__((__noreturn__)) void usage(void)
 	       "                              another filesystem UUID than the base's\n"
 	       "     --resume               keep what an interrupted send wrote, and\n"
 	       "                              continue it (FILE.part, or an s3:// upload)\n"
-	       "                              after checking it against SOURCE; -c none\n",
+	       "                              after checking it against SOURCE; -c zstd\n"
+	       "                              or none\n",
 	       program_invocation_short_name);
 	cli_help_tail(27, CLI_HELP_REMOTE, "blksnap-send(8)");
 }
@@ -143,10 +144,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("an incremental uses its base's hash block size");
 	if (a->o.resume && (!a->output || !strcmp(a->output, "-")))
 		cli_usage_error("--resume needs --output FILE or an s3:// URL: what went to standard output (a pipe) cannot be taken back, so that send cannot be resumed");
-	if (a->o.resume && strcmp(a->o.compress.method, "none"))
-		cli_usage_error("--resume: a %s-compressed send cannot be resumed yet: use -c none%s",
-				a->o.compress.method,
-				cc.given ? "" : " (zstd is the default)");
+	if (a->o.resume && strcmp(a->o.compress.method, "none") &&
+	    strcmp(a->o.compress.method, "zstd"))
+		cli_usage_error("--resume: a %s-compressed send cannot be resumed: use -c zstd or -c none",
+				a->o.compress.method);
 	cli_compress_finish(&cc, &a->o.compress);
 	a->o.source = argv[optind];
 }

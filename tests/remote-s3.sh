@@ -6,7 +6,8 @@
 # try, a completion whose answer is lost, the server killed mid-upload,
 # a download cut short, and no credential in the verbose output;
 # resumable uploads cut by a reset connection or a killed server,
-# resumed, and refused for a changed source.
+# resumed (uncompressed and zstd), and refused for a changed source or
+# another zstd level.
 #
 # The server is tests/helpers/s3server.py.  Why not s3rver (npm) or
 # MinIO: MinIO is not packaged by Debian, and s3rver speaks the protocol
@@ -227,16 +228,23 @@ else
 	not_ok "... keeps its multipart upload and its three parts, saying how to continue"
 	diag "$(cat "$TMP/err.msg")" "$(ls -R data/.uploads)"
 fi
-blksnap-send $S3 -v --resume --full -c none -o s3://bkt/res.tar res.img 2>res.log
-status=$?
-if [ "$status" -eq 0 ] && grep -q 'ListParts -> 200' res.log &&
-   grep -q 'part 1 -> 200' res.log && ! grep -q -e 'part 2 ->' -e 'part 3 ->' res.log &&
-   grep -q 'part 5 -> 200' res.log && nothing_pending; then
-	ok "resumed: part 1 sent again, parts 2 and 3 checked, not sent, 4 and 5 sent"
-else
-	not_ok "resumed: part 1 sent again, parts 2 and 3 checked, not sent, 4 and 5 sent"
-	diag "exit $status" "$(cat res.log)"
-fi
+# resumed_by_parts WHAT SEND-ARGS...: the upload cut at part 4, resumed
+# (-v), sends part 1 again, checks parts 2 and 3, sends 4 and 5.
+resumed_by_parts() {
+	_what=$1
+	shift
+	blksnap-send $S3 -v --resume --full "$@" 2>res.log
+	status=$?
+	if [ "$status" -eq 0 ] && grep -q 'ListParts -> 200' res.log &&
+	   grep -q 'part 1 -> 200' res.log && ! grep -q -e 'part 2 ->' -e 'part 3 ->' res.log &&
+	   grep -q 'part 5 -> 200' res.log && nothing_pending; then
+		ok "$_what resumed: part 1 sent again, parts 2 and 3 checked, not sent, 4 and 5 sent"
+	else
+		not_ok "$_what resumed: part 1 sent again, parts 2 and 3 checked, not sent, 4 and 5 sent"
+		diag "exit $status" "$(cat res.log)"
+	fi
+}
+resumed_by_parts "uncompressed," -c none -o s3://bkt/res.tar res.img
 rm -f out
 check "the resumed upload verifies and restores identically" \
 	sh -c "blksnap-restore $S3 --verify s3://bkt/res.tar && blksnap-restore $S3 -o out s3://bkt/res.tar && cmp out res.orig"
@@ -268,6 +276,26 @@ rm -f out
 check "... and the source as it was still resumes" \
 	sh -c "blksnap-send $S3 --resume --full -c none -o s3://bkt/res3.tar res.img &&
 	       blksnap-restore $S3 -o out s3://bkt/res3.tar && cmp out res.orig"
+
+# zstd: the first frame, which holds the new UUID and time, is stored,
+# of the same size, so that parts 2 on are the same bytes; another level
+# makes other bytes.  1 MiB of text at 9 MiB (part 2), which compresses.
+seq 1 300000 | head -c 1048576 |
+	dd of=res.img bs=1M seek=9 conv=notrunc status=none
+cp res.img resz.orig
+echo 'reset ^PUT .*partNumber=4&' >data/.faults
+blksnap-send $S3 --retries 0 --resume --full -o s3://bkt/resz.tar res.img 2>/dev/null
+rm -f data/.faults
+expect_error "a zstd upload resumed at another level is refused by part" \
+	'part 2 of the pending upload [0-9a-f]+ differs from the archive made again .*another zstd level' \
+	blksnap-send $S3 --resume --full --level 1 -o s3://bkt/resz.tar res.img
+resumed_by_parts "zstd," -o s3://bkt/resz.tar res.img
+rm -f out
+check "... and verifies, restores identically, and zstd reads it" \
+	sh -c "blksnap-restore $S3 --verify s3://bkt/resz.tar &&
+	       blksnap-restore $S3 -o out s3://bkt/resz.tar && cmp out resz.orig &&
+	       { ! command -v zstd >/dev/null || zstd -qt data/bkt/resz.tar; }"
+cp res.orig res.img
 check "no multipart upload is left pending after the resumed uploads" nothing_pending
 check "--resume with nothing pending is an ordinary upload" \
 	sh -c "blksnap-send $S3 --resume --full -c none -o s3://bkt/res4.tar img &&

@@ -6,7 +6,9 @@
 # filesystem, continues from FILE.part to an archive that verifies and
 # restores identically; a changed source, another source and a partial
 # file held by another send are refused by name and left as they are;
-# standard output, other compressions and http:// cannot resume.
+# standard output, gzip, xz, lz4 and http:// cannot resume.  The same
+# for zstd, which resumes from the partial file's last whole frame, to
+# the archive an uninterrupted send makes, byte for byte.
 # (S3: tests/remote-s3.sh.)
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
@@ -40,12 +42,43 @@ restores_as() {
 		cmp -s restored "$_want"
 }
 
-# cut N OUT SEND-ARGS...: a resumable send killed after N bytes of OUT.
+# cut N OUT SEND-ARGS...: a resumable send (-c $C) killed after N bytes
+# of OUT.
+C=none
 cut_at() {
 	_n=$1 _out=$2
 	shift 2
-	prlimit --fsize="$_n" blksnap-send --resume -c none -o "$_out" "$@" \
+	prlimit --fsize="$_n" blksnap-send --resume -c "$C" -o "$_out" "$@" \
 		>/dev/null 2>&1
+}
+
+# cut_leaves N OUT: the send cut at N left OUT.part of N bytes, no OUT
+# (its status in $st).
+cut_leaves() {
+	_size=$(stat -c %s "$2.part" 2>/dev/null || echo 0)
+	if [ "$st" -gt 128 ] && [ "$_size" -eq "$1" ] && [ ! -e "$2" ]; then
+		ok "a $C send killed at byte $1 leaves $2.part of $1 bytes and no $2"
+	else
+		not_ok "a $C send killed at byte $1 leaves $2.part of $1 bytes and no $2"
+		diag "exit status $st, $2.part of $_size bytes"
+	fi
+}
+
+# changed_refused IMG CUT WHERE: a send (-c $C) of a copy of IMG cut at
+# byte CUT, the copy then changed in what was sent: the resume is
+# refused, naming the byte (WHERE: a pattern after it), the partial file
+# left as it was, no archive made.
+changed_refused() {
+	rm -f a.tar a.tar.part
+	cp "$1" src.img
+	cut_at "$2" a.tar --full src.img
+	flip_bit src.img $((2 * MiB + 5))
+	cp a.tar.part kept.part
+	expect_error "a $C resume against a source changed in what was sent is refused" \
+		"a.tar.part: the partial archive differs at byte [0-9]+ $3.*source changed" \
+		blksnap-send --resume --full -c "$C" -o a.tar src.img
+	check "... and the partial file is left as it was" cmp a.tar.part kept.part
+	check "... and no archive appears" test ! -e a.tar
 }
 
 # Killed inside the manifest (started over), in the headers, in the data,
@@ -55,13 +88,7 @@ for n in 700 1536 4096 $((3 * MiB + 17)) $((12 * MiB)) $((ref_size - 3000)) \
 	rm -f a.tar a.tar.part
 	cut_at "$n" a.tar --full img
 	st=$?
-	size=$(stat -c %s a.tar.part 2>/dev/null || echo 0)
-	if [ "$st" -gt 128 ] && [ "$size" -eq "$n" ] && [ ! -e a.tar ]; then
-		ok "a send killed at byte $n leaves a.tar.part of $n bytes and no a.tar"
-	else
-		not_ok "a send killed at byte $n leaves a.tar.part of $n bytes and no a.tar"
-		diag "exit status $st, a.tar.part of $size bytes"
-	fi
+	cut_leaves "$n" a.tar
 	if blksnap-send -v --resume --full -c none -o a.tar img 2>resume.err &&
 	   [ ! -e a.tar.part ] && [ "$(stat -c %s a.tar)" -eq "$ref_size" ] &&
 	   restores_as a.tar img; then
@@ -114,29 +141,36 @@ check "a send cut twice resumes to an archive that restores identically" \
 	sh -c 'blksnap-send --resume --full -c none -o a.tar img 2>/dev/null &&
 	       blksnap-restore -o r2 a.tar 2>/dev/null && cmp r2 img'
 
-# A real SIGKILL, as soon as the partial file has 1 MiB.
+# A real SIGKILL, as soon as the partial file has 1 MiB (-c $C).
+sigkill_resume() {
+	rm -f k.tar k.tar.part
+	blksnap-send --resume --full -c "$C" -o k.tar big 2>/dev/null &
+	pid=$!
+	i=0
+	while [ "$(stat -c %s k.tar.part 2>/dev/null || echo 0)" -lt $MiB ] &&
+	      [ ! -e k.tar ] && [ "$i" -lt 2000 ]; do
+		i=$((i + 1))
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid"
+	st=$?
+	if [ "$st" -eq 137 ] && [ -e k.tar.part ]; then
+		killed_at=$(stat -c %s k.tar.part)
+		check "after SIGKILL at byte $killed_at, the resumed $C archive restores identically" \
+			sh -c "blksnap-send --resume --full -c $C -o k.tar big 2>/dev/null &&
+			       [ ! -e k.tar.part ] && blksnap-restore -o rk k.tar 2>/dev/null &&
+			       cmp rk big"
+	else
+		skip "resume of a $C send after SIGKILL" "the send ended (status $st) before the kill"
+	fi
+	rm -f k.tar k.tar.part rk
+}
 random_file big $((96 * MiB))
-rm -f k.tar k.tar.part
-blksnap-send --resume --full -c none -o k.tar big 2>/dev/null &
-pid=$!
-i=0
-while [ "$(stat -c %s k.tar.part 2>/dev/null || echo 0)" -lt $MiB ] &&
-      [ ! -e k.tar ] && [ "$i" -lt 2000 ]; do
-	i=$((i + 1))
-done
-kill -9 "$pid" 2>/dev/null
-wait "$pid"
-st=$?
-if [ "$st" -eq 137 ] && [ -e k.tar.part ]; then
-	killed_at=$(stat -c %s k.tar.part)
-	check "after SIGKILL at byte $killed_at, the resumed archive restores identically" \
-		sh -c 'blksnap-send --resume --full -c none -o k.tar big 2>/dev/null &&
-		       [ ! -e k.tar.part ] && blksnap-restore -o rk k.tar 2>/dev/null &&
-		       cmp rk big'
-else
-	skip "resume after SIGKILL" "the send ended (status $st) before the kill"
-fi
-rm -f big k.tar k.tar.part rk
+sigkill_resume
+C=zstd
+sigkill_resume
+C=none
+rm -f big
 
 # An incremental, cut and resumed.
 cp img img.1
@@ -148,17 +182,112 @@ check "a resumed incremental restores identically over its base" \
 	sh -c 'blksnap-send --resume -c none --base ref.tar --ranges r.1 -o i.tar img.1 2>/dev/null &&
 	       blksnap-restore -o ri ref.tar i.tar 2>/dev/null && cmp ri img.1'
 
-# --- refusals -----------------------------------------------------------
+# --- zstd ---------------------------------------------------------------
+# zimg: img with 5 MiB of text, which compresses.  The archive's frames
+# hold 1 MiB of tar each: a resume keeps the partial file's whole frames
+# (their tar stream checked), makes the one cut short again, and takes
+# the UUID and time from the first frame, even cut short.
+C=zstd
+cp img zimg
+yes 'blksnap resumes a zstd send from its last whole frame' |
+	head -c $((5 * MiB)) | dd of=zimg bs=1M seek=1 conv=notrunc status=none
+blksnap-send --full -o zref.tar zimg 2>/dev/null
+zref_size=$(stat -c %s zref.tar)
+
+# resumed_restores OUT IMG SEND-ARGS...: the send (-c $C) of IMG into
+# OUT, resumed, ends and its archive verifies and restores to IMG.
+resumed_restores() {
+	_out=$1 _img=$2
+	shift 2
+	blksnap-send --resume -c "$C" -o "$_out" "$@" "$_img" 2>/dev/null &&
+		[ ! -e "$_out.part" ] && restores_as "$_out" "$_img"
+}
+
+# zstd_ok ARCHIVE: zstd and tar read it whole.
+zstd_ok() {
+	{ ! have zstd || zstd -qt "$1"; } &&
+		[ "$(tar --zstd -tf "$1" | wc -l)" -eq 3 ]
+}
+
+# Killed in the manifest (started over), after it in the first frame, in
+# the data, in the last frame (the hash index), in the seek table.
+for n in 300 5000 $((3 * MiB + 17)) $((zref_size * 3 / 4)) \
+	 $((zref_size - 3000)) $((zref_size - 20)); do
+	rm -f a.tar a.tar.part b.tar b.tar.part
+	cut_at "$n" a.tar --full zimg
+	st=$?
+	cut_leaves "$n" a.tar
+	cp a.tar.part cut.part
+	if blksnap-send --resume --full -o a.tar zimg 2>resume.err &&
+	   [ ! -e a.tar.part ] && restores_as a.tar zimg && zstd_ok a.tar; then
+		ok "zstd, resumed from byte $n: the archive verifies, restores identically, zstd and tar read it"
+	else
+		not_ok "zstd, resumed from byte $n: the archive verifies, restores identically, zstd and tar read it"
+		diag "$(cat resume.err)"
+	fi
+	[ "$n" -gt 300 ] || continue
+	check "zstd, resumed from byte $n: the archive starts with the partial file's bytes" \
+		cmp -n "$n" cut.part a.tar
+	# The partial file of an uninterrupted send's archive: that archive.
+	head -c "$n" zref.tar > b.tar.part
+	check "zstd, resumed from byte $n of an archive: that archive, byte for byte" \
+		sh -c 'blksnap-send --resume --full -o b.tar zimg 2>/dev/null &&
+		       [ ! -e b.tar.part ] && cmp b.tar zref.tar'
+done
+rm -f b.tar cut.part
+
 rm -f a.tar a.tar.part
-cp img src.img
-cut_at $((12 * MiB)) a.tar --full src.img
-flip_bit src.img $((2 * MiB + 5))
+cut_at $((5 * MiB)) a.tar --full zimg
+cut_at $((9 * MiB)) a.tar --full zimg
+check "a zstd send cut twice resumes to an archive that restores identically" \
+	resumed_restores a.tar zimg --full
+
+rm -f i.tar i.tar.part
+cp zimg zimg.1
+scatter_writes zimg.1 40
+blksnap-diff --scan zimg.1 zref.tar > zr.1 2>/dev/null
+blksnap-send --base zref.tar --ranges zr.1 -o iref.tar zimg.1 2>/dev/null
+head -c 90000 iref.tar > i.tar.part
+check "a zstd incremental resumed is the uninterrupted one, byte for byte, and restores over its base" \
+	sh -c 'blksnap-send --resume --base zref.tar --ranges zr.1 -o i.tar zimg.1 2>/dev/null &&
+	       cmp i.tar iref.tar && blksnap-restore -o ri zref.tar i.tar 2>/dev/null &&
+	       cmp ri zimg.1'
+
+# Another level: the whole frames kept as they are, the others at the new
+# level; the archive reads and restores the same.
+rm -f a.tar a.tar.part
+cut_at $((9 * MiB)) a.tar --full zimg
+cp a.tar.part cut.part
+check "a zstd send resumed at another level keeps its frames and restores identically" \
+	resumed_restores a.tar zimg --full --level 1
+check "... its first 2 MiB being the partial file's, and zstd and tar read it" \
+	sh -c 'cmp -n 2097152 cut.part a.tar && tar --zstd -tf a.tar >/dev/null'
+rm -f cut.part
+
+# Refused: a source changed in what the partial file holds, a damaged
+# partial file, a partial file of the other compression; each left as it
+# was.
+changed_refused zimg $((8 * MiB)) 'of its tar stream '
+cp zimg src.img
+flip_bit a.tar.part $((3 * MiB))
 cp a.tar.part kept.part
-expect_error "a resume against a source changed in what was sent is refused" \
-	'a.tar.part: the partial archive differs at byte [0-9]+ .*source changed' \
+expect_error "a damaged zstd partial file is refused, naming the frame" \
+	'a.tar.part: damaged zstd frame [0-9]+ at byte [0-9]+' \
+	blksnap-send --resume --full -o a.tar src.img
+check "... and left as it was" cmp a.tar.part kept.part
+expect_error "a zstd partial file resumed uncompressed is refused" \
+	'a.tar.part: the partial archive is zstd-compressed, this send uncompressed' \
 	blksnap-send --resume --full -c none -o a.tar src.img
-check "... and the partial file is left as it was" cmp a.tar.part kept.part
-check "... and no archive appears" test ! -e a.tar
+rm -f a.tar.part
+C=none
+cut_at $((2 * MiB)) a.tar --full src.img
+expect_error "an uncompressed partial file resumed with zstd is refused" \
+	'a.tar.part: the partial archive is uncompressed, this send zstd' \
+	blksnap-send --resume --full -o a.tar src.img
+rm -f a.tar.part kept.part src.img zimg.1 zr.1 iref.tar i.tar ri
+
+# --- refusals -----------------------------------------------------------
+changed_refused img $((12 * MiB)) ''
 flip_bit src.img $((2 * MiB + 5))
 dd if=/dev/urandom of=src.img bs=1M seek=6 count=1 conv=notrunc status=none
 expect_error "a source whose zero blocks changed is refused by its manifest" \
@@ -189,6 +318,8 @@ expect_error "a .part file that is not a partial archive is refused, not overwri
 	'x.tar.part: not the partial archive of a send' \
 	blksnap-send --resume --full -c none -o x.tar img
 check "... and left as it was" cmp x.tar.part x.kept
+expect_error "... with zstd too" 'x.tar.part: not the partial archive of a send' \
+	blksnap-send --resume --full -o x.tar img
 
 rm -f a.tar a.tar.part
 cut_at $((6 * MiB)) a.tar --full img
@@ -210,11 +341,11 @@ expect_usage_error "--resume to standard output is refused" \
 expect_usage_error "--resume without --output is refused" \
 	'--resume needs --output FILE' \
 	blksnap-send --resume --full -c none img
-expect_usage_error "--resume of a compressed send is refused, naming the compression" \
-	'a zstd-compressed send cannot be resumed yet: use -c none \(zstd is the default\)' \
-	blksnap-send --resume --full -o a.tar img
-expect_usage_error "... gzip too" 'a gzip-compressed send cannot be resumed yet' \
+expect_usage_error "--resume of a gzip send is refused, naming the compression" \
+	'a gzip-compressed send cannot be resumed: use -c zstd or -c none' \
 	blksnap-send --resume --full -c gzip -o a.tar img
+expect_usage_error "... lz4 too" 'a lz4-compressed send cannot be resumed' \
+	blksnap-send --resume --full -c lz4 -o a.tar img
 expect_error "--resume over http:// is refused" \
 	'http://127.0.0.1:9/x.tar: an upload over http:// cannot be resumed' \
 	blksnap-send --resume --full -c none -o http://127.0.0.1:9/x.tar img
@@ -231,22 +362,27 @@ elif ! mount -t tmpfs -o size=8m blksnap-test mnt 2>mount.err; then
 	skip "a send stopped by a full filesystem resumes" "cannot mount a tmpfs: $(cat mount.err)"
 else
 	at_exit "umount '$TMP/mnt' 2>/dev/null"
-	expect_error "a resumable send into a full filesystem fails with ENOSPC" \
-		'No space left on device' \
-		blksnap-send --resume --full -c none -o mnt/f.tar img
-	if grep -q 'mnt/f.tar.part is kept: run the same command with --resume' "$TMP/err.msg" &&
-	   [ "$(stat -c %s mnt/f.tar.part)" -gt $((7 * MiB)) ]; then
-		ok "... and keeps mnt/f.tar.part, saying how to continue"
-	else
-		not_ok "... and keeps mnt/f.tar.part, saying how to continue"
-		diag "$(cat "$TMP/err.msg")"
-	fi
-	mount -o remount,size=64m mnt
-	check "freed, the send resumes to an archive that restores identically" \
-		sh -c 'blksnap-send --resume --full -c none -o mnt/f.tar img 2>/dev/null &&
-		       [ ! -e mnt/f.tar.part ] && blksnap-restore -o rf mnt/f.tar 2>/dev/null &&
-		       cmp rf img'
 	umount mnt
+	for C in none zstd; do
+		mount -t tmpfs -o size=8m blksnap-test mnt
+		expect_error "a resumable $C send into a full filesystem fails with ENOSPC" \
+			'No space left on device' \
+			blksnap-send --resume --full -c $C -o mnt/f.tar img
+		if grep -q 'mnt/f.tar.part is kept: run the same command with --resume' "$TMP/err.msg" &&
+		   [ "$(stat -c %s mnt/f.tar.part)" -gt $((7 * MiB)) ]; then
+			ok "... and keeps mnt/f.tar.part, saying how to continue"
+		else
+			not_ok "... and keeps mnt/f.tar.part, saying how to continue"
+			diag "$(cat "$TMP/err.msg")"
+		fi
+		mount -o remount,size=64m mnt
+		check "freed, the $C send resumes to an archive that restores identically" \
+			sh -c "blksnap-send --resume --full -c $C -o mnt/f.tar img 2>/dev/null &&
+			       [ ! -e mnt/f.tar.part ] && blksnap-restore -o rf mnt/f.tar 2>/dev/null &&
+			       cmp rf img"
+		umount mnt
+	done
+	C=none
 fi
 
 done_testing

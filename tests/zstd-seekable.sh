@@ -21,6 +21,10 @@ else
 	not_ok "zstd -l lists it"
 	diag "$(cat list)"
 fi
+# The first frame, the manifest and the image's headers, stored: the
+# manifest is there as text.
+check "the first frame is stored: the manifest reads at the start" \
+	sh -c 'head -c 4096 full.zst | tr "\0" "\n" | grep -q "^uuid="'
 # The last 4 bytes: the seekable magic 0x8F92EAB1, little-endian.
 check "it ends with the seek table's magic" \
 	test "$(tail -c 4 full.zst | od -An -tx1 | tr -d ' \n')" = b1ea928f

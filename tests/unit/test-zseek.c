@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "xxh.h"
@@ -292,6 +293,71 @@ int main(void)
 		free(copy);
 		free(a.d);
 		free(b.d);
+	}
+
+	/*
+	 * A file cut short: a stored first frame, then whole frames, told
+	 * from the file alone; the start read even inside the first frame.
+	 */
+	{
+		struct mem c = { .fail_after = -1 };
+		char path[] = "/tmp/test-zseek-XXXXXX";
+		int fd = mkstemp(path);
+		const size_t first = 150000;
+		uint32_t *sizes = NULL, frames;
+		uint64_t n = 0, cut;
+		unsigned char head[200];
+		size_t got = 0;
+
+		ok(fd >= 0 && !zseek_writer_open("stored", 3, 2, mem_write, &c, &w) &&
+		   !zseek_writer_write(w, data, first) &&
+		   !zseek_writer_end_frame_stored(w, &out, &in) &&
+		   in == first && out == c.n && out == first + 9 + 2 * 3 + 4,
+		   "a frame ended stored is its data in two raw blocks, header and checksum (%llu)",
+		   (unsigned long long)out);
+		ok(!zseek_writer_write(w, data + first, size - first) &&
+		   !zseek_writer_finish(w), "the rest follows, compressed");
+		zseek_writer_free(w);
+		ok(!zseek_reader_open(mem_pread, &c, c.n, "stored", &r) &&
+		   read_matches(r, data, 0, size), "it reads back whole");
+		zseek_reader_close(r);
+		frames = le32(c.d + c.n - 9);
+		cut = out + le32(c.d + c.n - 9 - 8 * (size_t)frames + 8) + 10;
+		ok(bs_pwrite_all(fd, c.d, (size_t)cut, 0) == 0 &&
+		   !zseek_partial_scan(fd, "cut", cut, ZSEEK_FRAME_SIZE, &sizes, &n) &&
+		   n == 2 && sizes[0] == out && sizes[1] == first &&
+		   sizes[3] == ZSEEK_FRAME_SIZE,
+		   "cut 10 bytes into its third frame, the first two are found (%llu)",
+		   (unsigned long long)n);
+		ok(!zseek_reader_open_frames(fd, "cut", sizes, n, &r) &&
+		   zseek_reader_size(r) == first + ZSEEK_FRAME_SIZE &&
+		   read_matches(r, data, 0, first + ZSEEK_FRAME_SIZE),
+		   "and read back");
+		zseek_reader_close(r);
+		free(sizes);
+		ok(bs_pwrite_all(fd, c.d, c.n, 0) == 0 &&
+		   !zseek_partial_scan(fd, "whole", c.n, ZSEEK_FRAME_SIZE, &sizes, &n) &&
+		   n == frames - 1,
+		   "whole, all frames but the short last one are found (%llu of %u)",
+		   (unsigned long long)n, frames);
+		free(sizes);
+		ok(!zseek_partial_head(fd, "whole", head, sizeof(head), &got) &&
+		   got == sizeof(head) && !memcmp(head, data, sizeof(head)),
+		   "its first bytes are read");
+		ok(ftruncate(fd, 100) == 0 &&
+		   !zseek_partial_head(fd, "cut", head, sizeof(head), &got) &&
+		   got == 100 - 9 - 3 && !memcmp(head, data, got),
+		   "cut in its first frame, what it holds of it is read (%zu)", got);
+		ok(bs_pwrite_all(fd, "not zstd", 8, 0) == 0 &&
+		   !zseek_partial_scan(fd, "other", 100, ZSEEK_FRAME_SIZE, &sizes, &n) &&
+		   n == 0, "a file that is not zstd has no frames");
+		free(sizes);
+		fails_with(zseek_partial_head(fd, "other", head, sizeof(head), &got),
+			   "does not start as a zstd stream", "nor a start");
+		if (fd >= 0)
+			close(fd);
+		unlink(path);
+		free(c.d);
 	}
 
 	/* The output's failure is the writer's. */
