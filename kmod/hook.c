@@ -24,8 +24,9 @@
  *
  * What the redirection's SRCU read section does not cover: a write the
  * callback let through runs on in submit_bio_noacct() unseen. A wait for
- * such writes (hook_synchronize_attach()) follows every change of what
- * the callback decides: a new tracker, a device joining a snapshot.
+ * such writes follows every change of what the callback decides: a new
+ * tracker (hook_synchronize_attach()), a device joining a snapshot
+ * (hook_synchronize_join()).
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -121,7 +122,7 @@ fail_filter:
  *
  * On return every bio that went through the filter before the call has
  * been handed to submit_bio_noacct() (or held). Enough for the devices
- * of a snapshot (hook_synchronize_attach() followed their joining it):
+ * of a snapshot (hook_synchronize_join() followed their joining it):
  * every write to them goes through the replacement.
  * Context: process context, sleeps.
  */
@@ -132,8 +133,7 @@ void hook_synchronize(void)
 }
 
 /**
- * hook_synchronize_attach() - wait for the bios that missed a change of
- * what the callback decides (a new tracker, a device joining a snapshot)
+ * hook_synchronize_attach() - wait for the bios that missed a new tracker
  *
  * On return every callback that ran before the call has returned (an RCU
  * grace period: its lookup runs with preemption off), and the calls in
@@ -149,6 +149,27 @@ void hook_synchronize(void)
 void hook_synchronize_attach(void)
 {
 	synchronize_rcu();
+	synchronize_srcu(&hook_srcu);
+}
+
+/**
+ * hook_synchronize_join() - wait for the writes that missed a device
+ * joining a snapshot
+ *
+ * As hook_synchronize_attach(), and also every thread one of those
+ * callbacks let through has run on until it slept or left the kernel (a
+ * tasks-RCU grace period): a write preempted between the callback and
+ * its device's queue has entered the queue, where the take's drain
+ * waits for it. Such a write was marked in the interval the snapshot
+ * closes; landing after the take, without copy-on-write, it could hide
+ * from both that snapshot and the next interval. The snapshot is being
+ * built, no write is held, so the seconds this may cost under load are
+ * not the take's.
+ * Context: process context, sleeps.
+ */
+void hook_synchronize_join(void)
+{
+	synchronize_rcu_tasks();
 	synchronize_srcu(&hook_srcu);
 }
 

@@ -6,5 +6,6 @@ int hook_register(void);
 void hook_unregister(void);
 void hook_synchronize(void);
 void hook_synchronize_attach(void);
+void hook_synchronize_join(void);
 
 #endif /* __BLKSNAP_HOOK_H */

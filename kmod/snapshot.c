@@ -384,7 +384,7 @@ int snapshot_add(const u8 *id, dev_t dev)
 	 * The writes that passed the hook before it saw the device in a
 	 * snapshot reach the queue, where the take's drain finds them.
 	 */
-	hook_synchronize_attach();
+	hook_synchronize_join();
 	return 0;
 fail:
 	blksnap_bdev_close(&b);
