@@ -351,25 +351,37 @@ fail:
 	return -1;
 }
 
+/*
+ * o->path: the name the finished file gets, @path itself or, when it
+ * @exists, the file it names: through a symlink, that file is replaced,
+ * not the link.
+ */
+static int set_final_path(struct blksnap_output *o, const char *path,
+			  bool exists)
+{
+	if (exists) {
+		o->path = realpath(path, NULL);
+		if (!o->path)
+			return bs_fail_errno(errno, "%s", path);
+		return 0;
+	}
+	o->path = bs_strdup(path);
+	return o->path ? 0 : -1;
+}
+
 int blksnap_output_create(struct blksnap_output *o, const char *path)
 {
 	struct stat st;
+	bool exists;
 
 	o->fd = -1;
 	o->tmp_path = NULL;
 	o->path = NULL;
-	if (stat(path, &st) == 0) {
-		if (!S_ISREG(st.st_mode))
-			return open_in_place(o, path, &st);
-		/* Through a symlink, the file it names is replaced. */
-		o->path = realpath(path, NULL);
-		if (!o->path)
-			return bs_fail_errno(errno, "%s", path);
-	} else {
-		o->path = bs_strdup(path);
-		if (!o->path)
-			return -1;
-	}
+	exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode))
+		return open_in_place(o, path, &st);
+	if (set_final_path(o, path, exists))
+		return -1;
 	if (create_temporary(o)) {
 		blksnap_output_abort(o);
 		return -1;
@@ -381,23 +393,18 @@ int blksnap_output_resume(struct blksnap_output *o, const char *path,
 			  uint64_t *have)
 {
 	struct stat st;
+	bool exists;
 	size_t n;
 
 	o->fd = -1;
 	o->tmp_path = NULL;
 	o->path = NULL;
-	if (stat(path, &st) == 0) {
-		if (!S_ISREG(st.st_mode))
-			return bs_fail("%s: not a regular file: a send into it cannot be resumed",
-				       path);
-		o->path = realpath(path, NULL);
-		if (!o->path)
-			return bs_fail_errno(errno, "%s", path);
-	} else {
-		o->path = bs_strdup(path);
-		if (!o->path)
-			return -1;
-	}
+	exists = stat(path, &st) == 0;
+	if (exists && !S_ISREG(st.st_mode))
+		return bs_fail("%s: not a regular file: a send into it cannot be resumed",
+			       path);
+	if (set_final_path(o, path, exists))
+		return -1;
 	n = strlen(o->path) + 6;
 	o->tmp_path = bs_malloc(n);
 	if (!o->tmp_path)
