@@ -20,7 +20,7 @@
 
 /* Interface version. Incompatible changes bump the major number. */
 #define BLKSNAP_VERSION_MAJOR	1
-#define BLKSNAP_VERSION_MINOR	3
+#define BLKSNAP_VERSION_MINOR	4
 
 /* Bounds checked by the module. */
 #define BLKSNAP_MAX_TRACKERS		4096	/* entries in one list call */
@@ -30,6 +30,8 @@
 #define BLKSNAP_MAX_SNAPSHOTS		64	/* live snapshots, ids in one list call */
 #define BLKSNAP_MAX_SNAPSHOT_DEVICES	64	/* devices in one snapshot */
 #define BLKSNAP_IMAGE_NAME_SIZE		32	/* bytes, NUL included */
+#define BLKSNAP_CBT_FINE_SUBBLOCKS	16	/* sub-blocks of a tracking block */
+#define BLKSNAP_MAX_FINE_ENTRIES	65536	/* entries in one fine read */
 
 /*
  * The image of origin MAJ:MIN is the disk "blksnap-image-MAJ-MIN"
@@ -50,6 +52,8 @@
 #define BLKSNAP_FEATURE_CBT_LOAD	(1ull << 0)
 /* BLKSNAP_IOCTL_SNAPSHOT_TAKE_TIMES (minor version 3). */
 #define BLKSNAP_FEATURE_TAKE_TIMES	(1ull << 1)
+/* BLKSNAP_IOCTL_CBT_FINE (minor version 4). */
+#define BLKSNAP_FEATURE_CBT_FINE	(1ull << 2)
 
 struct blksnap_version {
 	__u16 major;
@@ -138,6 +142,57 @@ struct blksnap_cbt_map {
 	__u64 offset;
 	__u64 length;
 	__u64 buff;
+	__u8 generation_id[BLKSNAP_UUID_SIZE];
+};
+
+/**
+ * struct blksnap_cbt_fine_entry - where inside one tracking block it changed
+ * @block: the tracking block
+ * @sub: per sub-block, the snapshot number of the interval in which the
+ *       sub-block last changed (the meaning of a map byte, at the finer
+ *       size); the largest equals the block's map byte; entries past the
+ *       block's sub-block count are zero
+ */
+struct blksnap_cbt_fine_entry {
+	__u64 block;
+	__u8 sub[BLKSNAP_CBT_FINE_SUBBLOCKS];
+};
+
+/**
+ * struct blksnap_cbt_fine - read the sub-block detail of the map
+ * @dev: in: the device
+ * @flags: in: 0 for the detail frozen at the last snapshot (that of the
+ *         frozen map), BLKSNAP_CBT_MAP_CURRENT for the live one
+ * @sub_size: out: bytes per sub-block, a power of two; equal to the block
+ *            size when the map keeps no detail (no entry is returned then)
+ * @snap_number: out: the current snapshot number, as in
+ *               struct blksnap_cbt_info: a reader that read the map with
+ *               another number raced with a snapshot and reads both again
+ * @start: in: the first tracking block to look at
+ * @next: out: where to start the next call; @next equals the block count
+ *        once every entry has been returned
+ * @count: in: room in @entries, 1..BLKSNAP_MAX_FINE_ENTRIES;
+ *         out: entries filled, in increasing @block order
+ * @reserved: zero
+ * @entries: in: address of an array of @count struct blksnap_cbt_fine_entry
+ * @generation_id: out: generation the detail belongs to
+ *
+ * A tracking block without an entry changed as a whole: each of its
+ * sub-blocks carries the block's map byte. The module keeps detail for a
+ * bounded number of blocks (module parameter tracking_fine_limit); past
+ * it, and after a history was loaded, blocks are tracked as a whole,
+ * which only ever says more changed, never less.
+ */
+struct blksnap_cbt_fine {
+	struct blksnap_dev dev;
+	__u32 flags;
+	__u32 sub_size;
+	__u32 snap_number;
+	__u32 count;
+	__u64 start;
+	__u64 next;
+	__u64 reserved;
+	__u64 entries;
 	__u8 generation_id[BLKSNAP_UUID_SIZE];
 };
 
@@ -555,6 +610,8 @@ struct blksnap_take_times {
 	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x07, struct blksnap_cbt_state)
 #define BLKSNAP_IOCTL_CBT_LOAD \
 	_IOW(BLKSNAP_IOCTL_MAGIC, 0x08, struct blksnap_cbt_load)
+#define BLKSNAP_IOCTL_CBT_FINE \
+	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x09, struct blksnap_cbt_fine)
 #define BLKSNAP_IOCTL_SNAPSHOT_CREATE \
 	_IOWR(BLKSNAP_IOCTL_MAGIC, 0x10, struct blksnap_snapshot_create)
 #define BLKSNAP_IOCTL_SNAPSHOT_ADD \
