@@ -39,6 +39,9 @@
  *     tr->cbt_lock (mutex)          replacing a tracker's map (resize) vs
  *                                   its users that may sleep
  *       cbt->lock (spinlock)        cbt_map_switch()
+ *       cbt->fine's xa_lock (spinlock, irqsave)  the map's detail and
+ *                                   the bytes of blocks marked in part;
+ *                                   also taken by the bio filter
  *     cd->copy_lock (mutex)         a device's copiers: its COW worker and
  *                                   image writes; the copy buffer
  *       ds->lock (mutex)            storage allocation, growth, segments
@@ -74,6 +77,8 @@ extern struct mutex blksnap_ctl_lock;
 extern unsigned int tracking_block_minimum_shift;
 extern unsigned int tracking_block_maximum_shift;
 extern unsigned int tracking_block_maximum_count;
+/* Read whenever a block changed in part needs a new entry of detail. */
+extern unsigned int tracking_fine_limit;
 /* Read when a device joins a snapshot. */
 extern unsigned int chunk_minimum_shift;
 extern unsigned int chunk_maximum_shift;

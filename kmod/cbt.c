@@ -1,6 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Change-block-tracking map: one byte per tracking block.
+ * Change-block-tracking map: one byte per tracking block, and for blocks
+ * changed in part a second level saying which of their 16 sub-blocks
+ * changed (4 KiB ones in a 64 KiB block), so that scattered small writes
+ * give incrementals of about their own size.
+ *
+ * The second level is kept only for blocks written in part, up to
+ * tracking_fine_limit of them per map; a block without detail changed as
+ * a whole, which only ever says more changed, never less. Its frozen
+ * view is saved lazily: the switch for a snapshot costs nothing, and the
+ * first mark of an entry in a new interval copies @live to @frozen.
+ *
+ * Why the detail stays exact under racing writers: a write covering a
+ * whole block stores the map byte first, then (after a full barrier)
+ * looks for an entry to update; a write covering part of a block creates
+ * its entry, then (after a full barrier) reads the map byte the entry
+ * starts from, and stores the map byte only under the xarray's lock. So
+ * either the whole-block writer finds the entry and updates it under
+ * that lock, or the new entry starts from the byte it stored.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -10,6 +27,11 @@
 
 #define CBT_SHIFT_MIN 12	/* 4 KiB */
 #define CBT_SHIFT_MAX 30	/* 1 GiB */
+#define CBT_SUB_SHIFT_MIN (12 - SECTOR_SHIFT)	/* 4 KiB, in sectors */
+/* Entries looked at per hold of the xarray's lock when reading. */
+#define CBT_READ_BATCH 256
+
+static struct kmem_cache *cbt_fine_cache;
 
 static u64 cbt_blocks(u64 capacity, unsigned int shift)
 {
@@ -64,6 +86,10 @@ struct cbt_map *cbt_map_create(u64 capacity)
 	cbt->snap_number = 1;
 	spin_lock_init(&cbt->lock);
 	uuid_gen(&cbt->generation);
+	cbt->sub_shift = max_t(unsigned int, CBT_SUB_SHIFT_MIN,
+			       cbt->blk_shift - ilog2(CBT_SUBBLOCKS));
+	cbt->sub_shift = min(cbt->sub_shift, cbt->blk_shift);
+	xa_init_flags(&cbt->fine, XA_FLAGS_LOCK_IRQ);
 
 	cbt->map = vzalloc(cbt->blk_count);
 	if (!cbt->map)
@@ -132,22 +158,179 @@ void cbt_map_restore(struct cbt_map *cbt, const struct cbt_history *h)
  */
 void cbt_map_merge(struct cbt_map *dst, const struct cbt_map *src)
 {
-	u8 number = READ_ONCE(dst->snap_number);
-	u64 i;
+	u64 count = min(dst->blk_count, src->blk_count);
+	u64 i, run;
 
-	for (i = 0; i < dst->blk_count && i < src->blk_count; i++) {
-		if (READ_ONCE(src->map[i]))
-			dst->map[i] = number;
+	for (i = 0; i < count; i += run) {
+		for (run = 0; i + run < count && READ_ONCE(src->map[i + run]);)
+			run++;
+		if (!run) {
+			run = 1;
+			continue;
+		}
+		/* As whole blocks, so that an entry of @dst cannot say less. */
+		cbt_map_mark(dst, i << dst->blk_shift, run << dst->blk_shift);
 	}
+}
+
+/* Free every entry of the detail. Context: any, @cbt->fine unlocked. */
+static void cbt_fine_clear(struct cbt_map *cbt)
+{
+	struct cbt_fine *f;
+	unsigned long index, flags;
+
+	xa_lock_irqsave(&cbt->fine, flags);
+	xa_for_each(&cbt->fine, index, f) {
+		__xa_erase(&cbt->fine, index);
+		kmem_cache_free(cbt_fine_cache, f);
+	}
+	cbt->fine_count = 0;
+	xa_unlock_irqrestore(&cbt->fine, flags);
 }
 
 void cbt_map_destroy(struct cbt_map *cbt)
 {
 	if (!cbt)
 		return;
+	cbt_fine_clear(cbt);
+	xa_destroy(&cbt->fine);
 	vfree(cbt->snap_map);
 	vfree(cbt->map);
 	kfree(cbt);
+}
+
+static bool cbt_has_detail(const struct cbt_map *cbt)
+{
+	return cbt->sub_shift != cbt->blk_shift;
+}
+
+static bool cbt_fine_uniform(const u8 *sub, unsigned int count)
+{
+	return !memchr_inv(sub, sub[0], count);
+}
+
+/* Number of sub-blocks of the tracking blocks of @cbt. */
+static unsigned int cbt_subblocks(const struct cbt_map *cbt)
+{
+	return 1u << (cbt->blk_shift - cbt->sub_shift);
+}
+
+/*
+ * The entry of @block, created if it has none and the limit allows.
+ * Context: @cbt->fine locked.
+ */
+static struct cbt_fine *cbt_fine_get(struct cbt_map *cbt, u64 block,
+				     u8 number)
+{
+	struct cbt_fine *f = xa_load(&cbt->fine, block);
+	u8 old;
+
+	if (f)
+		return f;
+	if (cbt->fine_count >= READ_ONCE(tracking_fine_limit))
+		return NULL;
+	f = kmem_cache_alloc(cbt_fine_cache, GFP_NOWAIT | __GFP_NOWARN);
+	if (!f)
+		return NULL;
+	if (xa_is_err(__xa_store(&cbt->fine, block, f,
+				 GFP_NOWAIT | __GFP_NOWARN))) {
+		kmem_cache_free(cbt_fine_cache, f);
+		return NULL;
+	}
+	cbt->fine_count++;
+	/* Pairs with the barrier of a whole-block mark: see the top. */
+	smp_mb();
+	old = READ_ONCE(cbt->map[block]);
+	memset(f->live, old, CBT_SUBBLOCKS);
+	memset(f->frozen, cbt->snap_map[block], CBT_SUBBLOCKS);
+	memset(f->live + cbt_subblocks(cbt), 0,
+	       CBT_SUBBLOCKS - cbt_subblocks(cbt));
+	memset(f->frozen + cbt_subblocks(cbt), 0,
+	       CBT_SUBBLOCKS - cbt_subblocks(cbt));
+	f->frozen_at = number;
+	return f;
+}
+
+/*
+ * Mark sub-blocks [@first, @last] of the block @block's entry @f with
+ * @number; drop the entry once it says no more than the maps would.
+ * Context: @cbt->fine locked.
+ */
+static void cbt_fine_set(struct cbt_map *cbt, u64 block, struct cbt_fine *f,
+			 unsigned int first, unsigned int last, u8 number)
+{
+	unsigned int count = cbt_subblocks(cbt);
+
+	if (f->frozen_at != number) {
+		memcpy(f->frozen, f->live, CBT_SUBBLOCKS);
+		f->frozen_at = number;
+	}
+	memset(f->live + first, number, last - first + 1);
+	if (cbt_fine_uniform(f->live, count) &&
+	    cbt_fine_uniform(f->frozen, count)) {
+		__xa_erase(&cbt->fine, block);
+		cbt->fine_count--;
+		kmem_cache_free(cbt_fine_cache, f);
+	}
+}
+
+/*
+ * Mark the sectors [@start, @end) of the block @block, which they cover
+ * only in part. Context: @cbt->fine locked.
+ */
+static void cbt_fine_mark_part(struct cbt_map *cbt, u64 block, u64 start,
+			       u64 end, u8 number)
+{
+	u64 base = block << cbt->blk_shift;
+	unsigned int sub_sectors = cbt->sub_shift;
+	struct cbt_fine *f = cbt_fine_get(cbt, block, number);
+
+	if (f)
+		cbt_fine_set(cbt, block, f, (start - base) >> sub_sectors,
+			     (end - 1 - base) >> sub_sectors, number);
+	WRITE_ONCE(cbt->map[block], number);
+}
+
+/* Does [@start, @end) cover the whole of @block? */
+static bool cbt_covers(const struct cbt_map *cbt, u64 block, u64 start,
+		       u64 end)
+{
+	u64 first = block << cbt->blk_shift;
+	u64 last = min(first + (1ull << cbt->blk_shift), cbt->capacity);
+
+	return start <= first && end >= last;
+}
+
+/*
+ * The detail of a mark of the sectors [@start, @end), spanning the blocks
+ * [@first, @last] and covering the first (@head) or the last (@tail) in
+ * part only; the map bytes of the blocks covered whole are stored
+ * already.
+ */
+static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
+			  u64 first, u64 last, bool head, bool tail,
+			  u8 number)
+{
+	struct cbt_fine *f;
+	unsigned long index, flags;
+
+	/* Pairs with the barrier of cbt_fine_get(): see the top. */
+	smp_mb();
+	if (!head && !tail && xa_empty(&cbt->fine))
+		return;
+
+	xa_lock_irqsave(&cbt->fine, flags);
+	if (head)
+		cbt_fine_mark_part(cbt, first, start, end, number);
+	if (tail)
+		cbt_fine_mark_part(cbt, last, start, end, number);
+	if (first + head <= last - tail) {
+		xa_for_each_range(&cbt->fine, index, f, first + head,
+				  last - tail)
+			cbt_fine_set(cbt, index, f, 0, cbt_subblocks(cbt) - 1,
+				     number);
+	}
+	xa_unlock_irqrestore(&cbt->fine, flags);
 }
 
 /**
@@ -160,18 +343,31 @@ void cbt_map_destroy(struct cbt_map *cbt)
  */
 void cbt_map_mark(struct cbt_map *cbt, u64 sector, u64 count)
 {
-	u64 first, last;
+	u64 first, last, end;
+	bool head, tail;
+	u8 number;
 
 	if (!count || sector >= cbt->capacity)
 		return;
 	if (count > cbt->capacity - sector)
 		count = cbt->capacity - sector;
 
+	number = READ_ONCE(cbt->snap_number);
+	end = sector + count;
 	first = sector >> cbt->blk_shift;
-	last = (sector + count - 1) >> cbt->blk_shift;
-	/* Racing writers store the same value; a byte is never torn. */
-	memset(cbt->map + first, READ_ONCE(cbt->snap_number),
-	       last - first + 1);
+	last = (end - 1) >> cbt->blk_shift;
+	if (!cbt_has_detail(cbt)) {
+		/* Racing writers store the same value; a byte is never torn. */
+		memset(cbt->map + first, number, last - first + 1);
+		return;
+	}
+	/* A block covered in part gets its byte under the detail's lock. */
+	head = !cbt_covers(cbt, first, sector, end);
+	tail = last != first && !cbt_covers(cbt, last, sector, end);
+	if (first + head <= last - tail)
+		memset(cbt->map + first + head, number,
+		       last - tail - first - head + 1);
+	cbt_fine_mark(cbt, sector, end, first, last, head, tail, number);
 }
 
 /**
@@ -188,15 +384,110 @@ void cbt_map_mark(struct cbt_map *cbt, u64 sector, u64 count)
  */
 void cbt_map_switch(struct cbt_map *cbt)
 {
+	bool wrapped = false;
+
 	spin_lock(&cbt->lock);
 	if (cbt->snap_number == 255) {
 		memset(cbt->map, 0, cbt->blk_count);
 		memset(cbt->snap_map, 0, cbt->blk_count);
 		uuid_gen(&cbt->generation);
 		WRITE_ONCE(cbt->snap_number, 1);
+		wrapped = true;
 	} else {
 		memcpy(cbt->snap_map, cbt->map, cbt->blk_count);
 		WRITE_ONCE(cbt->snap_number, cbt->snap_number + 1);
 	}
 	spin_unlock(&cbt->lock);
+	/* The detail's frozen views need nothing: see cbt_fine_set(). */
+	if (wrapped)
+		cbt_fine_clear(cbt);
+}
+
+/*
+ * Copy the view of @f for the block @block to @out; false if it says no
+ * more than the map byte @byte (uniform), or disagrees with it (a
+ * writer between the map byte and its entry: the block counts as whole).
+ */
+static bool cbt_fine_copy(const struct cbt_map *cbt, const struct cbt_fine *f,
+			  u64 block, bool live, u8 number, u8 byte,
+			  struct blksnap_cbt_fine_entry *out)
+{
+	const u8 *sub = (live || f->frozen_at != number) ? f->live : f->frozen;
+	unsigned int count = cbt_subblocks(cbt);
+	u8 top = 0;
+	unsigned int i;
+
+	if (cbt_fine_uniform(sub, count))
+		return false;
+	for (i = 0; i < count; i++)
+		top = max(top, sub[i]);
+	if (top != byte)
+		return false;
+	out->block = block;
+	memcpy(out->sub, sub, CBT_SUBBLOCKS);
+	return true;
+}
+
+/**
+ * cbt_map_read_fine() - copy out the detail from a block on
+ * @cbt: the map
+ * @live: the live detail rather than the one frozen at the last switch
+ * @start: the first block to look at
+ * @out: room for @room entries
+ * @room: at least 1
+ * @next: where the next call starts; the block count once all is read
+ *
+ * Entries that say no more than the map are left out.
+ * Context: process context, the map locked (tracker_map_lock()).
+ * Return: the number of entries filled, in increasing block order.
+ */
+unsigned int cbt_map_read_fine(struct cbt_map *cbt, bool live, u64 start,
+			       struct blksnap_cbt_fine_entry *out,
+			       unsigned int room, u64 *next)
+{
+	u8 number = READ_ONCE(cbt->snap_number);
+	unsigned long index = start, flags;
+	unsigned int filled = 0, batch;
+	struct cbt_fine *f = NULL;
+	u8 byte;
+
+	*next = cbt->blk_count;
+	if (!cbt_has_detail(cbt) || start >= cbt->blk_count)
+		return 0;
+	do {
+		xa_lock_irqsave(&cbt->fine, flags);
+		for (batch = 0; batch < CBT_READ_BATCH; batch++) {
+			f = xa_find(&cbt->fine, &index, cbt->blk_count - 1,
+				    XA_PRESENT);
+			if (!f || filled == room)
+				break;
+			byte = live ? READ_ONCE(cbt->map[index]) :
+				cbt->snap_map[index];
+			if (cbt_fine_copy(cbt, f, index, live, number, byte,
+					  &out[filled]))
+				filled++;
+			if (index == cbt->blk_count - 1) {
+				f = NULL;
+				break;
+			}
+			index++;
+		}
+		xa_unlock_irqrestore(&cbt->fine, flags);
+		cond_resched();
+	} while (f && filled < room);
+	if (f)
+		*next = index;
+	return filled;
+}
+
+int cbt_init(void)
+{
+	BUILD_BUG_ON(CBT_SUBBLOCKS != BLKSNAP_CBT_FINE_SUBBLOCKS);
+	cbt_fine_cache = KMEM_CACHE(cbt_fine, 0);
+	return cbt_fine_cache ? 0 : -ENOMEM;
+}
+
+void cbt_exit(void)
+{
+	kmem_cache_destroy(cbt_fine_cache);
 }

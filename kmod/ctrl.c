@@ -36,7 +36,8 @@ static int ioctl_version(void __user *arg)
 		.major = BLKSNAP_VERSION_MAJOR,
 		.minor = BLKSNAP_VERSION_MINOR,
 		.revision = BLKSNAP_REVISION,
-		.features = BLKSNAP_FEATURE_CBT_LOAD | BLKSNAP_FEATURE_TAKE_TIMES,
+		.features = BLKSNAP_FEATURE_CBT_LOAD | BLKSNAP_FEATURE_TAKE_TIMES |
+			    BLKSNAP_FEATURE_CBT_FINE,
 	};
 
 	return copy_to_user(arg, &v, sizeof(v)) ? -EFAULT : 0;
@@ -283,6 +284,50 @@ static int ioctl_cbt_map(void __user *arg)
 	return copy_to_user(arg, &in, sizeof(in)) ? -EFAULT : 0;
 }
 
+static int ioctl_cbt_fine(void __user *arg)
+{
+	struct blksnap_cbt_fine in;
+	struct blksnap_cbt_fine_entry *entries;
+	struct cbt_map *cbt;
+	struct tracker *tr;
+	unsigned int filled;
+	int ret;
+
+	if (copy_from_user(&in, arg, sizeof(in)))
+		return -EFAULT;
+	if (in.reserved || (in.flags & ~BLKSNAP_CBT_MAP_CURRENT) ||
+	    !in.count || in.count > BLKSNAP_MAX_FINE_ENTRIES)
+		return -EINVAL;
+	ret = ctrl_tracker(&in.dev, &tr);
+	if (ret)
+		return ret;
+	entries = kvcalloc(in.count, sizeof(*entries), GFP_KERNEL);
+	if (!entries)
+		return -ENOMEM;
+
+	cbt = tracker_map_lock(tr);
+	if (in.start > cbt->blk_count) {
+		tracker_map_unlock(tr);
+		ret = -ERANGE;
+		goto out;
+	}
+	filled = cbt_map_read_fine(cbt, in.flags & BLKSNAP_CBT_MAP_CURRENT,
+				   in.start, entries, in.count, &in.next);
+	in.sub_size = cbt_map_sub_bytes(cbt);
+	in.snap_number = READ_ONCE(cbt->snap_number);
+	memcpy(in.generation_id, &cbt->generation, sizeof(in.generation_id));
+	tracker_map_unlock(tr);
+
+	in.count = filled;
+	if (copy_to_user(u64_to_user_ptr(in.entries), entries,
+			 array_size(filled, sizeof(*entries))) ||
+	    copy_to_user(arg, &in, sizeof(in)))
+		ret = -EFAULT;
+out:
+	kvfree(entries);
+	return ret;
+}
+
 /* Validate all ranges, then mark them. Context: the map locked. */
 static int cbt_mark_ranges(struct cbt_map *cbt,
 			   const struct blksnap_sectors *r, u32 count)
@@ -487,6 +532,8 @@ static long ctrl_dispatch(unsigned int cmd, void __user *arg)
 		return ioctl_cbt_state(arg);
 	case BLKSNAP_IOCTL_CBT_LOAD:
 		return ioctl_cbt_load(arg);
+	case BLKSNAP_IOCTL_CBT_FINE:
+		return ioctl_cbt_fine(arg);
 	case BLKSNAP_IOCTL_SNAPSHOT_CREATE:
 		return ioctl_snapshot_create(arg);
 	case BLKSNAP_IOCTL_SNAPSHOT_ADD:

@@ -5,6 +5,7 @@
 #include "blksnap.h"
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include "cbt.h"
 #include "hook.h"
 #include "ctrl.h"
 #include "cow.h"
@@ -29,6 +30,11 @@ unsigned int tracking_block_maximum_count = 2097152;
 module_param(tracking_block_maximum_count, uint, 0644);
 MODULE_PARM_DESC(tracking_block_maximum_count,
 		 "largest number of tracking blocks per device (default 2097152)");
+
+unsigned int tracking_fine_limit = 131072;
+module_param(tracking_fine_limit, uint, 0644);
+MODULE_PARM_DESC(tracking_fine_limit,
+		 "largest number of tracking blocks per device whose 4 KiB sub-blocks are tracked (default 131072, 0: none)");
 
 unsigned int chunk_minimum_shift = 16;
 module_param(chunk_minimum_shift, uint, 0644);
@@ -57,9 +63,12 @@ static int __init blksnap_init(void)
 	ret = blksnap_io_setup();
 	if (ret)
 		return ret;
-	ret = cow_init();
+	ret = cbt_init();
 	if (ret)
 		goto fail_io;
+	ret = cow_init();
+	if (ret)
+		goto fail_cbt;
 	ret = image_init();
 	if (ret)
 		goto fail_cow;
@@ -78,6 +87,8 @@ fail_image:
 	image_exit();
 fail_cow:
 	cow_exit();
+fail_cbt:
+	cbt_exit();
 fail_io:
 	blksnap_io_teardown();
 	return ret;
@@ -91,6 +102,7 @@ static void __exit blksnap_exit(void)
 	tracker_detach_all();
 	image_exit();
 	cow_exit();
+	cbt_exit();
 	blksnap_io_teardown();
 	pr_info("unloaded\n");
 }
