@@ -6,6 +6,10 @@
  *   ktest attach|detach|info|map DEV
  *   ktest mark DEV SECTOR COUNT
  *   ktest map DEV frozen            (the map frozen at the last snapshot)
+ *   ktest fine DEV SINCE [frozen]   (the sub-blocks changed after snapshot
+ *                                    SINCE, from the map and its detail:
+ *                                    "SUB_SIZE" first, then one sub-block
+ *                                    index a line, ascending)
  *   ktest cbt-state DEV             (the counts of BLKSNAP_IOCTL_CBT_STATE)
  *   ktest cbt-save DEV FILE         (the state and both maps, raw)
  *   ktest cbt-load DEV FILE [EXPECTED]  (load FILE; the writes the history
@@ -129,6 +133,102 @@ static int cmd_map(int fd, dev_t dev, bool frozen)
 	for (i = 0; i < info.block_count; i++)
 		if (map[i])
 			printf("%" PRIu64 " %u\n", i, map[i]);
+	free(map);
+	return 0;
+}
+
+/* Every entry of the detail, read in small calls to test the cursor. */
+static struct blksnap_cbt_fine_entry *fine_read(int fd, dev_t dev,
+						bool frozen, uint32_t *sub_size,
+						uint32_t snap_number,
+						uint64_t block_count,
+						size_t *count)
+{
+	struct blksnap_cbt_fine_entry *all = NULL, chunk[7];
+	struct blksnap_cbt_fine in;
+	uint64_t prev = 0;
+	size_t n = 0;
+	uint32_t i;
+
+	memset(&in, 0, sizeof(in));
+	do {
+		in.dev.mj = major(dev);
+		in.dev.mn = minor(dev);
+		in.flags = frozen ? 0 : BLKSNAP_CBT_MAP_CURRENT;
+		in.count = 7;
+		in.entries = (uintptr_t)chunk;
+		if (ioctl(fd, BLKSNAP_IOCTL_CBT_FINE, &in)) {
+			perror("# BLKSNAP_IOCTL_CBT_FINE");
+			exit(1);
+		}
+		if (in.snap_number != snap_number) {
+			fprintf(stderr, "# fine: a snapshot raced\n");
+			exit(1);
+		}
+		all = realloc(all, (n + in.count) * sizeof(*all));
+		if (!all)
+			exit(1);
+		for (i = 0; i < in.count; i++) {
+			if ((n || i) && chunk[i].block <= prev) {
+				fprintf(stderr, "# fine: entries out of order\n");
+				exit(1);
+			}
+			prev = chunk[i].block;
+			all[n++] = chunk[i];
+		}
+		if (in.next <= in.start && in.next != block_count) {
+			fprintf(stderr, "# fine: the cursor went back\n");
+			exit(1);
+		}
+		in.start = in.next;
+	} while (in.next != block_count);
+	*sub_size = in.sub_size;
+	*count = n;
+	return all;
+}
+
+static int cmd_fine(int fd, dev_t dev, unsigned int since, bool frozen)
+{
+	struct blksnap_cbt_fine_entry *fine;
+	struct blksnap_cbt_info info;
+	uint32_t sub_size, per, j;
+	uint64_t i, subs;
+	size_t count, k = 0;
+	uint8_t *map;
+
+	check(blksnap_ctl_cbt_info(fd, dev, &info), "cbt info");
+	map = malloc(info.block_count);
+	if (!map)
+		return 1;
+	check(blksnap_ctl_cbt_read_map(fd, dev, frozen ? 0 : BLKSNAP_CBT_MAP_CURRENT,
+				       0, map, info.block_count, NULL), "cbt read");
+	fine = fine_read(fd, dev, frozen, &sub_size, info.snap_number,
+			 info.block_count, &count);
+	per = info.block_size / sub_size;
+	subs = (info.device_capacity * 512 + sub_size - 1) / sub_size;
+	printf("%u\n", sub_size);
+	for (i = 0; i < info.block_count; i++) {
+		uint8_t top = 0;
+
+		if (k < count && fine[k].block == i) {
+			for (j = 0; j < per; j++)
+				top = fine[k].sub[j] > top ? fine[k].sub[j] : top;
+			if (top != map[i]) {
+				fprintf(stderr, "# fine: block %" PRIu64 " detail %u, map %u\n",
+					i, top, map[i]);
+				return 1;
+			}
+			for (j = 0; j < per; j++)
+				if (fine[k].sub[j] > since && i * per + j < subs)
+					printf("%" PRIu64 "\n", i * per + j);
+			k++;
+			continue;
+		}
+		for (j = 0; j < per && map[i] > since; j++)
+			if (i * per + j < subs)
+				printf("%" PRIu64 "\n", i * per + j);
+	}
+	free(fine);
 	free(map);
 	return 0;
 }
@@ -1249,6 +1349,9 @@ int main(int argc, char **argv)
 		return cmd_info(fd, dev_of(argv[2]));
 	if (!strcmp(cmd, "map"))
 		return cmd_map(fd, dev_of(argv[2]), argc > 3 && !strcmp(argv[3], "frozen"));
+	if (!strcmp(cmd, "fine") && (argc == 4 || argc == 5))
+		return cmd_fine(fd, dev_of(argv[2]), atoi(argv[3]),
+				argc > 4 && !strcmp(argv[4], "frozen"));
 	if (!strcmp(cmd, "cbt-state"))
 		return cmd_cbt_state(fd, dev_of(argv[2]));
 	if (!strcmp(cmd, "cbt-save") && argc == 4)
