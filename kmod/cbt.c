@@ -275,19 +275,21 @@ static void cbt_fine_set(struct cbt_map *cbt, u64 block, struct cbt_fine *f,
 }
 
 /*
- * Mark the sectors [@start, @end) of the block @block, which they cover
- * only in part. Context: @cbt->fine locked.
+ * Mark the sectors of [@start, @end) inside the block @block, which they
+ * cover only in part. Context: @cbt->fine locked.
  */
 static void cbt_fine_mark_part(struct cbt_map *cbt, u64 block, u64 start,
 			       u64 end, u8 number)
 {
 	u64 base = block << cbt->blk_shift;
-	unsigned int sub_sectors = cbt->sub_shift;
+	u64 limit = base + (1ull << cbt->blk_shift);
 	struct cbt_fine *f = cbt_fine_get(cbt, block, number);
 
+	start = max(start, base);
+	end = min(end, limit);
 	if (f)
-		cbt_fine_set(cbt, block, f, (start - base) >> sub_sectors,
-			     (end - 1 - base) >> sub_sectors, number);
+		cbt_fine_set(cbt, block, f, (start - base) >> cbt->sub_shift,
+			     (end - 1 - base) >> cbt->sub_shift, number);
 	WRITE_ONCE(cbt->map[block], number);
 }
 
