@@ -1,5 +1,6 @@
 # A partition can be tracked, and writes through a partition are also
-# marked, at the partition's offset, in the map of its tracked disk.
+# marked, at the partition's offset, in the map of its tracked disk, down
+# to the 4 KiB sub-block in both.
 command -v sfdisk > /dev/null || { echo "sfdisk not installed"; exit 77; }
 load
 echo 'start=2048, size=65536' | sfdisk -q "$DISK2" || die "sfdisk"
@@ -23,4 +24,16 @@ for o in $offs; do echo "$((o + 2048 * 512)) 4096"; done |
 	blocks "$bs" > /tmp/expected
 marked "$DISK2" > /tmp/got
 same_set "disk of the partition" /tmp/expected /tmp/got
+
+# The 4 KiB detail: the partition starts 1 MiB into the disk, so its
+# sub-blocks are the disk's, 256 further on.
+"$KTEST" fine "$part" 0 > /tmp/fine.raw || die "fine $part"
+[ "$(head -n 1 /tmp/fine.raw)" = 4096 ] || die "partition sub-block size"
+for o in $offs; do echo $((o / 4096)); done > /tmp/expected
+tail -n +2 /tmp/fine.raw > /tmp/got
+same_set "partition, 4 KiB" /tmp/expected /tmp/got
+"$KTEST" fine "$DISK2" 0 > /tmp/fine.raw || die "fine $DISK2"
+for o in $offs; do echo $((o / 4096 + 256)); done > /tmp/expected
+tail -n +2 /tmp/fine.raw > /tmp/got
+same_set "disk of the partition, 4 KiB" /tmp/expected /tmp/got
 unload
