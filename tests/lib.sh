@@ -155,3 +155,62 @@ attach_loop() {
 	at_exit "losetup -d $_dev 2>/dev/null"
 	eval "$2=\$_dev"
 }
+
+# --- nginx on 127.0.0.1, all its files in $TMP --------------------------
+
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+# free_port: a TCP port of 127.0.0.1 that nobody listens on now
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# nginx_config HTTP_BODY: write $TMP/nginx.conf, one nginx process (so
+# that killing its id kills the server) serving $TMP/www, with HTTP_BODY
+# (its server blocks and any more directives) inside the http block
+nginx_config() {
+	mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+	cat >"$TMP/nginx.conf" <<EOF
+daemon off;
+master_process off;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log $TMP/nginx-access.log;
+	client_body_temp_path $TMP/nginx-tmp/body;
+	proxy_temp_path $TMP/nginx-tmp/proxy;
+	fastcgi_temp_path $TMP/nginx-tmp/fastcgi;
+	uwsgi_temp_path $TMP/nginx-tmp/uwsgi;
+	scgi_temp_path $TMP/nginx-tmp/scgi;
+	root $TMP/www;
+$1
+}
+EOF
+}
+
+# nginx_start PORT: start nginx on $TMP/nginx.conf (nginx_pid) and wait
+# up to 5 s for PORT to answer; 1 with a diagnostic if it does not
+nginx_start() {
+	"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log" \
+		2>>"$TMP/nginx.out" &
+	nginx_pid=$!
+	ns_i=0
+	while [ "$ns_i" -lt 50 ]; do
+		if python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		ns_i=$((ns_i + 1))
+	done
+	diag "nginx did not start: $(tail -5 "$TMP/nginx.out" "$TMP/nginx-error.log" 2>/dev/null)"
+	return 1
+}
+
+# nginx_stop: stop the nginx of nginx_start, if it runs
+nginx_stop() {
+	[ -n "${nginx_pid:-}" ] || return 0
+	kill "$nginx_pid" 2>/dev/null
+	wait "$nginx_pid" 2>/dev/null
+	nginx_pid=
+}

@@ -134,38 +134,12 @@ expect_error "a manifest file is refused" 'man\.tar: this is a manifest file' \
 	nbdkit -U - "$PLUGIN" man.tar --run true
 
 # --- http: nginx serves the archives' files; each read is a ranged GET.
-free_port() {
-	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [ -x "$NGINX" ]; then
 	HTTP=$(free_port)
-	mkdir -p www nginx-tmp
+	nginx_config "	server { listen 127.0.0.1:$HTTP; }"
 	cp n.*.tar z.*.tar www/
-	cat >nginx.conf <<EOF
-daemon off;
-master_process off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log $TMP/nginx-access.log;
-	client_body_temp_path $TMP/nginx-tmp/body;
-	proxy_temp_path $TMP/nginx-tmp/proxy;
-	fastcgi_temp_path $TMP/nginx-tmp/fastcgi;
-	uwsgi_temp_path $TMP/nginx-tmp/uwsgi;
-	scgi_temp_path $TMP/nginx-tmp/scgi;
-	root $TMP/www;
-	server { listen 127.0.0.1:$HTTP; }
-}
-EOF
-	"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log" 2>nginx.out &
-	nginx_pid=$!
-	at_exit 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null'
-	i=0
-	until $PY -c "import socket; socket.create_connection(('127.0.0.1', $HTTP), 1)" 2>/dev/null; do
-		i=$((i + 1)); [ "$i" -lt 50 ] || break; sleep 0.1
-	done
+	at_exit 'nginx_stop'
+	nginx_start "$HTTP" || not_ok "nginx starts"
 	U=http://127.0.0.1:$HTTP
 	hchain_n="$U/n.0.tar $U/n.1.tar $U/n.2.tar $U/n.3.tar"
 	hchain_z="$U/z.0.tar $U/z.1.tar $U/z.2.tar $U/z.3.tar"

@@ -24,7 +24,6 @@ expect_error "a missing file:// archive is named" "file://$TMP/none.tar: cannot 
 	blksnap-restore --verify "file://$TMP/none.tar"
 
 # --- nginx ---------------------------------------------------------------
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 if [ ! -x "$NGINX" ]; then
 	skip "http(s) cases" "nginx is not installed"
 	done_testing
@@ -33,10 +32,6 @@ if ! have openssl; then
 	skip "http(s) cases" "openssl is not installed"
 	done_testing
 fi
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 HTTP=$(free_port) HTTPS=$(free_port)
 
 # A CA, and a certificate it signs for 127.0.0.1; another CA it does not.
@@ -54,31 +49,15 @@ mkdir tls
 		-keyout other.key -out other.crt -days 2 -subj /CN=another-ca
 ) >tls.log 2>&1 || { not_ok "make a test CA"; diag "$(tail -5 tls.log)"; done_testing; }
 
-mkdir -p www/locked nginx-tmp
 # nginx reads {PLAIN} passwords from its htpasswd file.
 printf 'backup:{PLAIN}s3cret-pw\n' >htpasswd
-cat >nginx.conf <<EOF
-daemon off;
-# One process: killing it by its id kills the server.
-master_process off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log;
-events { worker_connections 64; }
-http {
-	access_log $TMP/nginx-access.log;
-	client_body_temp_path $TMP/nginx-tmp/body;
-	proxy_temp_path $TMP/nginx-tmp/proxy;
-	fastcgi_temp_path $TMP/nginx-tmp/fastcgi;
-	uwsgi_temp_path $TMP/nginx-tmp/uwsgi;
-	scgi_temp_path $TMP/nginx-tmp/scgi;
-	root $TMP/www;
-	dav_methods PUT DELETE MKCOL;
+nginx_config "	dav_methods PUT DELETE MKCOL;
 	create_full_put_path on;
 	client_max_body_size 0;
 	server {
 		listen 127.0.0.1:$HTTP;
 		location /locked/ {
-			auth_basic "backups";
+			auth_basic \"backups\";
 			auth_basic_user_file $TMP/htpasswd;
 		}
 	}
@@ -86,31 +65,10 @@ http {
 		listen 127.0.0.1:$HTTPS ssl;
 		ssl_certificate $TMP/tls/srv.crt;
 		ssl_certificate_key $TMP/tls/srv.key;
-	}
-}
-EOF
-
-start_nginx() {
-	"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log" 2>>nginx.out &
-	nginx_pid=$!
-	i=0
-	while [ "$i" -lt 50 ]; do
-		if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $HTTP), 1)" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1; i=$((i + 1))
-	done
-	diag "nginx did not start: $(tail -5 nginx.out nginx-error.log 2>/dev/null)"
-	return 1
-}
-stop_nginx() {
-	[ -n "${nginx_pid:-}" ] || return 0
-	kill "$nginx_pid" 2>/dev/null
-	wait "$nginx_pid" 2>/dev/null
-	nginx_pid=
-}
-at_exit 'stop_nginx'
-if ! start_nginx; then
+	}"
+mkdir -p www/locked
+at_exit 'nginx_stop'
+if ! nginx_start "$HTTP"; then
 	skip "http(s) cases" "nginx does not start here"
 	done_testing
 fi
