@@ -165,6 +165,19 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# wait_port PORT: wait up to 5 s for a server to answer on 127.0.0.1:PORT
+wait_port() {
+	wp_i=0
+	while [ "$wp_i" -lt 50 ]; do
+		if python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.1
+		wp_i=$((wp_i + 1))
+	done
+	return 1
+}
+
 # nginx_config HTTP_BODY: write $TMP/nginx.conf, one nginx process (so
 # that killing its id kills the server) serving $TMP/www, with HTTP_BODY
 # (its server blocks and any more directives) inside the http block
@@ -195,16 +208,10 @@ nginx_start() {
 	"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" -e "$TMP/nginx-error.log" \
 		2>>"$TMP/nginx.out" &
 	nginx_pid=$!
-	ns_i=0
-	while [ "$ns_i" -lt 50 ]; do
-		if python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-		ns_i=$((ns_i + 1))
-	done
-	diag "nginx did not start: $(tail -5 "$TMP/nginx.out" "$TMP/nginx-error.log" 2>/dev/null)"
-	return 1
+	wait_port "$1" || {
+		diag "nginx did not start: $(tail -5 "$TMP/nginx.out" "$TMP/nginx-error.log" 2>/dev/null)"
+		return 1
+	}
 }
 
 # nginx_stop: stop the nginx of nginx_start, if it runs

@@ -52,15 +52,10 @@ EOF
 start_sshd() {
 	"$SSHD" -D -e -f "$TMP/sshd_config" 2>>sshd.log &
 	sshd_pid=$!
-	i=0
-	while [ "$i" -lt 50 ]; do
-		if python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT), 1)" 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1; i=$((i + 1))
-	done
-	diag "sshd did not start: $(tail -5 sshd.log)"
-	return 1
+	wait_port "$PORT" || {
+		diag "sshd did not start: $(tail -5 sshd.log)"
+		return 1
+	}
 }
 stop_sshd() {
 	[ -n "${sshd_pid:-}" ] || return 0

@@ -118,18 +118,27 @@ static int cmd_info(int fd, dev_t dev)
 	return 0;
 }
 
+/* The CBT info of @dev and its map, live or frozen; exits on error. */
+static uint8_t *map_read(int fd, dev_t dev, bool frozen,
+			 struct blksnap_cbt_info *info)
+{
+	uint8_t *map;
+
+	check(blksnap_ctl_cbt_info(fd, dev, info), "cbt info");
+	map = malloc(info->block_count);
+	if (!map)
+		exit(1);
+	check(blksnap_ctl_cbt_read_map(fd, dev, frozen ? 0 : BLKSNAP_CBT_MAP_CURRENT,
+				       0, map, info->block_count, NULL), "cbt read");
+	return map;
+}
+
 static int cmd_map(int fd, dev_t dev, bool frozen)
 {
 	struct blksnap_cbt_info info;
-	uint8_t *map;
+	uint8_t *map = map_read(fd, dev, frozen, &info);
 	uint64_t i;
 
-	check(blksnap_ctl_cbt_info(fd, dev, &info), "cbt info");
-	map = malloc(info.block_count);
-	if (!map)
-		return 1;
-	check(blksnap_ctl_cbt_read_map(fd, dev, frozen ? 0 : BLKSNAP_CBT_MAP_CURRENT,
-				       0, map, info.block_count, NULL), "cbt read");
 	for (i = 0; i < info.block_count; i++)
 		if (map[i])
 			printf("%" PRIu64 " %u\n", i, map[i]);
@@ -196,12 +205,7 @@ static int cmd_fine(int fd, dev_t dev, unsigned int since, bool frozen)
 	size_t count, k = 0;
 	uint8_t *map;
 
-	check(blksnap_ctl_cbt_info(fd, dev, &info), "cbt info");
-	map = malloc(info.block_count);
-	if (!map)
-		return 1;
-	check(blksnap_ctl_cbt_read_map(fd, dev, frozen ? 0 : BLKSNAP_CBT_MAP_CURRENT,
-				       0, map, info.block_count, NULL), "cbt read");
+	map = map_read(fd, dev, frozen, &info);
 	fine = fine_read(fd, dev, frozen, &sub_size, info.snap_number,
 			 info.block_count, &count);
 	per = info.block_size / sub_size;
