@@ -22,8 +22,9 @@ blksnap-send -q --full -c none --cbt-generation "$gen" --cbt-snapshot 0 \
 	-o /tmp/f0.tar "$lo" || die "full backup"
 
 # interval N SEED: 1% of the device in 4 KiB writes at distinct random
-# offsets (/tmp/w.N: their 4 KiB indexes), then a dump, the ranges and
-# an incremental on top of archive N-1
+# offsets (/tmp/w.N: their 4 KiB indexes), a snapshot, then the dump of
+# the map frozen by it, the ranges and an incremental on top of archive
+# N-1
 interval() {
 	awk -v seed="$2" -v subs=65536 'BEGIN {
 		srand(seed)
@@ -34,7 +35,11 @@ interval() {
 	}' | sort -n > "/tmp/w.$1"
 	"$KTEST" pwrite "$lo" 4096 $(awk '{ print $1 * 4096 }' "/tmp/w.$1") ||
 		die "writes $1"
-	blksnap-cbt --current -o "/tmp/dump.$1" "$lo" || die "dump $1"
+	# A snapshot freezes the map at number $1 (its image is not needed:
+	# nothing writes to the device until the incremental is made).
+	id=$(snap_new "$DISK2" 0 0 "$lo") || die "snapshot $1"
+	"$KTEST" snap-destroy "$id" || die "destroy $1"
+	blksnap-cbt -o "/tmp/dump.$1" "$lo" || die "dump $1"
 	chain=$(seq 0 $(($1 - 1)) | sed 's|.*|/tmp/f&.tar|')
 	# shellcheck disable=SC2086
 	blksnap-diff $chain < "/tmp/dump.$1" > "/tmp/r.$1" || die "diff $1"
