@@ -209,10 +209,19 @@ static bool cbt_fine_uniform(const u8 *sub, unsigned int count)
 	return !memchr_inv(sub, sub[0], count);
 }
 
-/* Number of sub-blocks of the tracking blocks of @cbt. */
-static unsigned int cbt_subblocks(const struct cbt_map *cbt)
+/*
+ * Number of sub-blocks of @block that hold device sectors: all of them
+ * but in a last block cut by the device's end. Those past it stay zero.
+ */
+static unsigned int cbt_subblocks(const struct cbt_map *cbt, u64 block)
 {
-	return 1u << (cbt->blk_shift - cbt->sub_shift);
+	u64 start = block << cbt->blk_shift;
+	u64 left = cbt->capacity - start;
+	unsigned int count = 1u << (cbt->blk_shift - cbt->sub_shift);
+
+	if (left >= (1ull << cbt->blk_shift))
+		return count;
+	return DIV_ROUND_UP_ULL(left, 1ull << cbt->sub_shift);
 }
 
 /*
@@ -223,6 +232,7 @@ static struct cbt_fine *cbt_fine_get(struct cbt_map *cbt, u64 block,
 				     u8 number)
 {
 	struct cbt_fine *f = xa_load(&cbt->fine, block);
+	unsigned int count;
 	u8 old;
 
 	if (f)
@@ -243,10 +253,9 @@ static struct cbt_fine *cbt_fine_get(struct cbt_map *cbt, u64 block,
 	old = READ_ONCE(cbt->map[block]);
 	memset(f->live, old, CBT_SUBBLOCKS);
 	memset(f->frozen, cbt->snap_map[block], CBT_SUBBLOCKS);
-	memset(f->live + cbt_subblocks(cbt), 0,
-	       CBT_SUBBLOCKS - cbt_subblocks(cbt));
-	memset(f->frozen + cbt_subblocks(cbt), 0,
-	       CBT_SUBBLOCKS - cbt_subblocks(cbt));
+	count = cbt_subblocks(cbt, block);
+	memset(f->live + count, 0, CBT_SUBBLOCKS - count);
+	memset(f->frozen + count, 0, CBT_SUBBLOCKS - count);
 	f->frozen_at = number;
 	return f;
 }
@@ -259,7 +268,7 @@ static struct cbt_fine *cbt_fine_get(struct cbt_map *cbt, u64 block,
 static void cbt_fine_set(struct cbt_map *cbt, u64 block, struct cbt_fine *f,
 			 unsigned int first, unsigned int last, u8 number)
 {
-	unsigned int count = cbt_subblocks(cbt);
+	unsigned int count = cbt_subblocks(cbt, block);
 
 	if (f->frozen_at != number) {
 		memcpy(f->frozen, f->live, CBT_SUBBLOCKS);
@@ -304,6 +313,18 @@ static bool cbt_covers(const struct cbt_map *cbt, u64 block, u64 start,
 }
 
 /*
+ * Does a write to part of @block need its detail? Not when the block has
+ * no entry and changed in this interval already: without an entry it
+ * counts as changed whole. Lockless, the common case of a block written
+ * again: an entry made meanwhile starts from the map byte, @number.
+ */
+static bool cbt_fine_needed(struct cbt_map *cbt, u64 block, u8 number)
+{
+	return READ_ONCE(cbt->map[block]) != number ||
+	       xa_load(&cbt->fine, block);
+}
+
+/*
  * The detail of a mark of the sectors [@start, @end), spanning the blocks
  * [@first, @last] and covering the first (@head) or the last (@tail) in
  * part only; the map bytes of the blocks covered whole are stored
@@ -318,7 +339,10 @@ static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
 
 	/* Pairs with the barrier of cbt_fine_get(): see the top. */
 	smp_mb();
-	if (!head && !tail && xa_empty(&cbt->fine))
+	head = head && cbt_fine_needed(cbt, first, number);
+	tail = tail && cbt_fine_needed(cbt, last, number);
+	if (!head && !tail &&
+	    (first + 1 >= last || xa_empty(&cbt->fine)))
 		return;
 
 	xa_lock_irqsave(&cbt->fine, flags);
@@ -329,8 +353,8 @@ static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
 	if (first + head <= last - tail) {
 		xa_for_each_range(&cbt->fine, index, f, first + head,
 				  last - tail)
-			cbt_fine_set(cbt, index, f, 0, cbt_subblocks(cbt) - 1,
-				     number);
+			cbt_fine_set(cbt, index, f, 0,
+				     cbt_subblocks(cbt, index) - 1, number);
 	}
 	xa_unlock_irqrestore(&cbt->fine, flags);
 }
@@ -415,7 +439,7 @@ static bool cbt_fine_copy(const struct cbt_map *cbt, const struct cbt_fine *f,
 			  struct blksnap_cbt_fine_entry *out)
 {
 	const u8 *sub = (live || f->frozen_at != number) ? f->live : f->frozen;
-	unsigned int count = cbt_subblocks(cbt);
+	unsigned int count = cbt_subblocks(cbt, block);
 	u8 top = 0;
 	unsigned int i;
 

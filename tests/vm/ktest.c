@@ -222,9 +222,17 @@ static int cmd_fine(int fd, dev_t dev, unsigned int since, bool frozen)
 					i, top, map[i]);
 				return 1;
 			}
-			for (j = 0; j < per; j++)
-				if (fine[k].sub[j] > since && i * per + j < subs)
+			for (j = 0; j < BLKSNAP_CBT_FINE_SUBBLOCKS; j++) {
+				if ((j >= per || i * per + j >= subs) &&
+				    fine[k].sub[j]) {
+					fprintf(stderr, "# fine: block %" PRIu64 " marks sub-block %u past the end\n",
+						i, j);
+					return 1;
+				}
+				if (j < per && fine[k].sub[j] > since &&
+				    i * per + j < subs)
 					printf("%" PRIu64 "\n", i * per + j);
+			}
 			k++;
 			continue;
 		}

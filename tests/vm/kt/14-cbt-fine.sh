@@ -88,6 +88,20 @@ same_set "whole block over detail" /tmp/c /tmp/got
 { cat /tmp/c; seq 160 192; } | sort -n -u > /tmp/c2
 fine "$DISK" 2 > /tmp/got
 same_set "mark ioctl" /tmp/c2 /tmp/got
+
+# A device whose last block is cut short: 1 MiB and 12 KiB, 3 sub-blocks
+# in its last block; writes to its first and last 4 KiB.
+modprobe loop 2> /dev/null
+truncate -s $(((1 << 20) + 12288)) /tmp/cut.img
+lo=$(losetup -f --show /tmp/cut.img) || die "losetup"
+"$KTEST" attach "$lo" || die "attach $lo"
+"$KTEST" pwrite "$lo" 4096 $((1 << 20)) $(((1 << 20) + 8192)) || die "pwrite $lo"
+printf '%s\n' 256 258 > /tmp/c
+"$KTEST" fine "$lo" 0 > /tmp/fine.raw || die "fine $lo"
+tail -n +2 /tmp/fine.raw > /tmp/got
+same_set "a last block cut short" /tmp/c /tmp/got
+"$KTEST" detach "$lo" || die "detach $lo"
+losetup -d "$lo"
 unload
 
 # Past the limit: never less than written, whole blocks at most.
