@@ -334,6 +334,9 @@ static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
 			  u64 first, u64 last, bool head, bool tail,
 			  u8 number)
 {
+	/* The blocks covered whole: [whole_first, whole_last], maybe none. */
+	u64 whole_first = first + head, whole_last = last - tail;
+	bool whole = whole_first <= whole_last;
 	struct cbt_fine *f;
 	unsigned long index, flags;
 
@@ -341,8 +344,7 @@ static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
 	smp_mb();
 	head = head && cbt_fine_needed(cbt, first, number);
 	tail = tail && cbt_fine_needed(cbt, last, number);
-	if (!head && !tail &&
-	    (first + 1 >= last || xa_empty(&cbt->fine)))
+	if (!head && !tail && (!whole || xa_empty(&cbt->fine)))
 		return;
 
 	xa_lock_irqsave(&cbt->fine, flags);
@@ -350,9 +352,9 @@ static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
 		cbt_fine_mark_part(cbt, first, start, end, number);
 	if (tail)
 		cbt_fine_mark_part(cbt, last, start, end, number);
-	if (first + head <= last - tail) {
-		xa_for_each_range(&cbt->fine, index, f, first + head,
-				  last - tail)
+	if (whole) {
+		xa_for_each_range(&cbt->fine, index, f, whole_first,
+				  whole_last)
 			cbt_fine_set(cbt, index, f, 0,
 				     cbt_subblocks(cbt, index) - 1, number);
 	}
