@@ -187,7 +187,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error(optind == argc ? "no device given" :
 				"only one device can be given");
 	if (a->since >= 0 && a->mode != MODE_INFO && a->mode != MODE_RANGES)
-		cli_usage_error("--since goes with --info");
+		cli_usage_error("--since goes with --info or --ranges");
 	if (a->mode == MODE_RANGES && a->since < 0)
 		cli_usage_error("--ranges needs --since N");
 	if (a->output && a->mode != MODE_DUMP)
