@@ -212,8 +212,10 @@ int blksnap_cbt_write(int fd, const char *name, const struct blksnap_cbt *c)
 	if (bs_write_all(fd, h, hlen) ||
 	    bs_write_all(fd, c->map, (size_t)c->block_count) ||
 	    (dlen && bs_write_all(fd, detail, dlen))) {
+		int err = errno;
+
 		free(detail);
-		return bs_fail_errno(errno, "%s: write error", name);
+		return bs_fail_errno(err, "%s: write error", name);
 	}
 	free(detail);
 	return 0;
