@@ -3,6 +3,7 @@
  * libblksnap: C wrappers for the ioctls of /dev/blksnap-control.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <string.h>
@@ -155,6 +156,94 @@ int blksnap_ctl_cbt_read_map(int fd, dev_t dev, unsigned int flags, uint64_t off
 		done += chunk;
 	} while (done < len);
 
+	if (generation)
+		memcpy(generation, first, sizeof(first));
+	return 0;
+}
+
+int blksnap_ctl_cbt_read_fine(int fd, dev_t dev, unsigned int flags,
+			      uint64_t block_count, uint32_t *sub_size,
+			      uint32_t *snap_number,
+			      struct blksnap_cbt_fine_entry **entries,
+			      size_t *count, uint8_t *generation)
+{
+	struct blksnap_cbt_fine_entry *v = NULL;
+	uint8_t first[BLKSNAP_UUID_SIZE];
+	struct blksnap_cbt_fine arg;
+	uint64_t start = 0;
+	size_t n = 0, alloc = 0;
+	bool any = false;
+	int ret = 0;
+
+	*entries = NULL;
+	*count = 0;
+	do {
+		size_t room = BLKSNAP_MAX_FINE_ENTRIES, i;
+		struct blksnap_cbt_fine_entry *p;
+
+		/* Room for a whole call past what is kept: the module fills it. */
+		if (n + room > alloc) {
+			size_t want = alloc ? alloc * 2 : room;
+
+			while (want < n + room)
+				want *= 2;
+			p = realloc(v, want * sizeof(*v));
+			if (!p) {
+				ret = -ENOMEM;
+				break;
+			}
+			v = p;
+			alloc = want;
+		}
+		memset(&arg, 0, sizeof(arg));
+		to_blksnap_dev(dev, &arg.dev);
+		arg.flags = flags;
+		arg.start = start;
+		arg.count = (uint32_t)room;
+		arg.entries = (uintptr_t)(v + n);
+		ret = ctl_ioctl(fd, BLKSNAP_IOCTL_CBT_FINE, &arg);
+		if (ret == -ENOTTY)
+			ret = -EOPNOTSUPP;
+		if (ret)
+			break;
+		if (!any) {
+			memcpy(first, arg.generation_id, sizeof(first));
+			*sub_size = arg.sub_size;
+			*snap_number = arg.snap_number;
+			any = true;
+		} else if (memcmp(first, arg.generation_id, sizeof(first)) ||
+			   *snap_number != arg.snap_number ||
+			   *sub_size != arg.sub_size) {
+			ret = -ESTALE;
+			break;
+		}
+		if (arg.sub_size < 512 || (arg.sub_size & (arg.sub_size - 1)) ||
+		    arg.count > room || arg.next > block_count ||
+		    (arg.next <= start && block_count > 0)) {
+			ret = -EPROTO;
+			break;
+		}
+		for (i = 0; i < arg.count && !ret; i++) {
+			const struct blksnap_cbt_fine_entry *e = &v[n + i];
+
+			if (e->block < start || e->block >= arg.next ||
+			    (n + i && e->block <= v[n + i - 1].block))
+				ret = -EPROTO;
+		}
+		if (ret)
+			break;
+		n += arg.count;
+		start = arg.next;
+	} while (start < block_count);
+
+	if (ret || !n) {
+		free(v);
+		if (ret)
+			return ret;
+		v = NULL;
+	}
+	*entries = v;
+	*count = n;
 	if (generation)
 		memcpy(generation, first, sizeof(first));
 	return 0;

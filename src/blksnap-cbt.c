@@ -37,6 +37,7 @@ static __attribute__((__noreturn__)) void usage(void)
 	printf("Usage:\n"
 	       " %1$s [options] DEVICE > DUMP\n"
 	       " %1$s --info [--since N] DEVICE\n"
+	       " %1$s --ranges --since N [--current] DEVICE\n"
 	       " %1$s --mark-dirty DEVICE < RANGES\n"
 	       " %1$s --attach DEVICE | --detach DEVICE | --list\n"
 	       " %1$s --save | --load | --reserve [--state-file FILE | --state-dir DIR]\n"
@@ -54,7 +55,10 @@ static __attribute__((__noreturn__)) void usage(void)
 	       " -o, --output FILE    write the dump to FILE, not standard output\n"
 	       "     --current        the live map, not the one frozen at the last snapshot\n"
 	       " -i, --info           describe DEVICE's change tracking\n"
-	       "     --since N        with --info: count the blocks changed since snapshot N\n"
+	       "     --since N        with --info: count the bytes changed since snapshot N\n"
+	       "     --ranges         with --since N: write the range list of the bytes changed\n"
+	       "                      since snapshot N (at the sub-block size where the\n"
+	       "                      module keeps the detail)\n"
 	       "     --mark-dirty     mark the ranges listed on standard input as changed\n"
 	       " -a, --attach         start tracking DEVICE (a new, empty history)\n"
 	       " -d, --detach         stop tracking DEVICE (its history is lost)\n"
@@ -76,14 +80,14 @@ static __attribute__((__noreturn__)) void usage(void)
 }
 
 enum mode {
-	MODE_DUMP, MODE_INFO, MODE_MARK, MODE_ATTACH, MODE_DETACH, MODE_LIST,
+	MODE_DUMP, MODE_INFO, MODE_RANGES, MODE_MARK, MODE_ATTACH, MODE_DETACH, MODE_LIST,
 	MODE_SAVE, MODE_LOAD, MODE_RESERVE, MODE_SAVE_ALL, MODE_LOAD_ALL,
 };
 
 enum {
 	OPT_CURRENT = 256, OPT_SINCE, OPT_MARK_DIRTY, OPT_SAVE, OPT_LOAD,
 	OPT_RESERVE, OPT_STATE_FILE, OPT_STATE_DIR, OPT_IN_PLACE, OPT_SAVE_ALL,
-	OPT_LOAD_ALL, OPT_CONFIG,
+	OPT_LOAD_ALL, OPT_CONFIG, OPT_RANGES,
 };
 
 struct args {
@@ -105,6 +109,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ "current", no_argument, NULL, OPT_CURRENT },
 		{ "info", no_argument, NULL, 'i' },
 		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "ranges", no_argument, NULL, OPT_RANGES },
 		{ "mark-dirty", no_argument, NULL, OPT_MARK_DIRTY },
 		{ "attach", no_argument, NULL, 'a' },
 		{ "detach", no_argument, NULL, 'd' },
@@ -128,7 +133,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		{ 0 }
 	};
 	static const cli_group_t exclusive[] = {
-		{ 'i', OPT_MARK_DIRTY, 'a', 'd', 'l', OPT_SAVE, OPT_LOAD,
+		{ 'i', OPT_RANGES, OPT_MARK_DIRTY, 'a', 'd', 'l', OPT_SAVE, OPT_LOAD,
 		  OPT_RESERVE, OPT_SAVE_ALL, OPT_LOAD_ALL },
 		{ OPT_STATE_FILE, OPT_STATE_DIR },
 		{ 0 }
@@ -145,6 +150,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'o': a->output = optarg; break;
 		case OPT_CURRENT: a->current = true; break;
 		case 'i': a->mode = MODE_INFO; break;
+		case OPT_RANGES: a->mode = MODE_RANGES; break;
 		case OPT_SINCE: a->since = cli_parse_long(optarg, "--since", 0, 255); break;
 		case OPT_MARK_DIRTY: a->mode = MODE_MARK; break;
 		case 'a': a->mode = MODE_ATTACH; break;
@@ -180,8 +186,10 @@ static void parse_args(int argc, char **argv, struct args *a)
 	if (optind + 1 != argc)
 		cli_usage_error(optind == argc ? "no device given" :
 				"only one device can be given");
-	if (a->since >= 0 && a->mode != MODE_INFO)
-		cli_usage_error("--since goes with --info");
+	if (a->since >= 0 && a->mode != MODE_INFO && a->mode != MODE_RANGES)
+		cli_usage_error("--since goes with --info or --ranges");
+	if (a->mode == MODE_RANGES && a->since < 0)
+		cli_usage_error("--ranges needs --since N");
 	if (a->output && a->mode != MODE_DUMP)
 		cli_usage_error("--output goes with writing a dump");
 	a->device = argv[optind];
@@ -197,13 +205,92 @@ static noreturn void die_ioctl(const char *path, int err, const char *what)
 	cli_die("%s: %s: %s", path, what, strerror(-err));
 }
 
+/* Whether the module reads the sub-block detail (UAPI 1.4). */
+static bool module_has_fine(int fd)
+{
+	struct blksnap_version v;
+
+	return !blksnap_ctl_version(fd, &v) && (v.features & BLKSNAP_FEATURE_CBT_FINE);
+}
+
 /*
- * Reads the info and the map until neither changed while reading: the
- * dump then never claims a snapshot number newer than its map.
+ * Reads the detail of the map just read into @c (see read_tracking).
+ * Returns 0 when read (c->sub_size 0 if the module keeps none), 1 when
+ * it raced with a snapshot (read both again), and 2 when the module
+ * predates UAPI 1.4.
+ */
+static int read_fine(int fd, dev_t dev, const char *path, bool current,
+		     const struct blksnap_cbt_info *info, struct blksnap_cbt *c)
+{
+	struct blksnap_cbt_fine_entry *e;
+	uint32_t sub = 0, snap = 0;
+	uint8_t gen[BLKSNAP_UUID_SIZE];
+	size_t n, i;
+	int ret;
+
+	free(c->fine);
+	c->fine = NULL;
+	c->fine_count = 0;
+	c->sub_size = 0;
+	ret = blksnap_ctl_cbt_read_fine(fd, dev, current ? BLKSNAP_CBT_MAP_CURRENT : 0,
+					info->block_count, &sub, &snap, &e, &n, gen);
+	if (ret == -EOPNOTSUPP)
+		return 2;
+	if (ret == -ESTALE)
+		return 1;
+	if (ret == -EPROTO)
+		cli_die("%s: the module's sub-block detail breaks its interface (entries out of order or past the cursor, or a bad sub-block size)",
+			path);
+	if (ret)
+		die_ioctl(path, ret, "cannot read the sub-block detail");
+	if (snap != info->snap_number ||
+	    memcmp(gen, c->generation, sizeof(gen))) {
+		free(e);
+		return 1;
+	}
+	if (sub >= info->block_size) {
+		free(e);	/* no detail: every block changed as a whole */
+		return 0;
+	}
+	if (info->block_size / sub > BLKSNAP_CBT_SUBBLOCKS) {
+		free(e);
+		cli_die("%s: the module's sub-block size %" PRIu32 " splits a block of %" PRIu32 " bytes in more than %d",
+			path, sub, info->block_size, BLKSNAP_CBT_SUBBLOCKS);
+	}
+	c->fine = calloc(n ? n : 1, sizeof(*c->fine));
+	if (!c->fine)
+		cli_die("out of memory for %zu detail entries", n);
+	for (i = 0; i < n; i++) {
+		uint8_t top = 0;
+		int j;
+
+		c->fine[i].block = e[i].block;
+		memcpy(c->fine[i].sub, e[i].sub, BLKSNAP_CBT_SUBBLOCKS);
+		for (j = 0; j < BLKSNAP_CBT_SUBBLOCKS; j++)
+			top = e[i].sub[j] > top ? e[i].sub[j] : top;
+		/*
+		 * The live map goes on changing: a write between the map's
+		 * read and the detail's is in the detail only.  Raising the
+		 * block's byte says more changed, never less.
+		 */
+		if (current && e[i].block < info->block_count && top > c->map[e[i].block])
+			c->map[e[i].block] = top;
+	}
+	free(e);
+	c->fine_count = n;
+	c->sub_size = sub;
+	return 0;
+}
+
+/*
+ * Reads the info, the map and its sub-block detail until none changed
+ * while reading: the dump then never claims a snapshot number newer than
+ * its map, and the detail is the map's.
  */
 static void read_tracking(int fd, dev_t dev, const char *path, bool current,
 			  struct blksnap_cbt_info *info, struct blksnap_cbt *c)
 {
+	bool fine = module_has_fine(fd);
 	int attempt, ret;
 
 	for (attempt = 0; attempt < 5; attempt++) {
@@ -225,6 +312,13 @@ static void read_tracking(int fd, dev_t dev, const char *path, bool current,
 			continue;
 		if (ret)
 			die_ioctl(path, ret, "cannot read the change map");
+		if (fine) {
+			ret = read_fine(fd, dev, path, current, info, c);
+			if (ret == 1)
+				continue;
+			if (ret == 2)
+				fine = false;	/* every block as a whole */
+		}
 		ret = blksnap_ctl_cbt_info(fd, dev, &after);
 		if (ret)
 			die_ioctl(path, ret, "cannot read the tracking state");
@@ -240,6 +334,9 @@ static void read_tracking(int fd, dev_t dev, const char *path, bool current,
 	c->block_count = info->block_count;
 	/* Blocks written now carry snap_number; the frozen map is older. */
 	c->snapshot = current ? info->snap_number : info->snap_number - 1;
+	if (blksnap_cbt_check(path, c))
+		cli_die("the module's change map and its sub-block detail disagree: %s",
+			blksnap_error());
 }
 
 static int write_dump(int fd, dev_t dev, const char *path, const struct args *a)
@@ -267,9 +364,14 @@ static int write_dump(int fd, dev_t dev, const char *path, const struct args *a)
 		cli_die_lib();
 	if (!out.path && close(STDOUT_FILENO) < 0)
 		cli_die("write error on standard output: %m");
-	cli_info("%s: dump of snapshot %" PRIu32 ", %" PRIu64 " blocks of %" PRIu32 " bytes",
-		 path, c.snapshot, c.block_count, c.block_size);
-	free(c.map);
+	if (c.sub_size)
+		cli_info("%s: dump of snapshot %" PRIu32 ", %" PRIu64 " blocks of %" PRIu32 " bytes, detail in sub-blocks of %" PRIu32 " bytes for %" PRIu64 " of them",
+			 path, c.snapshot, c.block_count, c.block_size, c.sub_size,
+			 c.fine_count);
+	else
+		cli_info("%s: dump of snapshot %" PRIu32 ", %" PRIu64 " blocks of %" PRIu32 " bytes",
+			 path, c.snapshot, c.block_count, c.block_size);
+	blksnap_cbt_free(&c);
 	return EXIT_SUCCESS;
 }
 
@@ -287,6 +389,13 @@ static int show_info(int fd, dev_t dev, const char *path, const struct args *a)
 	       cli_human_size(c.device_size, size, sizeof(size)));
 	printf("tracking block:  %" PRIu32 " bytes, %" PRIu64 " blocks\n",
 	       c.block_size, c.block_count);
+	if (c.sub_size)
+		printf("sub-blocks:      %" PRIu32 " bytes, detail for %" PRIu64 " blocks (the others changed as a whole)\n",
+		       c.sub_size, c.fine_count);
+	else
+		printf("sub-blocks:      none: every block changed as a whole (%s)\n",
+		       module_has_fine(fd) ? "the module keeps no detail" :
+		       "the module predates interface 1.4");
 	printf("generation:      %s\n", gen);
 	printf("snapshot number: %" PRIu32 " (blocks written now are marked %" PRIu32
 	       "; the frozen map is of snapshot %" PRIu32 ")\n",
@@ -313,7 +422,28 @@ static int show_info(int fd, dev_t dev, const char *path, const struct args *a)
 		       r.count, a->current ? "live" : "frozen");
 		blksnap_ranges_free(&r);
 	}
-	free(c.map);
+	blksnap_cbt_free(&c);
+	return EXIT_SUCCESS;
+}
+
+/* --ranges --since N: the changed bytes as a range list (blksnap-ranges(5)). */
+static int write_ranges(int fd, dev_t dev, const char *path, const struct args *a)
+{
+	struct blksnap_cbt_info info;
+	struct blksnap_cbt c = { .map = NULL };
+	struct blksnap_ranges r;
+
+	read_tracking(fd, dev, path, a->current, &info, &c);
+	blksnap_ranges_init(&r);
+	if (blksnap_cbt_changed(&c, (uint32_t)a->since, &r))
+		cli_die_lib();
+	if (blksnap_ranges_write(stdout, &r) || fflush(stdout) == EOF)
+		cli_die("write error on standard output: %m");
+	cli_info("%s: %zu ranges changed since snapshot %ld (%s map, %s)", path,
+		 r.count, a->since, a->current ? "live" : "frozen",
+		 c.sub_size ? "with sub-block detail" : "whole blocks");
+	blksnap_ranges_free(&r);
+	blksnap_cbt_free(&c);
 	return EXIT_SUCCESS;
 }
 
@@ -986,6 +1116,8 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	case MODE_INFO:
 		return show_info(fd, dev, path, &a);
+	case MODE_RANGES:
+		return write_ranges(fd, dev, path, &a);
 	case MODE_MARK:
 		return mark_dirty(fd, dev, path);
 	case MODE_DUMP:

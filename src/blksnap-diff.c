@@ -152,7 +152,7 @@ static void from_cbt(const struct args *a, struct blksnap_ranges *out)
 	if (blksnap_cbt_read(fd, name, &cbt))
 		cli_die_lib();
 	ret = blksnap_cbt_diff(&cbt, &base, out, why, sizeof(why));
-	free(cbt.map);
+	blksnap_cbt_free(&cbt);
 	if (ret < 0)
 		cli_die_lib();
 	if (ret == 0)

@@ -156,8 +156,16 @@ expect_usage_error "cbt -m excludes as --mark-dirty" \
 	"^blksnap-cbt: --mark-dirty and --list are mutually exclusive$" \
 	blksnap-cbt -m -l
 deprecated "cbt -s is --since" -s --since 2 blksnap-cbt -s 1 /dev/null
-grep -q '^blksnap-cbt: --since goes with --info$' err &&
+grep -q '^blksnap-cbt: --since goes with --info or --ranges$' err &&
 	ok "cbt -s is checked as --since" || not_ok "cbt -s is checked as --since"
+expect_usage_error "cbt --ranges needs --since" \
+	"^blksnap-cbt: --ranges needs --since N$" blksnap-cbt --ranges /dev/null
+expect_usage_error "cbt --ranges is a mode of its own" \
+	"^blksnap-cbt: --ranges and --info are mutually exclusive$" \
+	blksnap-cbt --ranges --info --since 1 /dev/null
+expect_usage_error "cbt --ranges writes no dump file" \
+	"^blksnap-cbt: --output goes with writing a dump$" \
+	blksnap-cbt --ranges --since 1 -o x /dev/null
 deprecated "take -d is --destroy" -d --destroy 1 blksnap-take -d $id
 expect_usage_error "take -d excludes as --destroy" \
 	"^blksnap-take: --list and --destroy are mutually exclusive$" \

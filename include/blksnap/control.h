@@ -115,6 +115,33 @@ int blksnap_ctl_cbt_state(int fd, dev_t dev, struct blksnap_cbt_state *state);
 int blksnap_ctl_cbt_load(int fd, struct blksnap_cbt_load *load);
 
 /*
+ * Read every entry of dev's sub-block detail (UAPI 1.4, feature bit
+ * BLKSNAP_FEATURE_CBT_FINE; struct blksnap_cbt_fine): the detail frozen at
+ * the last snapshot, or with BLKSNAP_CBT_MAP_CURRENT in flags the live
+ * one, in calls of at most BLKSNAP_MAX_FINE_ENTRIES entries that follow
+ * the module's @next cursor up to block_count (from
+ * blksnap_ctl_cbt_info()).  On success *entries (malloc'd, NULL when
+ * none; free() it) holds *count entries in increasing block order, each
+ * block below block_count, *sub_size the bytes per sub-block (the block
+ * size when the module keeps no detail: then no entry), *snap_number the
+ * current snapshot number and, if generation is not NULL, the generation
+ * (BLKSNAP_UUID_SIZE bytes).  A reader that read the map with another
+ * snap_number or generation raced with a snapshot and reads both again.
+ * Returns 0; -EOPNOTSUPP if the module predates UAPI 1.4 (it answered
+ * -ENOTTY: read the map alone, every block changed as a whole); -ESTALE
+ * if the generation or the snapshot number changed between the calls
+ * (read again); -EPROTO if the module's answer breaks the contract above
+ * (an entry out of order or past the cursor, a cursor that does not
+ * advance, a sub_size that is not a power of two); -ENOENT if dev is not
+ * tracked; or another -errno.
+ */
+int blksnap_ctl_cbt_read_fine(int fd, dev_t dev, unsigned int flags,
+			      uint64_t block_count, uint32_t *sub_size,
+			      uint32_t *snap_number,
+			      struct blksnap_cbt_fine_entry **entries,
+			      size_t *count, uint8_t *generation);
+
+/*
  * Snapshots (UAPI 1.1). A snapshot is named by its id, BLKSNAP_UUID_SIZE
  * bytes chosen by the module. Every function below that takes an id
  * returns -EINVAL for a NULL id without calling the module, and -ENOENT

@@ -84,6 +84,13 @@ mkcbt=$bin/tests/helpers/mkcbt
 "$mkcbt" $gen 3 4096 9000 3 < changed > "$out/cbtdump/mark3"
 "$mkcbt" $gen 1 512 1000 1 < /dev/null > "$out/cbtdump/empty"
 "$mkcbt" $gen 200 65536 1048576 9 < scan.ranges > "$out/cbtdump/scan"
+# Version 2, with the sub-block detail: 4 KiB sub-blocks of 64 KiB blocks
+# (one sub-block, a whole block without entry, a cut last block), 512-byte
+# ones of 4 KiB blocks, and a detail without entries.
+printf '4096 4096\n65536 65536\n139264 4096\n204800 1808\n' |
+	"$mkcbt" $gen 4 65536 206608 4 4096 > "$out/cbtdump/fine4k"
+printf '0 512\n2048 1024\n8192 808\n' | "$mkcbt" $gen 2 4096 9000 2 512 > "$out/cbtdump/fine512"
+printf '0 65536\n' | "$mkcbt" $gen 7 65536 131072 7 4096 > "$out/cbtdump/fine-none"
 
 # From elsewhere: S3's answers (as in its API reference), URLs and
 # device names as the tools' users write them.
