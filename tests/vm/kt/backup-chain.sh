@@ -65,12 +65,8 @@ chain_sizes() {
 	bs=$(blksnap-cbt --info "$1" | sed -n 's/^tracking block: *\([0-9]*\) bytes.*/\1/p')
 	[ -n "$bs" ] || die "no tracking block size"
 	for n in 1 2 3 4 5; do
-		# The dump: a 72-byte header, then one byte per block
-		# (blksnap-cbt(5)).
 		since=$(sed -n 's/^  cbt: .*snapshot \([0-9]*\)$/\1/p' "$a/list$((n - 1))")
-		changed=$(tail -c +73 "$a/dump$n" | od -An -v -tu1 |
-			awk -v k="$since" '{ for (i = 1; i <= NF; i++) if ($i > k) c++ }
-				END { print c + 0 }')
+		changed=$(dump_changed "$a/dump$n" "$since")
 		data=$(sed -n 's/^  data: *\([0-9]*\) bytes.*/\1/p' "$a/list$n")
 		[ -n "$data" ] || die "no data size in: $(cat "$a/list$n")"
 		[ "$data" -le $((changed * bs)) ] ||

@@ -143,3 +143,14 @@ slab_kb() {
 	sleep 1
 	awk '$1 == "SUnreclaim:" { print $2 }' /proc/meminfo
 }
+
+# dump_changed DUMP SINCE: the number of tracking blocks whose map byte in
+# the CBT dump DUMP (blksnap-cbt(5): the map follows a 72-byte header in
+# version 1, a 96-byte one in version 2) is above SINCE
+dump_changed() {
+	dc_hl=$(od -An -tu4 -j 12 -N 4 "$1" | tr -d ' ')
+	dc_count=$(od -An -tu8 -j 48 -N 8 "$1" | tr -d ' ')
+	tail -c +$((dc_hl + 1)) "$1" | head -c "$dc_count" | od -An -v -tu1 |
+		awk -v k="$2" '{ for (i = 1; i <= NF; i++) if ($i > k) c++ }
+			END { print c + 0 }'
+}

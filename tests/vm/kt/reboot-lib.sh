@@ -143,17 +143,15 @@ rb_restore() {
 }
 
 # rb_size DEV DIR N: incremental N holds no more data than the tracking
-# blocks changed since backup N-1 (its dump, blksnap-cbt(5): a 72-byte
-# header, then one byte per block) and far less than the device; prints
+# blocks changed since backup N-1 (from its dump) and far less than the
+# device; prints
 # the number of changed blocks.
 rb_size() {
 	bs=$(blksnap-cbt --info "$1" | sed -n 's/^tracking block: *\([0-9]*\) bytes.*/\1/p')
 	[ -n "$bs" ] || die "no tracking block size for $1"
 	since=$(sed -n 's/^  cbt: .*snapshot \([0-9]*\)$/\1/p' "$2/list$(($3 - 1))")
 	[ -n "$since" ] || die "no CBT record in $2/list$(($3 - 1)): $(cat "$2/list$(($3 - 1))")"
-	changed=$(tail -c +73 "$2/dump$3" | od -An -v -tu1 |
-		awk -v k="$since" '{ for (i = 1; i <= NF; i++) if ($i > k) c++ }
-			END { print c + 0 }')
+	changed=$(dump_changed "$2/dump$3" "$since")
 	data=$(sed -n 's/^  data: *\([0-9]*\) bytes.*/\1/p' "$2/list$3")
 	[ -n "$data" ] || die "no data size in $2/list$3"
 	[ "$changed" -gt 0 ] || die "$1: no tracking block changed since backup $(($3 - 1))"
