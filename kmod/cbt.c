@@ -204,9 +204,16 @@ static bool cbt_has_detail(const struct cbt_map *cbt)
 	return cbt->sub_shift != cbt->blk_shift;
 }
 
+/* Do the first @count sub-blocks hold one value? Two loads when 16. */
 static bool cbt_fine_uniform(const u8 *sub, unsigned int count)
 {
-	return !memchr_inv(sub, sub[0], count);
+	u64 lo, hi;
+
+	if (count != CBT_SUBBLOCKS)
+		return !memchr_inv(sub, sub[0], count);
+	memcpy(&lo, sub, sizeof(lo));
+	memcpy(&hi, sub + sizeof(lo), sizeof(hi));
+	return lo == hi && lo == sub[0] * 0x0101010101010101ull;
 }
 
 /*
