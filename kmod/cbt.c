@@ -518,6 +518,7 @@ unsigned int cbt_map_read_fine(struct cbt_map *cbt, bool live, u64 start,
 int cbt_init(void)
 {
 	BUILD_BUG_ON(CBT_SUBBLOCKS != BLKSNAP_CBT_FINE_SUBBLOCKS);
+	BUILD_BUG_ON(CBT_SUBBLOCKS != 2 * sizeof(u64));
 	cbt_fine_cache = KMEM_CACHE(cbt_fine, 0);
 	return cbt_fine_cache ? 0 : -ENOMEM;
 }
