@@ -297,7 +297,7 @@ static void hostile_pointers(int fd)
 		BLKSNAP_IOCTL_TRACKER_DETACH, BLKSNAP_IOCTL_TRACKER_LIST,
 		BLKSNAP_IOCTL_CBT_INFO, BLKSNAP_IOCTL_CBT_MAP,
 		BLKSNAP_IOCTL_CBT_DIRTY, BLKSNAP_IOCTL_CBT_STATE,
-		BLKSNAP_IOCTL_CBT_LOAD,
+		BLKSNAP_IOCTL_CBT_LOAD, BLKSNAP_IOCTL_CBT_FINE,
 	};
 	static void *const ptrs[] = {
 		NULL, (void *)1, (void *)0xffff888000000000ul,
@@ -401,6 +401,31 @@ static void hostile_map(int fd, dev_t dev, uint64_t count)
 	expect(fd, BLKSNAP_IOCTL_CBT_MAP, &m, EINVAL, "map reserved");
 }
 
+static void hostile_fine(int fd, dev_t dev, uint64_t count)
+{
+	static struct blksnap_cbt_fine_entry buf[4];
+	struct blksnap_cbt_fine f;
+
+	memset(&f, 0, sizeof(f));
+	f.dev.mj = major(dev);
+	f.dev.mn = minor(dev);
+	f.entries = (uintptr_t)buf;
+	expect(fd, BLKSNAP_IOCTL_CBT_FINE, &f, EINVAL, "fine zero count");
+	f.count = BLKSNAP_MAX_FINE_ENTRIES + 1;
+	expect(fd, BLKSNAP_IOCTL_CBT_FINE, &f, EINVAL, "fine huge count");
+	f.count = 4;
+	f.start = count + 1;
+	expect(fd, BLKSNAP_IOCTL_CBT_FINE, &f, ERANGE, "fine start past end");
+	f.start = ~(uint64_t)0;
+	expect(fd, BLKSNAP_IOCTL_CBT_FINE, &f, ERANGE, "fine start overflow");
+	f.start = 0;
+	f.flags = 0x80;
+	expect(fd, BLKSNAP_IOCTL_CBT_FINE, &f, EINVAL, "fine flags");
+	f.flags = 0;
+	f.reserved = 1;
+	expect(fd, BLKSNAP_IOCTL_CBT_FINE, &f, EINVAL, "fine reserved");
+}
+
 static void hostile_dirty(int fd, dev_t dev, uint64_t capacity)
 {
 	struct blksnap_sectors r[2] = { { 0, 8 }, { 0, 8 } };
@@ -434,6 +459,7 @@ static void hostile_fuzz(int fd, dev_t dev)
 		BLKSNAP_IOCTL_TRACKER_LIST, BLKSNAP_IOCTL_CBT_INFO,
 		BLKSNAP_IOCTL_CBT_MAP, BLKSNAP_IOCTL_CBT_DIRTY,
 		BLKSNAP_IOCTL_CBT_STATE, BLKSNAP_IOCTL_CBT_LOAD,
+		BLKSNAP_IOCTL_CBT_FINE,
 	};
 	uint32_t arg[32];
 	int i, j;
@@ -446,7 +472,7 @@ static void hostile_fuzz(int fd, dev_t dev)
 			arg[0] = major(dev);
 			arg[1] = minor(dev);
 		}
-		if (ioctl(fd, cmds[i % 6], arg) == -1 && errno == ENOSYS)
+		if (ioctl(fd, cmds[i % 7], arg) == -1 && errno == ENOSYS)
 			failures++;
 	}
 }
@@ -464,6 +490,7 @@ static int cmd_hostile(int fd, dev_t dev)
 		fail("# %s: %ld %ld\n", "attach twice not EALREADY", 0, 0);
 	check(blksnap_ctl_cbt_info(fd, dev, &info), "info");
 	hostile_map(fd, dev, info.block_count);
+	hostile_fine(fd, dev, info.block_count);
 	hostile_dirty(fd, dev, info.device_capacity);
 	hostile_fuzz(fd, dev);
 	check(blksnap_ctl_tracker_detach(fd, dev), "detach");
