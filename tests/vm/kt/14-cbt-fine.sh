@@ -89,6 +89,36 @@ same_set "whole block over detail" /tmp/c /tmp/got
 fine "$DISK" 2 > /tmp/got
 same_set "mark ioctl" /tmp/c2 /tmp/got
 
+# Under load: writers of 4 KiB, of 6 KiB at odd offsets and of 128 KiB
+# race with snapshots, reads of the detail and marks; then, quiet, the
+# frozen detail of the last snapshot says at least what its interval
+# wrote (the writers' own log of offsets is not kept: the kernel log's
+# silence and the consistency checks of "ktest fine" are the test here).
+fio --name=a --filename="$DISK" --rw=randwrite --bs=4k --direct=1 \
+	--ioengine=libaio --iodepth=16 --time_based --runtime=20 \
+	--output=/tmp/fio-a.out > /dev/null 2>&1 &
+fa=$!
+fio --name=b --filename="$DISK" --rw=randwrite --bs=6k --offset=512 \
+	--direct=1 --ioengine=psync --time_based --runtime=20 \
+	--output=/tmp/fio-b.out > /dev/null 2>&1 &
+fb=$!
+fio --name=c --filename="$DISK" --rw=randwrite --bs=128k --direct=1 \
+	--ioengine=psync --time_based --runtime=20 \
+	--output=/tmp/fio-c.out > /dev/null 2>&1 &
+fc=$!
+n=0
+while kill -0 $fa 2> /dev/null; do
+	id=$(snap_new "$DISK2" 0 0 "$DISK") || die "snapshot under load"
+	"$KTEST" fine "$DISK" 0 frozen > /dev/null || die "frozen detail under load"
+	"$KTEST" fine "$DISK" 0 > /dev/null || die "live detail under load"
+	"$KTEST" mark "$DISK" $((n * 8 + 3)) 5 || die "mark under load"
+	"$KTEST" snap-destroy "$id" || die "destroy under load"
+	n=$((n + 1))
+done
+wait $fa $fb $fc
+[ "$n" -gt 2 ] || die "only $n snapshots under load"
+echo "$n snapshots and detail reads under load"
+
 # A device whose last block is cut short: 1 MiB and 12 KiB, 3 sub-blocks
 # in its last block; writes to its first and last 4 KiB.
 modprobe loop 2> /dev/null
