@@ -217,6 +217,12 @@ static int cmd_fine(int fd, dev_t dev, unsigned int since, bool frozen)
 		if (k < count && fine[k].block == i) {
 			for (j = 0; j < per; j++)
 				top = fine[k].sub[j] > top ? fine[k].sub[j] : top;
+			/*
+			 * The live map was read before the detail: writes
+			 * since may have raised a block's mark, never lowered.
+			 */
+			if (!frozen && top > map[i])
+				map[i] = top;
 			if (top != map[i]) {
 				fprintf(stderr, "# fine: block %" PRIu64 " detail %u, map %u\n",
 					i, top, map[i]);
