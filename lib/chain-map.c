@@ -435,6 +435,13 @@ int bs_chain_map_open(const char *const *chain, size_t count,
 			blksnap_hash_index_free(&ix);
 			goto fail;
 		}
+		if (a->m.hash_block_size != m->st.block_size) {
+			bs_fail("%s: its hash block (%u bytes) is not that of the full archive %s (%u bytes): a chain of mixed hash blocks cannot be served",
+				chain[i], a->m.hash_block_size, chain[0],
+				m->st.block_size);
+			blksnap_hash_index_free(&ix);
+			goto fail;
+		}
 		if (!i) {
 			m->src = bs_malloc((size_t)m->st.blocks * sizeof(*m->src));
 			if (!m->src) {

@@ -118,6 +118,16 @@ int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
 			 uint64_t size, struct blksnap_ranges *out);
 
 /*
+ * The hash block an incremental sending @in takes (blksnap-send(8)):
+ * the largest power of two from @floor to @max (both powers of two,
+ * @floor <= @max) to which every range's start and length are aligned,
+ * a range ending at @size (the image's end) counting as aligned there;
+ * @floor when none is.  @max for an empty list: nothing is rounded.
+ */
+uint32_t bs_ranges_grain(const struct blksnap_ranges *in, uint32_t max,
+			 uint32_t floor, uint64_t size);
+
+/*
  * Appends to @out (initialised, empty) the parts of @a that no range of
  * @b covers; both sorted and non-overlapping.  -1 only for lack of memory.
  */

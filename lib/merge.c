@@ -389,6 +389,11 @@ static int prepare(struct merge *m)
 	if (blksnap_chain_read_manifests(o->chain, o->count, m->ms))
 		return -1;
 	m->hbs = m->ms[0].hash_block_size;
+	for (i = 1; i < o->count; i++)
+		if (m->ms[i].hash_block_size != m->hbs)
+			return bs_fail("%s: its hash block (%u bytes) is not that of the full archive %s (%u bytes): merging a chain of mixed hash blocks is not supported",
+				       o->chain[i], m->ms[i].hash_block_size,
+				       o->chain[0], m->hbs);
 	m->size = m->ms[0].size;
 	m->blocks = blksnap_block_count(m->size, m->hbs);
 	for (i = 0; i < o->count; i++)

@@ -75,6 +75,10 @@ int bs_chain_load(const char *const *chain, size_t count,
 				      (unsigned long long)m->size);
 		if (!ret && !i)
 			ret = bs_chain_start(st, m);
+		if (!ret && m->hash_block_size != st->block_size)
+			ret = bs_fail("%s: its hash block (%u bytes) is not that of the full archive %s (%u bytes): blksnap-diff --scan compares only against a chain of one hash block size; scan against a synthetic full of the chain (blksnap-merge) instead",
+				      chain[i], m->hash_block_size, chain[0],
+				      st->block_size);
 		if (!ret)
 			ret = blksnap_archive_read_index(a, &ix);
 		if (!ret) {

@@ -140,8 +140,6 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("--other-filesystem goes with --base");
 	if (a->o.manifest_out && blksnap_is_url(a->o.manifest_out))
 		cli_usage_error("--manifest-out writes a local file, not a URL");
-	if (a->o.base && a->o.hash_block_size)
-		cli_usage_error("an incremental uses its base's hash block size");
 	if (a->o.resume && (!a->output || !strcmp(a->output, "-")))
 		cli_usage_error("--resume needs --output FILE or an s3:// URL: what went to standard output (a pipe) cannot be taken back, so that send cannot be resumed");
 	if (a->o.resume && strcmp(a->o.compress.method, "none") &&
