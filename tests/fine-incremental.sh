@@ -1,0 +1,183 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Incrementals with hash blocks finer than their base's (blksnap-send(8),
+# "Hash blocks"): a full archive in 64 KiB blocks, then incrementals sent
+# from hand-written range lists of scattered 4 KiB writes (1% of the
+# image) take 4 KiB blocks: each holds at most twice the bytes written,
+# every point restores identically, a corrupted byte is refused naming
+# the archive; a coarse list keeps 64 KiB blocks; -B for an incremental
+# must divide its base's; merge (synthetic full and fold), blksnap-diff
+# --scan and the nbdkit plugin handle the chain of mixed hash blocks.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+cd "$TMP" || exit 1
+KiB=1024
+MiB=1048576
+SIZE=$((16 * MiB))
+BLOCKS=$((SIZE / 4096))
+
+# fine_writes FILE COUNT LIST: COUNT distinct random 4 KiB blocks of FILE
+# overwritten with random data; LIST gets their range list, one 4 KiB
+# range a line, sorted.
+fine_writes() {
+	od -An -tu4 -N$((4 * $2 * 2)) /dev/urandom | tr -s ' ' '\n' |
+		sed '/^$/d' | awk -v n="$BLOCKS" '{ print $1 % n }' |
+		sort -nu | head -n "$2" > "$3.blocks"
+	: > "$3"
+	while read -r b; do
+		dd if=/dev/urandom of="$1" bs=4096 seek="$b" count=1 \
+		   conv=notrunc status=none
+		echo "$((b * 4096)) 4096" >> "$3"
+	done < "$3.blocks"
+}
+
+# field ARCHIVE WHAT: the number --list gives for "hash block" or "data".
+field() {
+	blksnap-restore --list "$1" | sed -n "s/^  $2: *\([0-9]*\) bytes.*/\1/p"
+}
+
+# restores_as DESC STATE ARCHIVE...: the chain restores STATE.
+restores_as() {
+	_desc=$1 _state=$2
+	shift 2
+	rm -f out
+	if blksnap-restore -q -o out "$@" 2>restore.err && cmp -s out "$_state"; then
+		ok "$_desc"
+	else
+		not_ok "$_desc"
+		diag "$(cat restore.err)"
+	fi
+}
+
+random_file img "$SIZE"
+cp img state.0
+check "full backup, 64 KiB hash blocks" blksnap-send --full -c none -o a.0.tar img
+[ "$(field a.0.tar 'hash block')" = 65536 ] && ok "full: 64 KiB hash blocks" ||
+	not_ok "full: 64 KiB hash blocks"
+
+# Three incrementals of scattered 4 KiB writes covering 1% of the image.
+count=$((BLOCKS / 100))
+for n in 1 2 3; do
+	fine_writes img "$count" "r.$n"
+	cp img "state.$n"
+	written=$(($(wc -l < "r.$n") * 4096))
+	check "incremental $n from a 4 KiB range list" \
+		blksnap-send --base "a.$((n - 1)).tar" -c none -o "a.$n.tar" img -r "r.$n"
+	hb=$(field "a.$n.tar" 'hash block')
+	[ "$hb" = 4096 ] && ok "incremental $n: manifest says hash block 4096" ||
+		not_ok "incremental $n: manifest says hash block 4096 (it says $hb)"
+	data=$(field "a.$n.tar" data)
+	if [ -n "$data" ] && [ "$data" -le $((2 * written)) ] && [ "$data" -ge "$written" ]; then
+		ok "incremental $n: $data bytes of data for $written written (at most 2x)"
+	else
+		not_ok "incremental $n: $data bytes of data for $written written (at most 2x)"
+	fi
+done
+# The archive file itself: that data, its headers and its hash index.
+tar_bytes=$(stat -c %s a.1.tar)
+[ "$tar_bytes" -le $((2 * count * 4096 + 64 * KiB)) ] &&
+	ok "incremental 1 is a file of $tar_bytes bytes (at most 2x written + 64 KiB)" ||
+	not_ok "incremental 1 is a file of $tar_bytes bytes (at most 2x written + 64 KiB)"
+
+restores_as "the full restores its point" state.0 a.0.tar
+restores_as "full + 1 fine incremental restores its point" state.1 a.0.tar a.1.tar
+restores_as "full + 2 fine incrementals restore their point" state.2 a.0.tar a.1.tar a.2.tar
+restores_as "full + 3 fine incrementals restore their point" state.3 \
+	a.0.tar a.1.tar a.2.tar a.3.tar
+check "--verify of the mixed chain" blksnap-restore --verify a.0.tar a.1.tar a.2.tar a.3.tar
+
+# A chain's hash blocks only get finer.
+expect_error "-B 64K for an incremental of a 4 KiB base is refused" \
+	"hash block size 65536 for an incremental of a\\.1\\.tar: it must divide its base's \\(4096\\)" \
+	blksnap-send --base a.1.tar -B 64K -o c.bad.tar img -r r.1
+expect_error "a 4 KiB incremental after a 64 KiB full is the order: reversed, refused" \
+	"a\\.1\\.tar: an incremental archive \\(number 1 of its chain\\) cannot start a chain" \
+	blksnap-restore --verify a.1.tar a.0.tar
+
+# A coarse range list from a 64 KiB base: 64 KiB blocks, as before; the
+# same archive as one sent with -B 64K (the old fixed choice).
+cp state.0 coarse
+dd if=/dev/urandom of=coarse bs=65536 seek=5 count=2 conv=notrunc status=none
+dd if=/dev/urandom of=coarse bs=65536 seek=100 count=1 conv=notrunc status=none
+printf '327680 131072\n6553600 65536\n' > r.coarse
+check "incremental from a 64 KiB range list" \
+	blksnap-send --base a.0.tar -c none -o c.auto.tar coarse -r r.coarse
+check "the same with -B 64K" \
+	blksnap-send --base a.0.tar -B 64K -c none -o c.b64.tar coarse -r r.coarse
+[ "$(field c.auto.tar 'hash block')" = 65536 ] &&
+	ok "a 64 KiB range list keeps 64 KiB hash blocks" ||
+	not_ok "a 64 KiB range list keeps 64 KiB hash blocks"
+# Equal but for the UUID and the creation time (manifest, then checksums).
+tar xOf c.auto.tar blksnap.hashes > h.auto 2>/dev/null
+tar xOf c.b64.tar blksnap.hashes > h.b64 2>/dev/null
+tar xOf c.auto.tar coarse.img > i.auto 2>/dev/null
+tar xOf c.b64.tar coarse.img > i.b64 2>/dev/null
+[ -s h.auto ] && cmp -s h.auto h.b64 && cmp -s i.auto i.b64 &&
+	[ "$(field c.auto.tar data)" = 196608 ] &&
+	ok "its image and hash index are those of -B 64K (196608 bytes of data)" ||
+	not_ok "its image and hash index are those of -B 64K (196608 bytes of data)"
+restores_as "the coarse incremental restores its point" coarse a.0.tar c.auto.tar
+
+# One 8 KiB-aligned range among 64 KiB ones: 8 KiB blocks.
+printf '327680 131072\n6561792 8192\n' > r.8k
+check "incremental from a list aligned to 8 KiB" \
+	blksnap-send --base a.0.tar -c none -o c.8k.tar coarse -r r.8k
+[ "$(field c.8k.tar 'hash block')" = 8192 ] && ok "an 8 KiB-aligned list gives 8 KiB blocks" ||
+	not_ok "an 8 KiB-aligned list gives 8 KiB blocks"
+# A range not aligned to 4 KiB is rounded out to 4 KiB blocks.
+printf '1000 10\n' > r.odd
+check "incremental from a list of a 10-byte range" \
+	blksnap-send --base a.0.tar -c none -o c.odd.tar state.0 -r r.odd
+[ "$(field c.odd.tar 'hash block')" = 4096 ] && [ "$(field c.odd.tar data)" = 4096 ] &&
+	ok "an unaligned range gives one 4 KiB block" ||
+	not_ok "an unaligned range gives one 4 KiB block"
+
+# -B with an incremental: it must divide the base's block.
+check "-B 16K for an incremental of a 64 KiB base" \
+	blksnap-send --base a.0.tar -B 16K -c none -o c.16k.tar coarse -r r.coarse
+[ "$(field c.16k.tar 'hash block')" = 16384 ] && ok "-B 16K gives 16 KiB blocks" ||
+	not_ok "-B 16K gives 16 KiB blocks"
+restores_as "the -B 16K incremental restores its point" coarse a.0.tar c.16k.tar
+expect_error "-B 128K for an incremental of a 64 KiB base is refused" \
+	"hash block size 131072 for an incremental of a\\.0\\.tar: it must divide its base's \\(65536\\)" \
+	blksnap-send --base a.0.tar -B 128K -o c.bad.tar coarse -r r.coarse
+[ ! -e c.bad.tar ] && ok "nothing written for the refused -B" ||
+	not_ok "nothing written for the refused -B"
+
+# An image whose size is not a multiple of 4 KiB: the last range ends at
+# the image's end.
+random_file odd $((SIZE + 1536))
+check "full backup of an odd-sized image" blksnap-send --full -c none -o o.0.tar odd
+cp odd odd.0
+dd if=/dev/urandom of=odd bs=4096 seek=3 count=1 conv=notrunc status=none
+dd if=/dev/urandom of=odd bs=512 seek=$((SIZE / 512)) count=3 conv=notrunc status=none
+printf '12288 4096\n%s 1536\n' "$SIZE" > r.oddend
+check "incremental of the odd-sized image" \
+	blksnap-send --base o.0.tar -c none -o o.1.tar odd -r r.oddend
+[ "$(field o.1.tar 'hash block')" = 4096 ] && [ "$(field o.1.tar data)" = 5632 ] &&
+	ok "its last range ends at the image's end in a 4 KiB block" ||
+	not_ok "its last range ends at the image's end in a 4 KiB block"
+restores_as "the odd-sized chain restores its point" odd o.0.tar o.1.tar
+
+# A corrupted byte in a 4 KiB incremental: refused, naming the archive.
+cp state.3 marked
+printf 'FINE-INCREMENTAL-MARKER' |
+	dd of=marked bs=1 seek=$((3 * MiB + 4096 + 100)) conv=notrunc status=none
+printf '%s 4096\n' $((3 * MiB + 4096)) > r.mark
+check "incremental holding a marked 4 KiB block" \
+	blksnap-send --base a.3.tar -c none -o m.tar marked -r r.mark
+cp m.tar bad.tar
+at=$(grep -boa 'FINE-INCREMENTAL-MARKER' bad.tar | head -n 1 | cut -d: -f1)
+if [ -n "$at" ]; then
+	flip_bit bad.tar $((at + 3))
+	expect_error "a corrupted byte in a 4 KiB incremental is refused naming it" \
+		"bad\\.tar: corrupted archive: image data at offset $((3 * MiB + 4096)) \\(hash block of 4096 bytes\\)" \
+		blksnap-restore -o bad.out a.0.tar a.1.tar a.2.tar a.3.tar bad.tar
+	[ ! -e bad.out ] && ok "nothing restored from the corrupted chain" ||
+		not_ok "nothing restored from the corrupted chain"
+else
+	not_ok "the marker is in the uncompressed incremental"
+fi
+restores_as "the good one restores" marked a.0.tar a.1.tar a.2.tar a.3.tar m.tar
+
+done_testing
