@@ -61,14 +61,13 @@ check "full backup, 64 KiB hash blocks" blksnap-send --full -c none -o a.0.tar i
 count=$((BLOCKS / 100))
 for n in 1 2 3; do
 	fine_writes img "$count" "r.$n"
-	written=$(($(wc -l < "r.$n") * 4096))
 	# Zeros over 4 KiB of data; data inside the full's zero range.
 	dd if=/dev/zero of=img bs=4096 seek=$((100 + n)) count=1 conv=notrunc status=none
 	dd if=/dev/urandom of=img bs=4096 seek=$((3 * 1024 + 5 * n)) count=1 conv=notrunc status=none
 	printf '%s 4096\n%s 4096\n' $(((100 + n) * 4096)) $(((3 * 1024 + 5 * n) * 4096)) >> "r.$n"
 	sort -nu "r.$n" -o "r.$n"
 	# (The 4 KiB of zeros is a zero range, not data.)
-	written=$((written + 8192))
+	written=$(($(wc -l < "r.$n") * 4096))
 	cp img "state.$n"
 	check "incremental $n from a 4 KiB range list" \
 		blksnap-send --base "a.$((n - 1)).tar" -c none -o "a.$n.tar" img -r "r.$n"
@@ -119,6 +118,81 @@ restores_as "after it the chain restores point 3" state.3 fold/a.0.tar fold/a.3.
 [ "$(field fold/a.0.tar 'hash block')" = 65536 ] &&
 	ok "the folded full keeps 64 KiB hash blocks" ||
 	not_ok "the folded full keeps 64 KiB hash blocks"
+
+# blksnap-diff --scan against the mixed chain.  Unchanged: only blocks of
+# the full that the incrementals wrote part of are listed (they have no
+# hash of their own here), never more than those 64 KiB blocks.
+cat r.1 r.2 r.3 | awk '{ print int($1 / 65536) }' | sort -u > touched
+check "scan of the last point against the mixed chain" \
+	sh -c 'blksnap-diff --scan state.3 a.0.tar a.1.tar a.2.tar a.3.tar > scan.same'
+listed=$(awk '!/^#/ && NF == 2 { s += $2 } END { print s + 0 }' scan.same)
+limit=$(($(wc -l < touched) * 65536))
+[ "$listed" -le "$limit" ] &&
+	ok "scan of an unchanged image lists $listed bytes (at most the $limit of the 64 KiB blocks written in part)" ||
+	not_ok "scan of an unchanged image lists $listed bytes (at most the $limit of the 64 KiB blocks written in part)"
+check "scan of the last point against its synthetic full" \
+	sh -c 'blksnap-diff --scan state.3 s.tar > scan.s'
+[ "$(awk '!/^#/ && NF == 2' scan.s | wc -l)" = 0 ] &&
+	ok "against the synthetic full nothing is listed" ||
+	not_ok "against the synthetic full nothing is listed"
+# Writes: in a 64 KiB block no incremental touched, in one they wrote in
+# part, and over a 4 KiB block an incremental wrote.
+cp state.3 img4
+b_full=$(awk -v t="$(tr '\n' ' ' < touched)" 'BEGIN {
+	n = split(t, u, " "); for (i = 1; i <= n; i++) w[u[i]] = 1
+	for (g = 8; g < 256; g++) if (!(g in w)) { print g; exit } }')
+b_part=$(head -n 1 r.1 | awk '{ print $1 }')
+b_part=$((b_part / 65536 * 65536))
+b_fine=$(sed -n 2p r.3 | awk '{ print $1 }')
+for at in $((b_full * 65536 + 8192)) $((b_part + 61440)) "$b_fine"; do
+	dd if=/dev/urandom of=img4 bs=1 seek="$at" count=100 conv=notrunc status=none
+done
+blksnap-diff --scan img4 a.0.tar a.1.tar a.2.tar a.3.tar > scan.4 2>scan.err
+covered=yes
+for at in $((b_full * 65536 + 8192)) $((b_part + 61440)) "$b_fine"; do
+	awk -v at="$at" '!/^#/ && NF == 2 && $1 <= at && at + 100 <= $1 + $2 { f = 1 }
+		END { exit !f }' scan.4 || covered="no ($at)"
+done
+[ "$covered" = yes ] && ok "scan lists the three writes" ||
+	not_ok "scan lists the three writes: $covered"
+check "incremental from the scan" \
+	blksnap-send --base a.3.tar -c none -o a.4.tar img4 -r scan.4
+restores_as "the chain with it restores the written image" img4 \
+	a.0.tar a.1.tar a.2.tar a.3.tar a.4.tar
+
+# The nbdkit plugin serves a point of the mixed chain.
+PLUGIN=$BLKSNAP_BIN/src/.libs/nbdkit-blksnap-plugin.so
+PY=
+for p in python3 /usr/bin/python3; do
+	if "$p" -c 'import nbd' 2>/dev/null; then PY=$p; break; fi
+done
+if ! have nbdkit || ! have nbdcopy; then
+	skip "nbdkit serves the mixed chain" "nbdkit or nbdcopy is not installed (Debian: nbdkit, libnbd-bin)"
+elif [ ! -f "$PLUGIN" ]; then
+	skip "nbdkit serves the mixed chain" "the nbdkit plugin was not built"
+else
+	sanitized_plugin "$PLUGIN"
+	for k in 1 3; do
+		set -- a.0.tar
+		i=1
+		while [ "$i" -le "$k" ]; do set -- "$@" "a.$i.tar"; i=$((i + 1)); done
+		rm -f nbd.out
+		if nbdkit -U - "$PLUGIN" "$@" --run 'nbdcopy "$uri" nbd.out' 2>serve.log &&
+		   cmp -s nbd.out "state.$k"; then
+			ok "nbdkit serves point $k of the mixed chain identically"
+		else
+			not_ok "nbdkit serves point $k of the mixed chain identically"
+			diag "$(tail -n 3 serve.log)"
+		fi
+	done
+	if [ -n "$PY" ]; then
+		check "1,000 random 4 KiB reads of point 3 match it" \
+			nbdkit -U - "$PLUGIN" a.0.tar a.1.tar a.2.tar a.3.tar --run \
+			"$PY $top_srcdir/tests/helpers/nbd-reads.py random \"\$uri\" state.3 1000 4096 7"
+	else
+		skip "1,000 random 4 KiB reads of point 3 match it" "libnbd's Python module is not installed (Debian: python3-libnbd)"
+	fi
+fi
 
 # A chain's hash blocks only get finer.
 expect_error "-B 64K for an incremental of a 4 KiB base is refused" \
