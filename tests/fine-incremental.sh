@@ -185,6 +185,31 @@ else
 			diag "$(tail -n 3 serve.log)"
 		fi
 	done
+	# A byte of the full flipped in a 64 KiB block an incremental wrote
+	# part of: its reads fail, naming the full and the 64 KiB block.
+	cp a.0.tar bad0.tar
+	# The first 64 KiB block incremental 1 wrote part of, a 4 KiB block
+	# of it that it did not write, and where the full's bytes of that
+	# block are in its (uncompressed) tar stream.
+	set -- $(python3 -c "
+w = set(int(l.split()[0]) for l in open('r.1'))
+part = min(w) // 65536 * 65536
+flip = next(o for o in range(part, part + 65536, 4096) if o not in w)
+d = open('a.0.tar', 'rb').read(); s = open('state.0', 'rb').read()
+print(part, flip, d.find(s[flip:flip + 4096]))")
+	part=$1 flip=$2 data_at=$3
+	if [ "${data_at:--1}" -ge 0 ]; then
+		flip_bit bad0.tar $((data_at + 100))
+		if nbdkit -U - "$PLUGIN" bad0.tar a.1.tar --run 'nbdcopy "$uri" nbd.bad' 2>serve.log; then
+			not_ok "a corrupted block of the full under a 4 KiB incremental fails its read"
+		else
+			grep -q "bad0\.tar: corrupted archive: image data at offset $part (hash block of 65536 bytes" serve.log &&
+				ok "a corrupted block of the full under a 4 KiB incremental fails its read, naming it" ||
+				{ not_ok "a corrupted block of the full under a 4 KiB incremental fails its read, naming it"; diag "$(head -n 3 serve.log)"; }
+		fi
+	else
+		not_ok "the full's block is in its tar stream"
+	fi
 	if [ -n "$PY" ]; then
 		check "1,000 random 4 KiB reads of point 3 match it" \
 			nbdkit -U - "$PLUGIN" a.0.tar a.1.tar a.2.tar a.3.tar --run \
@@ -251,6 +276,34 @@ expect_error "-B 128K for an incremental of a 64 KiB base is refused" \
 	blksnap-send --base a.0.tar -B 128K -o c.bad.tar coarse -r r.coarse
 [ ! -e c.bad.tar ] && ok "nothing written for the refused -B" ||
 	not_ok "nothing written for the refused -B"
+
+# Three sizes in one chain: 64 KiB, 16 KiB (-B), then 4 KiB, with 4 KiB
+# writes inside the 16 KiB blocks and beside them.
+cp coarse three
+for b in 81 82 1601 1700; do
+	dd if=/dev/urandom of=three bs=4096 seek=$b count=1 conv=notrunc status=none
+done
+printf '%s 8192\n%s 4096\n%s 4096\n' $((81 * 4096)) $((1601 * 4096)) $((1700 * 4096)) > r.three
+check "a 4 KiB incremental after a 16 KiB one" \
+	blksnap-send --base c.16k.tar -c zstd -o c.4k.tar three -r r.three
+[ "$(field c.4k.tar 'hash block')" = 4096 ] && ok "it has 4 KiB hash blocks" ||
+	not_ok "it has 4 KiB hash blocks"
+restores_as "the chain of 64, 16 and 4 KiB blocks restores its point" three \
+	a.0.tar c.16k.tar c.4k.tar
+check "merge of the chain of three sizes" \
+	blksnap-merge -c zstd -o three.tar a.0.tar c.16k.tar c.4k.tar
+restores_as "its synthetic full restores the point" three three.tar
+cp three three.new
+for at in $((81 * 4096 + 5)) $((5 * 65536 + 20000)) $((1601 * 4096 + 4096 + 7)) $((200 * 65536))
+do
+	dd if=/dev/urandom of=three.new bs=1 seek="$at" count=10 conv=notrunc status=none
+done
+check "scan against the chain of three sizes" \
+	sh -c 'blksnap-diff --scan three.new a.0.tar c.16k.tar c.4k.tar > scan.three'
+check "incremental from that scan" \
+	blksnap-send --base c.4k.tar -c none -o c.new.tar three.new -r scan.three
+restores_as "the chain with it restores the changed image" three.new \
+	a.0.tar c.16k.tar c.4k.tar c.new.tar
 
 # An image whose size is not a multiple of 4 KiB: the last range ends at
 # the image's end.
