@@ -119,13 +119,13 @@ int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
 
 /*
  * The hash block an incremental sending @in takes (blksnap-send(8)):
- * the largest power of two from @floor to @max (both powers of two,
- * @floor <= @max) to which every range's start and length are aligned,
+ * the largest power of two from @least to @max (both powers of two,
+ * @least <= @max) to which every range's start and length are aligned,
  * a range ending at @size (the image's end) counting as aligned there;
- * @floor when none is.  @max for an empty list: nothing is rounded.
+ * @least when none is.  @max for an empty list: nothing is rounded.
  */
 uint32_t bs_ranges_grain(const struct blksnap_ranges *in, uint32_t max,
-			 uint32_t floor, uint64_t size);
+			 uint32_t least, uint64_t size);
 
 /*
  * Appends to @out (initialised, empty) the parts of @a that no range of

@@ -241,7 +241,7 @@ int blksnap_ranges_check_size(const struct blksnap_ranges *r,
 }
 
 uint32_t bs_ranges_grain(const struct blksnap_ranges *in, uint32_t max,
-			 uint32_t floor, uint64_t size)
+			 uint32_t least, uint64_t size)
 {
 	uint64_t bits = 0;	/* the OR of every offset and length */
 	uint32_t g;
@@ -256,7 +256,7 @@ uint32_t bs_ranges_grain(const struct blksnap_ranges *in, uint32_t max,
 			bits |= len;
 	}
 	g = max;
-	while (g > floor && (bits & (g - 1)))
+	while (g > least && (bits & (g - 1)))
 		g >>= 1;
 	return g;
 }

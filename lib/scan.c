@@ -77,66 +77,96 @@ int bs_chain_start(struct bs_chain_state *st, const struct blksnap_manifest *m,
 	return 0;
 }
 
+/*
+ * The state of @st in blocks of @block (a power of two dividing its
+ * own): each block's hash goes to the blocks inside it, with its shift
+ * raised, except a hash of zeros at shift 0 (zeros at any size), which
+ * becomes the hash of the zeros of each small block.
+ */
+static int chain_refine(struct bs_chain_state *st, uint32_t block)
+{
+	struct bs_chain_state n = { .block_size = block, .size = st->size };
+	uint8_t k = 0;
+	uint64_t b;
+
+	while (((uint64_t)block << k) < st->block_size)
+		k++;
+	n.blocks = blksnap_block_count(st->size, block);
+	if (n.blocks > SIZE_MAX / sizeof(*n.hash))
+		return bs_fail("image too large to scan");
+	n.hash = bs_malloc((size_t)n.blocks * sizeof(*n.hash));
+	n.shift = bs_malloc((size_t)n.blocks);
+	if (!n.hash || !n.shift) {
+		bs_chain_free(&n);
+		return -1;
+	}
+	for (b = 0; b < n.blocks; b++) {
+		uint64_t old = b >> k;
+		uint8_t sh = st->shift ? st->shift[old] : 0;
+		bool zero = !sh && st->hash[old] ==
+			    blksnap_hash_zero((size_t)state_block_len(st, old));
+
+		n.hash[b] = zero ? blksnap_hash_zero((size_t)state_block_len(&n, b)) :
+				   st->hash[old];
+		n.shift[b] = zero ? 0 : (uint8_t)(sh + k);
+	}
+	bs_chain_free(st);
+	*st = n;
+	return 0;
+}
+
 int bs_chain_load(const char *const *chain, size_t count,
 		  const struct blksnap_source *src, struct bs_chain_state *st,
 		  struct blksnap_manifest *last)
 {
-	struct blksnap_archive **a;
-	const struct blksnap_manifest *first, *m = NULL;
+	struct blksnap_manifest prev;
 	size_t i;
-	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
 	if (!count)
 		return bs_fail("no base archive given");
-	/*
-	 * All opened (their manifests read, the rest left, as a pipe's)
-	 * and their order checked first: each hash block divides the one
-	 * before, so the last is the smallest, the state's.
-	 */
-	a = bs_calloc(count, sizeof(*a));
-	if (!a)
-		return -1;
 	for (i = 0; i < count; i++) {
-		if (blksnap_archive_open(chain[i], &a[i]) ||
-		    blksnap_manifest_check_chain(m, i ? chain[i - 1] : NULL,
-						 blksnap_archive_manifest(a[i]),
-						 chain[i]))
-			goto out;
-		m = blksnap_archive_manifest(a[i]);
-	}
-	first = blksnap_archive_manifest(a[0]);
-	/*
-	 * Before the hashes of the whole image are allocated: a small
-	 * manifest may state a huge image.
-	 */
-	if (first->size != src->size) {
-		bs_fail("%s has %llu bytes but the chain's image has %llu: the device changed size, so take a full backup",
-			src->path, (unsigned long long)src->size,
-			(unsigned long long)first->size);
-		goto out;
-	}
-	if (bs_chain_start(st, first, m->hash_block_size,
-			   m->hash_block_size != first->hash_block_size))
-		goto out;
-	for (i = 0; i < count; i++) {
+		struct blksnap_archive *a;
 		struct blksnap_hash_index ix;
+		const struct blksnap_manifest *m;
+		int ret;
 
-		if (blksnap_archive_read_index(a[i], &ix))
-			goto out;
-		bs_chain_apply(st, &ix, NULL, 0);
-		blksnap_hash_index_free(&ix);
+		if (blksnap_archive_open(chain[i], &a))
+			goto fail;
+		m = blksnap_archive_manifest(a);
+		ret = blksnap_manifest_check_chain(i ? &prev : NULL,
+						   i ? chain[i - 1] : NULL,
+						   m, chain[i]);
+		/*
+		 * Before the hashes of the whole image are allocated: a
+		 * small manifest may state a huge image.
+		 */
+		if (!ret && !i && m->size != src->size)
+			ret = bs_fail("%s has %llu bytes but the chain's image has %llu: the device changed size, so take a full backup",
+				      src->path, (unsigned long long)src->size,
+				      (unsigned long long)m->size);
+		if (!ret && !i)
+			ret = bs_chain_start(st, m, 0, false);
+		/* Each hash block divides the one before (the chain's check). */
+		if (!ret && m->hash_block_size < st->block_size)
+			ret = chain_refine(st, m->hash_block_size);
+		if (!ret)
+			ret = blksnap_archive_read_index(a, &ix);
+		if (!ret) {
+			bs_chain_apply(st, &ix, NULL, 0);
+			blksnap_hash_index_free(&ix);
+		}
+		prev = *m;
+		blksnap_archive_close(a);
+		if (ret)
+			goto fail;
 	}
 	if (last)
-		*last = *m;
-	ret = 0;
-out:
-	for (i = 0; i < count; i++)
-		blksnap_archive_close(a[i]);
-	free(a);
-	if (ret)
-		bs_chain_free(st);
-	return ret;
+		*last = prev;
+	return 0;
+fail:
+	bs_chain_free(st);
+	return -1;
 }
 
 void bs_chain_free(struct bs_chain_state *st)

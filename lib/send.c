@@ -108,7 +108,7 @@ static int plan_incremental(struct send_state *s)
 {
 	const struct blksnap_send_opts *o = s->o;
 	struct blksnap_manifest base;
-	uint32_t floor;
+	uint32_t least;
 
 	if (!o->changed)
 		return bs_fail("an incremental archive needs the list of changed ranges");
@@ -128,19 +128,19 @@ static int plan_incremental(struct send_state *s)
 			       o->base);
 	if (blksnap_ranges_check_size(o->changed, "range list", s->src.size))
 		return -1;
-	floor = incremental_floor(&s->src);
+	least = incremental_floor(&s->src);
 	if (o->hash_block_size &&
 	    (o->hash_block_size > base.hash_block_size ||
 	     base.hash_block_size % o->hash_block_size ||
-	     o->hash_block_size < floor))
+	     o->hash_block_size < least))
 		return bs_fail("hash block size %u for an incremental of %s: it must divide its base's (%u) and be at least %u",
 			       o->hash_block_size, o->base,
-			       base.hash_block_size, floor);
+			       base.hash_block_size, least);
 	s->m.incremental = true;
 	memcpy(s->m.parent_uuid, base.uuid, sizeof(base.uuid));
 	s->m.sequence = base.sequence + 1;
 	s->m.hash_block_size = o->hash_block_size ? o->hash_block_size :
-		bs_ranges_grain(o->changed, base.hash_block_size, floor,
+		bs_ranges_grain(o->changed, base.hash_block_size, least,
 				     s->src.size);
 	return blksnap_ranges_align(o->changed, s->m.hash_block_size,
 				    s->src.size, &s->regions);
