@@ -73,9 +73,9 @@ written=$(($(grep -vc '^#' r4k) * 4096))
 blksnap-send --base base.man -c none --ranges r4k -m fine.man img > /dev/null
 blksnap-send --base base.man -c none --ranges r4k -B 64K -m coarse.man img > /dev/null
 fine=$(data_of fine.man) coarse=$(data_of coarse.man)
-row "fine incremental, 1% in 4K ranges: data / bytes written (MiB)" \
+row "fine incremental, 1% in 4K ranges: data/written (MiB)" \
 	"$(calc "$fine / 1048576")" "$(calc "$written / 1048576")" "$(calc "$fine / $written")" "<= 2"
-row "the same with -B 64K (as before 0.2.0): data / written (MiB)" \
+row "the same with -B 64K (as before 0.2.0): data/written (MiB)" \
 	"$(calc "$coarse / 1048576")" "$(calc "$written / 1048576")" "$(calc "$coarse / $written")" "(info)"
 
 # 4. Scan against cat.
