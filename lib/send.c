@@ -416,7 +416,11 @@ static int resume_compare_manifests(const struct send_state *s)
 			       b->incremental ? "an incremental" : "a full",
 			       b->source, b->incremental ? " over " : "",
 			       b->parent_uuid);
-	if (a->size != b->size || a->hash_block_size != b->hash_block_size ||
+	/* An incremental's comes from its range list (or -B). */
+	if (a->hash_block_size != b->hash_block_size)
+		return bs_fail("%s: the partial archive has hash blocks of %u bytes, this send %u (another range list or --hash-block-size): remove it to start over",
+			       name, a->hash_block_size, b->hash_block_size);
+	if (a->size != b->size ||
 	    a->data_bytes != b->data_bytes || a->range_count != b->range_count ||
 	    a->zero_bytes != b->zero_bytes ||
 	    a->zero_range_count != b->zero_range_count)

@@ -305,6 +305,20 @@ check "incremental from that scan" \
 restores_as "the chain with it restores the changed image" three.new \
 	a.0.tar c.16k.tar c.4k.tar c.new.tar
 
+# A send cut short with -B 64K, resumed without it (4 KiB blocks from the
+# list): refused, saying why, and the partial archive kept.
+prlimit --fsize=20480 blksnap-send --resume -c none --base a.0.tar -B 64K \
+	-o cut.tar img -r r.3 >/dev/null 2>&1
+if [ -s cut.tar.part ]; then
+	expect_error "a resume whose hash block differs is refused, saying so" \
+		"cut\\.tar\\.part: the partial archive has hash blocks of 65536 bytes, this send 4096" \
+		blksnap-send --resume -c none --base a.0.tar -o cut.tar img -r r.3
+	[ -s cut.tar.part ] && [ ! -e cut.tar ] && ok "the partial archive is kept" ||
+		not_ok "the partial archive is kept"
+else
+	not_ok "a send cut at 20480 bytes leaves cut.tar.part"
+fi
+
 # An image whose size is not a multiple of 4 KiB: the last range ends at
 # the image's end.
 random_file odd $((SIZE + 1536))
