@@ -6,8 +6,11 @@
 # image) take 4 KiB blocks: each holds at most twice the bytes written,
 # every point restores identically, a corrupted byte is refused naming
 # the archive; a coarse list keeps 64 KiB blocks; -B for an incremental
-# must divide its base's; merge (synthetic full and fold), blksnap-diff
-# --scan and the nbdkit plugin handle the chain of mixed hash blocks.
+# must divide its base's; a resume of another hash block is refused;
+# merge (synthetic full and fold), blksnap-diff --scan and the nbdkit
+# plugin (whole reads, random reads, a corrupted block of the full under
+# a fine incremental) handle chains of mixed hash blocks (64/4 KiB and
+# 64/16/4 KiB).
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 cd "$TMP" || exit 1
