@@ -403,8 +403,10 @@ static int open_cache(struct bs_chain_map *m)
 int bs_chain_map_open(const char *const *chain, size_t count,
 		      const struct bs_seek_opts *o, struct bs_chain_map **mp)
 {
+	struct blksnap_hash_index *ix = NULL;
 	struct bs_chain_map *m;
-	size_t i;
+	size_t i, nix = 0;
+	uint32_t fine = 0;
 	uint64_t b;
 
 	if (!count)
@@ -418,35 +420,36 @@ int bs_chain_map_open(const char *const *chain, size_t count,
 	if (!m->a)
 		goto fail;
 	m->count = count;
+	ix = bs_calloc(count, sizeof(*ix));
+	if (!ix)
+		goto fail;
 	for (i = 0; i < count; i++) {
 		struct map_archive *a = &m->a[i];
-		struct blksnap_hash_index ix;
 
 		a->name = chain[i];
-		if (bs_seekable_open(chain[i], o, &a->s) || read_layout(a, &ix))
+		if (bs_seekable_open(chain[i], o, &a->s) || read_layout(a, &ix[i]))
 			goto fail;
+		nix = i + 1;
 		if (blksnap_manifest_check_chain(i ? &m->a[i - 1].m : NULL,
 						 i ? chain[i - 1] : NULL,
-						 &a->m, chain[i])) {
-			blksnap_hash_index_free(&ix);
+						 &a->m, chain[i]))
 			goto fail;
-		}
-		if (!i && bs_chain_start(&m->st, &a->m)) {
-			blksnap_hash_index_free(&ix);
-			goto fail;
-		}
-		if (!i) {
-			m->src = bs_malloc((size_t)m->st.blocks * sizeof(*m->src));
-			if (!m->src) {
-				blksnap_hash_index_free(&ix);
-				goto fail;
-			}
-			for (b = 0; b < m->st.blocks; b++)
-				m->src[b] = NO_SOURCE;
-		}
-		bs_chain_apply(&m->st, &ix, m->src, (uint16_t)i);
-		blksnap_hash_index_free(&ix);
+		/* Each divides the one before: the last is the smallest. */
+		fine = a->m.hash_block_size;
 	}
+	if (bs_chain_start(&m->st, &m->a[0].m, fine, false))
+		goto fail;
+	m->src = bs_malloc((size_t)m->st.blocks * sizeof(*m->src));
+	if (!m->src)
+		goto fail;
+	for (b = 0; b < m->st.blocks; b++)
+		m->src[b] = NO_SOURCE;
+	for (i = 0; i < count; i++)
+		bs_chain_apply(&m->st, &ix[i], m->src, (uint16_t)i);
+	for (i = 0; i < nix; i++)
+		blksnap_hash_index_free(&ix[i]);
+	free(ix);
+	ix = NULL;
 	m->zero_hash = blksnap_hash_zero(BS_MIN((uint64_t)m->st.block_size,
 						m->st.size));
 	m->zero_hash_last = blksnap_hash_zero((size_t)(m->st.size -
@@ -456,6 +459,9 @@ int bs_chain_map_open(const char *const *chain, size_t count,
 	*mp = m;
 	return 0;
 fail:
+	for (i = 0; ix && i < nix; i++)
+		blksnap_hash_index_free(&ix[i]);
+	free(ix);
 	bs_chain_map_close(m);
 	return -1;
 }
@@ -508,10 +514,10 @@ static uint64_t block_len(const struct bs_chain_map *m, uint64_t b)
 	return BS_MIN((uint64_t)m->st.block_size, m->st.size - b * m->st.block_size);
 }
 
-static int mismatch(const struct bs_chain_map *m, uint64_t b,
-		    const struct data_region *r)
+/* Block @b, or the larger block of its archive at @off, @len bytes. */
+static int mismatch_at(const struct bs_chain_map *m, uint64_t b,
+		       const struct data_region *r, uint64_t off, uint64_t len)
 {
-	uint64_t off = b * m->st.block_size;
 	uint16_t s = m->src[b];
 
 	if (s == NO_SOURCE)
@@ -522,8 +528,57 @@ static int mismatch(const struct bs_chain_map *m, uint64_t b,
 				     m->a[s].name, (unsigned long long)off);
 	return bs_fail_errno(EIO, "%s: corrupted archive: image data at offset %llu (hash block of %llu bytes, at byte %llu of its tar stream) does not match its hash",
 			     m->a[s].name, (unsigned long long)off,
-			     (unsigned long long)block_len(m, b),
+			     (unsigned long long)len,
 			     (unsigned long long)(r->stream + off - r->offset));
+}
+
+static int mismatch(const struct bs_chain_map *m, uint64_t b,
+		    const struct data_region *r)
+{
+	return mismatch_at(m, b, r, b * m->st.block_size, block_len(m, b));
+}
+
+/*
+ * read_blocks() for block @b whose archive hashed it in a larger block
+ * (an incremental's hash block divides its parent's): that block read
+ * whole and checked, then the blocks from @b inside it that come from
+ * that archive (at most @max bytes, at least block @b) copied out.
+ */
+static int64_t read_coarse(struct bs_chain_map *m, uint64_t b, void *buf,
+			   uint64_t max)
+{
+	uint64_t off = b * m->st.block_size, n = block_len(m, b);
+	uint16_t s = m->src[b];
+	uint64_t big = m->a[s].m.hash_block_size;
+	uint64_t start = off & ~(big - 1);
+	uint64_t len = BS_MIN(big, m->st.size - start);
+	const struct data_region *r = find_region(&m->a[s], start);
+	char *whole;
+
+	while (off + n < start + len && n + m->st.block_size <= max &&
+	       m->src[b + n / m->st.block_size] == s)
+		n += block_len(m, b + n / m->st.block_size);
+	if (!r) {
+		if (m->st.hash[b] != blksnap_hash_zero((size_t)len))
+			return mismatch_at(m, b, r, start, len);
+		memset(buf, 0, (size_t)n);
+		return (int64_t)n;
+	}
+	whole = bs_malloc((size_t)len);
+	if (!whole)
+		return -1;
+	if (bs_seekable_pread(m->a[s].s, whole, (size_t)len,
+			      r->stream + start - r->offset)) {
+		free(whole);
+		return -1;
+	}
+	if (blksnap_hash(whole, (size_t)len) != m->st.hash[b]) {
+		free(whole);
+		return mismatch_at(m, b, r, start, len);
+	}
+	memcpy(buf, whole + (off - start), (size_t)n);
+	free(whole);
+	return (int64_t)n;
 }
 
 /*
@@ -536,9 +591,11 @@ static int64_t read_blocks(struct bs_chain_map *m, uint64_t b, void *buf,
 {
 	uint64_t off = b * m->st.block_size, len = block_len(m, b), n, k;
 	uint16_t s = m->src[b];
-	const struct data_region *r = s == NO_SOURCE ? NULL :
-				      find_region(&m->a[s], off);
+	const struct data_region *r;
 
+	if (s != NO_SOURCE && m->a[s].m.hash_block_size > m->st.block_size)
+		return read_coarse(m, b, buf, max);
+	r = s == NO_SOURCE ? NULL : find_region(&m->a[s], off);
 	if (!r) {
 		uint64_t want = b == m->st.blocks - 1 ? m->zero_hash_last :
 			       m->zero_hash;

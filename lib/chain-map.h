@@ -8,7 +8,7 @@
  * local file or a URL, any compression): never the image data.  It
  * checks what blksnap-restore checks before reading data: each
  * manifest's checksum, the order of the chain (every archive follows the
- * one before it, same size and hash block), each hash index's checksum
+ * one before it, same size, a hash block dividing its), each hash index's checksum
  * and that it matches its manifest; and that each image's data regions
  * start and end on hash blocks, lie inside its hash index and add up to
  * its manifest's data_bytes.  It then knows, for every hash block of the
@@ -26,9 +26,15 @@
  * small cache for reads of parts of a block; a block read again after it
  * left the cache is checked again.
  *
+ * The map is kept in the chain's smallest hash block (the last
+ * archive's); a block whose archive hashed it in a larger block holds
+ * that block's hash, and a read of it reads that larger block whole
+ * from that archive and checks it before returning any part of it.
+ *
  * Reads are safe on several threads at once.  Memory: 10 bytes per
- * hash block of the image (the newest hash and archive of each: 160 MiB
- * for 1 TiB in 64 KiB blocks), the archives' sparse maps, and the cache.
+ * block of the chain's smallest hash block (the newest hash and archive
+ * of each: 160 MiB for 1 TiB in 64 KiB blocks, 2.5 GiB in 4 KiB), the
+ * archives' sparse maps, and the cache.
  */
 #ifndef BLKSNAP_CHAIN_MAP_H
 #define BLKSNAP_CHAIN_MAP_H

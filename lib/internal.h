@@ -118,6 +118,16 @@ int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
 			 uint64_t size, struct blksnap_ranges *out);
 
 /*
+ * The hash block an incremental sending @in takes (blksnap-send(8)):
+ * the largest power of two from @least to @max (both powers of two,
+ * @least <= @max) to which every range's start and length are aligned,
+ * a range ending at @size (the image's end) counting as aligned there;
+ * @least when none is.  @max for an empty list: nothing is rounded.
+ */
+uint32_t bs_ranges_grain(const struct blksnap_ranges *in, uint32_t max,
+			 uint32_t least, uint64_t size);
+
+/*
  * Appends to @out (initialised, empty) the parts of @a that no range of
  * @b covers; both sorted and non-overlapping.  -1 only for lack of memory.
  */
@@ -229,11 +239,20 @@ void bs_remote_close_ranged(struct blksnap_remote *r);
 /* Bytes of @ix in its serialised form (blksnap_hash_index_encode). */
 uint64_t bs_hash_index_len(const struct blksnap_hash_index *ix);
 
-/* Manifests and hash indexes of a whole chain, full first. */
+/*
+ * Manifests and hash indexes of a whole chain, full first, in blocks of
+ * @block_size: the chain's smallest hash block.  A block whose newest
+ * archive hashed it in larger blocks (an incremental's hash block divides
+ * its parent's) holds the hash of that larger block, aligned on its own
+ * size, which @shift (when kept) says: that block is block_size << shift.
+ * Such a hash of zeros is kept, where @shift is, as the hash of the
+ * zeros of the small block itself, shift 0.
+ */
 struct bs_chain_state {
 	uint32_t block_size;
 	uint64_t size;
 	uint64_t *hash;		/* one per block of the image */
+	uint8_t *shift;		/* NULL, or one per block */
 	uint64_t blocks;
 };
 /* Fails, naming @src, when the chain's image is not of @src's size. */
@@ -244,11 +263,14 @@ void bs_chain_free(struct bs_chain_state *st);
 /*
  * The steps of bs_chain_load(), for a reader of the chain's archives
  * other than blksnap_archive_open() (lib/chain-map.c): the state of a
- * chain starting with the full archive of @m, every block the hash of
- * zeros (its holes); then one archive's index folded over it, in order,
+ * chain starting with the full archive of @m, in blocks of @block (0:
+ * the full's; else a power of two dividing it), every block the hash of
+ * zeros (its holes), with @shift kept when @shifts; then one archive's
+ * index (in blocks a multiple of the state's) folded over it, in order,
  * and @id stored for each of its blocks in @src (NULL: not kept).
  */
-int bs_chain_start(struct bs_chain_state *st, const struct blksnap_manifest *m);
+int bs_chain_start(struct bs_chain_state *st, const struct blksnap_manifest *m,
+		   uint32_t block, bool shifts);
 void bs_chain_apply(struct bs_chain_state *st,
 		    const struct blksnap_hash_index *ix, uint16_t *src,
 		    uint16_t id);

@@ -416,8 +416,13 @@ int blksnap_manifest_check_chain(const struct blksnap_manifest *prev,
 		return bs_fail("%s: image size %llu differs from its parent's %llu",
 			       next_name, (unsigned long long)next->size,
 			       (unsigned long long)prev->size);
-	if (next->hash_block_size != prev->hash_block_size)
-		return bs_fail("%s: hash block size differs from its parent's",
-			       next_name);
+	/*
+	 * An incremental's hash block divides its parent's (both are
+	 * powers of two): never larger, so a chain's blocks only get finer.
+	 */
+	if (next->hash_block_size > prev->hash_block_size)
+		return bs_fail("%s: its hash block (%u bytes) is larger than that of %s (%u bytes): an incremental's hash block divides its parent's",
+			       next_name, next->hash_block_size, prev_name,
+			       prev->hash_block_size);
 	return 0;
 }

@@ -14,6 +14,17 @@
  * place of those they replace.  The result is then read back and checked
  * against the index built from the members' indexes before it is renamed
  * into place.
+ *
+ * The members' hash blocks may differ (an incremental's divides its
+ * parent's, blksnap-send(8)): owners are kept per block of the finest
+ * size of the chain, the result takes the full archive's hash block.  A
+ * block of the result that is the full's own keeps the full's hash; any
+ * other is built from its pieces (the full's bytes, read in pass 3 and
+ * verified by its index; the incrementals' from the scratch file, each
+ * piece checked against the hash of that finest block computed when it
+ * was read and verified; zeros) and hashed as built.  With one hash
+ * block size all along this makes the same archive as taking the
+ * incrementals' hashes would.
  */
 
 #include <errno.h>
@@ -26,7 +37,7 @@
 
 #include "internal.h"
 
-/* Who owns a block of the result. */
+/* Who owns a block of the finest size. */
 enum owner {
 	OWN_NONE,	/* a hole of the full no incremental wrote: a hole */
 	OWN_FULL,	/* the full archive's data */
@@ -34,14 +45,35 @@ enum owner {
 	OWN_ZERO,	/* a zero range (or a block of zeros of the full) */
 };
 
+/* What a block of the result is, from the owners of its fine blocks. */
+enum result {
+	RES_NONE,	/* a hole: every piece OWN_NONE */
+	RES_ZERO,	/* a zero range: pieces OWN_ZERO or OWN_NONE */
+	RES_FULL,	/* the full's own block, every piece OWN_FULL */
+	RES_BUILD,	/* built from the incrementals' pieces and zeros */
+	RES_BUILD_FULL,	/* the same with pieces of the full's block */
+};
+
 struct merge {
 	const struct blksnap_merge_opts *o;
 	struct blksnap_manifest *ms;
-	uint32_t hbs;
+	uint32_t hbs;			/* the result's hash block: the full's */
+	uint32_t fine;			/* the chain's smallest hash block */
 	uint64_t size;
 	uint64_t blocks;
-	uint8_t *owner;			/* enum owner, per block */
+	uint64_t fblocks;		/* blocks of @fine */
+	uint8_t *owner;			/* enum owner, per fine block */
+	uint64_t *fhash;		/* an incremental's, per fine block */
+	uint8_t *res;			/* enum result, per block */
 	uint64_t *hash;			/* per block that has an owner */
+	/* Pass 2: a fine block an incremental sent in pieces. */
+	unsigned char *fbuf;
+	uint64_t fblock;
+	size_t ffill;
+	const char *cur;		/* the incremental being read */
+	/* Pass 3: a block of the full being built into the result's. */
+	uint64_t fill_block;
+	uint64_t fill;
 	struct blksnap_hash_index full_ix;	/* the full's, as first read */
 	int scratch;			/* the incrementals' data */
 	struct blksnap_ranges data;	/* the result's data regions */
@@ -50,13 +82,28 @@ struct merge {
 	struct blksnap_writer *w;
 	uint64_t pos;			/* what the image entry got so far */
 	bool missing;			/* a block of the full never came */
-	void *block;			/* one hash block, from the scratch */
+	unsigned char *block;		/* one hash block being built */
 	uint64_t done, total;		/* progress */
 };
 
 static uint64_t block_len(const struct merge *m, uint64_t b)
 {
 	return BS_MIN((uint64_t)m->hbs, m->size - b * m->hbs);
+}
+
+static uint64_t fine_len(const struct merge *m, uint64_t f)
+{
+	return BS_MIN((uint64_t)m->fine, m->size - f * m->fine);
+}
+
+/* Sets the owner of the fine blocks of image bytes [@off, @off+@len). */
+static void set_owner(struct merge *m, uint64_t off, uint64_t len,
+		      enum owner o)
+{
+	uint64_t f;
+
+	for (f = off / m->fine; f * m->fine < off + len; f++)
+		m->owner[f] = (uint8_t)o;
 }
 
 static void progress(struct merge *m, uint64_t bytes)
@@ -87,36 +134,80 @@ static int open_member(struct merge *m, size_t i, struct blksnap_archive **ap)
 	return 0;
 }
 
-/* Calls @fn for each block of @ix, in order, with its hash. */
+/*
+ * Calls @fn for each block of @ix (of its own size), in order, with its
+ * offset, length and hash.
+ */
 static int each_block(struct merge *m, const struct blksnap_hash_index *ix,
-		      int (*fn)(struct merge *m, uint64_t b, uint64_t hash))
+		      int (*fn)(struct merge *m, uint64_t off, uint64_t len,
+				uint64_t hash))
 {
 	size_t r, h = 0;
 
 	for (r = 0; r < ix->regions.count; r++) {
 		const struct blksnap_range *g = &ix->regions.v[r];
-		uint64_t b;
+		uint64_t off;
 
-		for (b = g->offset / m->hbs;
-		     b * m->hbs < g->offset + g->length; b++)
-			if (fn(m, b, ix->hash[h++]))
+		for (off = g->offset; off < g->offset + g->length;
+		     off += ix->block_size)
+			if (fn(m, off, BS_MIN((uint64_t)ix->block_size,
+					      m->size - off), ix->hash[h++]))
 				return -1;
 	}
 	return 0;
 }
 
-static int own_full(struct merge *m, uint64_t b, uint64_t hash)
+static int own_full(struct merge *m, uint64_t off, uint64_t len,
+		    uint64_t hash)
 {
-	m->owner[b] = hash == blksnap_hash_zero((size_t)block_len(m, b)) ?
-		      OWN_ZERO : OWN_FULL;
-	m->hash[b] = hash;
+	set_owner(m, off, len, hash == blksnap_hash_zero((size_t)len) ?
+			       OWN_ZERO : OWN_FULL);
+	m->hash[off / m->hbs] = hash;
 	return 0;
 }
 
-static int own_inc(struct merge *m, uint64_t b, uint64_t hash)
+/* Its fine blocks' hashes came with its data (fine_hash_feed). */
+static int own_inc(struct merge *m, uint64_t off, uint64_t len,
+		   uint64_t hash)
 {
-	m->owner[b] = OWN_INC;
-	m->hash[b] = hash;
+	(void)hash;
+	set_owner(m, off, len, OWN_INC);
+	return 0;
+}
+
+/*
+ * The hash of each fine block of an incremental's data, as it comes (in
+ * order, in pieces of any size, its regions starting on fine blocks):
+ * once the archive's own hashes verified it, these verify the copy kept
+ * in the scratch file.
+ */
+static int fine_hash_feed(struct merge *m, uint64_t off, const char *p,
+			  size_t len)
+{
+	while (len) {
+		uint64_t f = off / m->fine, flen = fine_len(m, f);
+		size_t at = (size_t)(off - f * m->fine), n;
+
+		if (!at && !m->ffill && len >= flen) {
+			m->fhash[f] = blksnap_hash(p, (size_t)flen);
+			n = (size_t)flen;
+		} else {
+			if (at != m->ffill || (m->ffill && f != m->fblock))
+				return bs_fail("%s: damaged archive: image data at %llu does not start on a hash block",
+					       m->cur, (unsigned long long)off);
+			n = (size_t)BS_MIN((uint64_t)len, flen - at);
+			memcpy(m->fbuf + at, p, n);
+			m->fblock = f;
+			m->ffill = at + n;
+			if (m->ffill == flen) {
+				m->fhash[f] = blksnap_hash(m->fbuf, (size_t)flen);
+				m->ffill = 0;
+			}
+		}
+		off += n;
+		p += n;
+		len -= n;
+	}
 	return 0;
 }
 
@@ -143,7 +234,7 @@ static int scratch_write(void *ctx, uint64_t off, const void *buf, size_t len)
 		return bs_fail_errno(errno, "%s: cannot keep an incremental's data beside it",
 				     m->o->output);
 	progress(m, len);
-	return 0;
+	return fine_hash_feed(m, off, buf, len);
 }
 
 /* Pass 2: each incremental, verified, its data into the scratch file. */
@@ -157,21 +248,40 @@ static int read_incremental(struct merge *m, size_t i)
 
 	if (open_member(m, i, &a))
 		return -1;
+	m->ffill = 0;
+	m->cur = m->o->chain[i];
 	ret = blksnap_archive_read_image(a, scratch_write, m, &ix, &zeros);
 	blksnap_archive_close(a);
 	if (ret)
 		return -1;
-	ret = each_block(m, &ix, own_inc);
-	for (k = 0; !ret && k < zeros.count; k++) {
-		uint64_t b;
-
-		for (b = zeros.v[k].offset / m->hbs;
-		     b * m->hbs < zeros.v[k].offset + zeros.v[k].length; b++)
-			m->owner[b] = OWN_ZERO;
-	}
+	if (m->ffill)
+		ret = bs_fail("%s: damaged archive: its image data ends inside a hash block",
+			      m->o->chain[i]);
+	if (!ret)
+		ret = each_block(m, &ix, own_inc);
+	for (k = 0; !ret && k < zeros.count; k++)
+		set_owner(m, zeros.v[k].offset, zeros.v[k].length, OWN_ZERO);
 	blksnap_hash_index_free(&ix);
 	blksnap_ranges_free(&zeros);
 	return ret;
+}
+
+/* What block @b of the result is, from its fine blocks' owners. */
+static enum result block_result(const struct merge *m, uint64_t b)
+{
+	uint64_t f = b * m->hbs / m->fine;
+	uint64_t end = BS_MIN(f + m->hbs / m->fine, m->fblocks);
+	unsigned int seen = 0;
+
+	for (; f < end; f++)
+		seen |= 1u << m->owner[f];
+	if (seen == 1u << OWN_NONE)
+		return RES_NONE;
+	if (!(seen & (1u << OWN_FULL | 1u << OWN_INC)))
+		return RES_ZERO;
+	if (seen == 1u << OWN_FULL)
+		return RES_FULL;
+	return seen & 1u << OWN_FULL ? RES_BUILD_FULL : RES_BUILD;
 }
 
 /* The result's data regions and zero ranges, from the owners. */
@@ -180,9 +290,13 @@ static int plan_result(struct merge *m)
 	uint64_t b;
 
 	for (b = 0; b < m->blocks; b++) {
-		struct blksnap_ranges *r = m->owner[b] == OWN_ZERO ? &m->zeros :
-					   m->owner[b] == OWN_NONE ? NULL :
-					   &m->data;
+		struct blksnap_ranges *r;
+
+		m->res[b] = (uint8_t)block_result(m, b);
+		r = m->res[b] == RES_ZERO ? &m->zeros :
+		    m->res[b] == RES_NONE ? NULL : &m->data;
+		if (m->res[b] == RES_ZERO)
+			m->hash[b] = blksnap_hash_zero((size_t)block_len(m, b));
 
 		if (r && blksnap_ranges_append(r, b * m->hbs, block_len(m, b)))
 			return -1;
@@ -205,6 +319,7 @@ static void fill_manifest(const struct merge *m, struct blksnap_manifest *r)
 	memcpy(r->tool_version, tool, sizeof(tool));
 	r->incremental = false;
 	r->parent_uuid[0] = '\0';
+	r->hash_block_size = m->hbs;
 	bs_strlcpy(r->image_name, m->ms[0].image_name, sizeof(r->image_name));
 	bs_strlcpy(r->compression, m->o->compress.method, sizeof(r->compression));
 	r->data_bytes = blksnap_ranges_bytes(&m->data);
@@ -215,6 +330,50 @@ static void fill_manifest(const struct merge *m, struct blksnap_manifest *r)
 	r->format_version = r->zero_range_count || r->sequence ? 2 : 1;
 }
 
+/*
+ * Builds block @b of the result in m->block over what it holds (the
+ * full's bytes, for RES_BUILD_FULL): the incrementals' pieces from the
+ * scratch file, each checked against its hash, and zeros; then hashes
+ * it and feeds it to the image entry.
+ */
+static int build_block(struct merge *m, uint64_t b)
+{
+	uint64_t len = block_len(m, b), f = b * m->hbs / m->fine;
+	uint64_t end = f + (len + m->fine - 1) / m->fine;
+
+	if (m->res[b] == RES_BUILD)
+		memset(m->block, 0, (size_t)len);
+	for (; f < end; f++) {
+		unsigned char *p = m->block + (f * m->fine - b * m->hbs);
+		uint64_t flen = fine_len(m, f);
+
+		switch (m->owner[f]) {
+		case OWN_NONE:
+		case OWN_ZERO:
+			memset(p, 0, (size_t)flen);
+			break;
+		case OWN_FULL:
+			break;
+		case OWN_INC:
+			if (bs_pread_all(m->scratch, p, (size_t)flen,
+					 f * m->fine) != (ssize_t)flen)
+				return bs_fail_errno(errno ? errno : EIO,
+						     "%s: cannot read back an incremental's data kept beside it",
+						     m->o->output);
+			if (blksnap_hash(p, (size_t)flen) != m->fhash[f])
+				return bs_fail("%s: the incrementals' data kept beside it changed at offset %llu",
+					       m->o->output,
+					       (unsigned long long)(f * m->fine));
+			break;
+		}
+	}
+	m->hash[b] = blksnap_hash(m->block, (size_t)len);
+	if (blksnap_writer_image_data(m->w, m->block, (size_t)len))
+		return -1;
+	m->pos += len;
+	return 0;
+}
+
 /* Feeds the image entry up to @end: holes, and the incrementals' blocks. */
 static int emit_until(struct merge *m, uint64_t end)
 {
@@ -222,31 +381,23 @@ static int emit_until(struct merge *m, uint64_t end)
 		uint64_t b = m->pos / m->hbs, len = block_len(m, b);
 		uint64_t rest = (b * m->hbs + len) - m->pos;
 
-		switch (m->owner[b]) {
-		case OWN_NONE:
-		case OWN_ZERO:
+		switch (m->res[b]) {
+		case RES_NONE:
+		case RES_ZERO:
 			if (blksnap_writer_image_hole(m->w, rest))
 				return -1;
 			break;
-		case OWN_FULL:
+		case RES_FULL:
+		case RES_BUILD_FULL:
 			/* Data of the full that did not come: its read fails. */
 			m->missing = true;
 			if (blksnap_writer_image_data(m->w, bs_zeroes(), (size_t)rest))
 				return -1;
 			break;
-		case OWN_INC:
-			if (bs_pread_all(m->scratch, m->block, (size_t)len,
-					 b * m->hbs) != (ssize_t)len)
-				return bs_fail_errno(errno ? errno : EIO,
-						     "%s: cannot read back an incremental's data kept beside it",
-						     m->o->output);
-			if (blksnap_hash(m->block, (size_t)len) != m->hash[b])
-				return bs_fail("%s: the incrementals' data kept beside it changed at offset %llu",
-					       m->o->output,
-					       (unsigned long long)(b * m->hbs));
-			if (blksnap_writer_image_data(m->w, m->block, (size_t)len))
+		case RES_BUILD:
+			if (build_block(m, b))
 				return -1;
-			break;
+			continue;
 		}
 		m->pos += rest;
 	}
@@ -265,7 +416,7 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 		uint64_t b = off / m->hbs;
 		uint64_t n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
 
-		if (m->owner[b] == OWN_FULL) {
+		if (m->res[b] == RES_FULL) {
 			if (emit_until(m, off))
 				return -1;
 			if (m->pos != off)
@@ -274,6 +425,30 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 			if (blksnap_writer_image_data(m->w, p, (size_t)n))
 				return -1;
 			m->pos += n;
+		} else if (m->res[b] == RES_BUILD_FULL) {
+			/* The full's block, whole, then built on. */
+			uint64_t at = off - b * m->hbs;
+
+			/* What comes before it first: m->block is then free. */
+			if (!at) {
+				if (emit_until(m, off))
+					return -1;
+				if (m->pos != off)
+					return bs_fail("%s: damaged archive: image data at %llu comes twice",
+						       m->o->chain[0], (unsigned long long)off);
+				m->fill_block = b;
+				m->fill = 0;
+			}
+			if (m->fill_block != b || m->fill != at)
+				return bs_fail("%s: damaged archive: image data at %llu is not in order",
+					       m->o->chain[0], (unsigned long long)off);
+			memcpy(m->block + at, p, (size_t)n);
+			m->fill += n;
+			if (m->fill == block_len(m, b)) {
+				m->fill_block = UINT64_MAX;
+				if (build_block(m, b))
+					return -1;
+			}
 		}
 		off += n;
 		p += n;
@@ -315,7 +490,7 @@ static int stream_full(struct merge *m)
 
 static int add_owned(struct merge *m, uint64_t b, struct blksnap_hash_index *ix)
 {
-	return m->owner[b] == OWN_NONE ? 0 :
+	return m->res[b] == RES_NONE ? 0 :
 	       blksnap_hash_index_add(ix, b * m->hbs, m->hash[b]);
 }
 
@@ -353,15 +528,17 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 
 	fill_manifest(m, r);
 	blksnap_hash_index_init(&ix, m->hbs, m->size);
-	for (b = 0; b < m->blocks; b++)
-		if (add_owned(m, b, &ix))
-			goto out;
 	if (blksnap_manifest_format(r, &text, &tlen) ||
-	    blksnap_hash_index_encode(&ix, &index, &ilen) ||
 	    blksnap_writer_open(m->out.fd, m->o->output, &m->o->compress, &m->w) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_MANIFEST, text, tlen) ||
 	    blksnap_writer_begin_image(m->w, r->image_name, m->size, &m->data) ||
-	    stream_full(m) ||
+	    stream_full(m))
+		goto out;
+	/* The hashes of the blocks built are known once they were built. */
+	for (b = 0; b < m->blocks; b++)
+		if (add_owned(m, b, &ix))
+			goto out;
+	if (blksnap_hash_index_encode(&ix, &index, &ilen) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(m->w) ||
 	    verify_result(m, r, &ix) ||
@@ -388,17 +565,25 @@ static int prepare(struct merge *m)
 		return bs_fail("no archive given");
 	if (blksnap_chain_read_manifests(o->chain, o->count, m->ms))
 		return -1;
-	m->hbs = m->ms[0].hash_block_size;
+	m->hbs = m->fine = m->ms[0].hash_block_size;
+	/* The chain's check made each divide the one before. */
+	for (i = 1; i < o->count; i++)
+		m->fine = BS_MIN(m->fine, m->ms[i].hash_block_size);
 	m->size = m->ms[0].size;
 	m->blocks = blksnap_block_count(m->size, m->hbs);
+	m->fblocks = blksnap_block_count(m->size, m->fine);
 	for (i = 0; i < o->count; i++)
 		m->total += m->ms[i].data_bytes;
-	if (m->blocks > SIZE_MAX / sizeof(*m->hash))
+	if (m->fblocks > SIZE_MAX / sizeof(*m->fhash))
 		return bs_fail("%s: too many hash blocks to merge", o->chain[0]);
-	m->owner = bs_calloc((size_t)m->blocks, 1);
+	m->owner = bs_calloc((size_t)m->fblocks, 1);
+	m->fhash = bs_calloc((size_t)m->fblocks, sizeof(*m->fhash));
+	m->res = bs_calloc((size_t)m->blocks, 1);
 	m->hash = bs_calloc((size_t)m->blocks, sizeof(*m->hash));
 	m->block = bs_malloc(m->hbs);
-	if (!m->owner || !m->hash || !m->block)
+	m->fbuf = bs_malloc(m->fine);
+	if (!m->owner || !m->fhash || !m->res || !m->hash || !m->block ||
+	    !m->fbuf)
 		return -1;
 	if (blksnap_output_create(&m->out, o->output))
 		return -1;
@@ -419,7 +604,8 @@ static int prepare(struct merge *m)
 int blksnap_merge(const struct blksnap_merge_opts *o,
 		  struct blksnap_manifest *manifest)
 {
-	struct merge m = { .o = o, .scratch = -1, .out = { .fd = -1 } };
+	struct merge m = { .o = o, .scratch = -1, .out = { .fd = -1 },
+			   .fill_block = UINT64_MAX };
 	struct blksnap_manifest r;
 	size_t i;
 	int ret = -1;
@@ -447,7 +633,10 @@ out:
 	blksnap_ranges_free(&m.data);
 	blksnap_ranges_free(&m.zeros);
 	free(m.block);
+	free(m.fbuf);
 	free(m.hash);
+	free(m.res);
+	free(m.fhash);
 	free(m.owner);
 	free(m.ms);
 	return ret;

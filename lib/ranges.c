@@ -240,6 +240,27 @@ int blksnap_ranges_check_size(const struct blksnap_ranges *r,
 	return 0;
 }
 
+uint32_t bs_ranges_grain(const struct blksnap_ranges *in, uint32_t max,
+			 uint32_t least, uint64_t size)
+{
+	uint64_t bits = 0;	/* the OR of every offset and length */
+	uint32_t g;
+	size_t i;
+
+	for (i = 0; i < in->count; i++) {
+		uint64_t off = in->v[i].offset, len = in->v[i].length;
+
+		bits |= off;
+		/* The end of the image is a boundary of every block. */
+		if (off + len != size)
+			bits |= len;
+	}
+	g = max;
+	while (g > least && (bits & (g - 1)))
+		g >>= 1;
+	return g;
+}
+
 int blksnap_ranges_align(const struct blksnap_ranges *in, uint32_t block,
 			 uint64_t size, struct blksnap_ranges *out)
 {

@@ -90,10 +90,25 @@ static int plan_full(struct send_state *s)
 	return ret;
 }
 
+/*
+ * The smallest hash block an incremental of @src takes: 4 KiB, or the
+ * source's logical block size when it is larger (no write is smaller).
+ */
+static uint32_t incremental_floor(const struct blksnap_source *src)
+{
+	uint32_t lbs = src->logical_block_size;
+
+	if (lbs > BLKSNAP_MIN_HASH_BLOCK && lbs <= BLKSNAP_MAX_HASH_BLOCK &&
+	    !(lbs & (lbs - 1)))
+		return lbs;
+	return BLKSNAP_MIN_HASH_BLOCK;
+}
+
 static int plan_incremental(struct send_state *s)
 {
 	const struct blksnap_send_opts *o = s->o;
 	struct blksnap_manifest base;
+	uint32_t least;
 
 	if (!o->changed)
 		return bs_fail("an incremental archive needs the list of changed ranges");
@@ -111,17 +126,24 @@ static int plan_incremental(struct send_state *s)
 	if (base.sequence == UINT32_MAX)
 		return bs_fail("%s: the chain is too long; take a full backup",
 			       o->base);
-	if (o->hash_block_size && o->hash_block_size != base.hash_block_size)
-		return bs_fail("the hash block size of an incremental is its base's (%u)",
-			       base.hash_block_size);
 	if (blksnap_ranges_check_size(o->changed, "range list", s->src.size))
 		return -1;
+	least = incremental_floor(&s->src);
+	if (o->hash_block_size &&
+	    (o->hash_block_size > base.hash_block_size ||
+	     base.hash_block_size % o->hash_block_size ||
+	     o->hash_block_size < least))
+		return bs_fail("hash block size %u for an incremental of %s: it must divide its base's (%u) and be at least %u",
+			       o->hash_block_size, o->base,
+			       base.hash_block_size, least);
 	s->m.incremental = true;
 	memcpy(s->m.parent_uuid, base.uuid, sizeof(base.uuid));
 	s->m.sequence = base.sequence + 1;
-	s->m.hash_block_size = base.hash_block_size;
-	return blksnap_ranges_align(o->changed, base.hash_block_size, s->src.size,
-				    &s->regions);
+	s->m.hash_block_size = o->hash_block_size ? o->hash_block_size :
+		bs_ranges_grain(o->changed, base.hash_block_size, least,
+				     s->src.size);
+	return blksnap_ranges_align(o->changed, s->m.hash_block_size,
+				    s->src.size, &s->regions);
 }
 
 static void fill_manifest(struct send_state *s)
@@ -394,7 +416,11 @@ static int resume_compare_manifests(const struct send_state *s)
 			       b->incremental ? "an incremental" : "a full",
 			       b->source, b->incremental ? " over " : "",
 			       b->parent_uuid);
-	if (a->size != b->size || a->hash_block_size != b->hash_block_size ||
+	/* An incremental's comes from its range list (or -B). */
+	if (a->hash_block_size != b->hash_block_size)
+		return bs_fail("%s: the partial archive has hash blocks of %u bytes, this send %u (another range list or --hash-block-size): remove it to start over",
+			       name, a->hash_block_size, b->hash_block_size);
+	if (a->size != b->size ||
 	    a->data_bytes != b->data_bytes || a->range_count != b->range_count ||
 	    a->zero_bytes != b->zero_bytes ||
 	    a->zero_range_count != b->zero_range_count)

@@ -36,7 +36,9 @@ static __attribute__((__noreturn__)) void usage(void)
 	       " -c, --compress METHOD      zstd (default), gzip, xz, lz4 or none\n"
 	       "     --level N              compression level (zstd 1-22, gzip/xz 0-9, lz4 1-9)\n"
 	       " -T, --threads N            zstd and xz threads (default: all CPUs)\n"
-	       " -B, --hash-block-size SIZE hash block of a full archive (default 64K)\n"
+	       " -B, --hash-block-size SIZE hash block (default 64K for a full archive;\n"
+	       "                              an incremental's divides its base's, chosen\n"
+	       "                              from the range list unless given)\n"
 	       "     --cbt-generation UUID  record the CBT generation of the source\n"
 	       "                              (found by itself for a snapshot image)\n"
 	       "     --cbt-snapshot N       record the CBT snapshot number\n"
@@ -140,8 +142,6 @@ static void parse_args(int argc, char **argv, struct args *a)
 		cli_usage_error("--other-filesystem goes with --base");
 	if (a->o.manifest_out && blksnap_is_url(a->o.manifest_out))
 		cli_usage_error("--manifest-out writes a local file, not a URL");
-	if (a->o.base && a->o.hash_block_size)
-		cli_usage_error("an incremental uses its base's hash block size");
 	if (a->o.resume && (!a->output || !strcmp(a->output, "-")))
 		cli_usage_error("--resume needs --output FILE or an s3:// URL: what went to standard output (a pipe) cannot be taken back, so that send cannot be resumed");
 	if (a->o.resume && strcmp(a->o.compress.method, "none") &&

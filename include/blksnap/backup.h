@@ -114,8 +114,12 @@ struct blksnap_merge_opts {
  * @output, read back and checked, and only then renamed to @output (a
  * regular file; it may be one of the members).  On failure nothing is
  * left and @output is as it was.  The incrementals' data is kept in an
- * anonymous file in @output's directory while merging; memory: 9 bytes
- * per hash block of the image.  @manifest, when not NULL, receives the
+ * anonymous file in @output's directory while merging.  The result
+ * takes the full archive's hash block; when the incrementals' are
+ * smaller (blksnap-send(8)), a block of the result is built from their
+ * pieces and hashed as built, each piece checked first.  Memory: 9 bytes
+ * per hash block of the image and 9 per block of the chain's smallest
+ * hash block.  @manifest, when not NULL, receives the
  * manifest written; @manifest_out is written after @output is in place.
  */
 int blksnap_merge(const struct blksnap_merge_opts *o,

@@ -239,6 +239,15 @@ static void test_chain(void)
 	synth.sequence = 2;
 	fails_with(blksnap_manifest_check_chain(&synth, "s", &inc1, "i1"),
 		   "i1: out of order", "the same UUID at another point is refused");
+	/* An incremental's hash block divides its parent's. */
+	inc1.hash_block_size = full.hash_block_size / 16;
+	ok(blksnap_manifest_check_chain(&full, "f", &inc1, "i1") == 0,
+	   "a finer hash block follows a coarser one");
+	inc2.hash_block_size = full.hash_block_size;
+	fails_with(blksnap_manifest_check_chain(&inc1, "i1", &inc2, "i2"),
+		   "i2: its hash block (65536 bytes) is larger than that of i1 (4096 bytes)",
+		   "a coarser hash block after a finer one is named");
+	inc1.hash_block_size = full.hash_block_size;
 	inc1.size++;
 	fails_with(blksnap_manifest_check_chain(&full, "f", &inc1, "i1"),
 		   "differs from its parent", "size change");

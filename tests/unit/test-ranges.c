@@ -106,10 +106,50 @@ static void test_align(void)
 	blksnap_ranges_free(&out);
 }
 
+/* The hash block an incremental takes from its range list. */
+static void test_grain(void)
+{
+	struct blksnap_ranges in;
+	const uint64_t size = 1 << 20;
+
+	parse("0 65536\n131072 131072\n", &in);
+	ok(bs_ranges_grain(&in, 65536, 4096, size) == 65536,
+	   "a 64 KiB list keeps the base's 64 KiB");
+	ok(bs_ranges_grain(&in, 16384, 4096, size) == 16384,
+	   "never above the base's block");
+	blksnap_ranges_free(&in);
+	parse("0 65536\n139264 8192\n", &in);
+	ok(bs_ranges_grain(&in, 65536, 4096, size) == 8192,
+	   "one range on 8 KiB: 8 KiB");
+	blksnap_ranges_free(&in);
+	parse("4096 4096\n65536 12288\n", &in);
+	ok(bs_ranges_grain(&in, 65536, 4096, size) == 4096,
+	   "4 KiB ranges: 4 KiB");
+	blksnap_ranges_free(&in);
+	parse("1000 10\n", &in);
+	ok(bs_ranges_grain(&in, 65536, 4096, size) == 4096,
+	   "finer than 4 KiB: the floor, 4 KiB");
+	ok(bs_ranges_grain(&in, 65536, 8192, size) == 8192,
+	   "finer than the floor: the floor");
+	blksnap_ranges_free(&in);
+	/* The end of an image that is not a multiple of any block. */
+	parse("65536 65536\n983040 1000\n", &in);
+	ok(bs_ranges_grain(&in, 65536, 4096, 984040) == 65536,
+	   "a last range ending at the image's end counts as aligned");
+	ok(bs_ranges_grain(&in, 65536, 4096, 1 << 20) == 4096,
+	   "the same range short of the end does not");
+	blksnap_ranges_free(&in);
+	parse("", &in);
+	ok(bs_ranges_grain(&in, 65536, 4096, size) == 65536,
+	   "an empty list keeps the base's block");
+	blksnap_ranges_free(&in);
+}
+
 int main(void)
 {
 	test_good();
 	test_bad();
 	test_align();
+	test_grain();
 	return tap_done();
 }
