@@ -95,15 +95,15 @@ same_set "mark ioctl" /tmp/c2 /tmp/got
 # wrote (the writers' own log of offsets is not kept: the kernel log's
 # silence and the consistency checks of "ktest fine" are the test here).
 fio --name=a --filename="$DISK" --rw=randwrite --bs=4k --direct=1 \
-	--ioengine=libaio --iodepth=16 --time_based --runtime=20 \
+	--ioengine=libaio --iodepth=16 --time_based --runtime=12 \
 	--output=/tmp/fio-a.out > /dev/null 2>&1 &
 fa=$!
 fio --name=b --filename="$DISK" --rw=randwrite --bs=6k --offset=512 \
-	--direct=1 --ioengine=psync --time_based --runtime=20 \
+	--direct=1 --ioengine=psync --time_based --runtime=12 \
 	--output=/tmp/fio-b.out > /dev/null 2>&1 &
 fb=$!
 fio --name=c --filename="$DISK" --rw=randwrite --bs=128k --direct=1 \
-	--ioengine=psync --time_based --runtime=20 \
+	--ioengine=psync --time_based --runtime=12 \
 	--output=/tmp/fio-c.out > /dev/null 2>&1 &
 fc=$!
 n=0
