@@ -97,6 +97,7 @@ blksnap-take --destroy "$id" || fail "destroy"
 # in 4 KiB and in 64 KiB writes at distinct random offsets, each an
 # interval of its own, each incremental on top of the one before.
 fine_limit=$(cat /sys/module/blksnap/parameters/tracking_fine_limit)
+chain="$a/base.tar $a/cbt.tar"
 parent=$a/cbt.tar
 seed=5000
 for bs in 4k 64k; do
@@ -109,14 +110,16 @@ for bs in 4k 64k; do
 			--randseed=$seed --refill_buffers >> "$log" 2>&1 ||
 			fail "amp $bs writes"
 		take
+		# shellcheck disable=SC2086
 		blksnap-cbt -o "$a/dump" /dev/vda &&
-			blksnap-diff "$parent" < "$a/dump" > "$a/ranges-amp" &&
+			blksnap-diff $chain < "$a/dump" > "$a/ranges-amp" &&
 			blksnap-send -q -c none --base "$parent" \
 				-o "$a/amp-$bs-$detail.tar" "$img" < "$a/ranges-amp" ||
 			fail "amp $bs $detail incremental"
 		blksnap-take --destroy "$id" || fail "destroy"
 		echo "amp-$bs-$detail $(stat -c %s "$a/amp-$bs-$detail.tar") $(grep -vc '^#' "$a/ranges-amp")" >> "$res"
 		parent=$a/amp-$bs-$detail.tar
+		chain="$chain $parent"
 	done
 done
 echo "$fine_limit" > /sys/module/blksnap/parameters/tracking_fine_limit
