@@ -14,6 +14,10 @@ PATH="$BLKSNAP_TOOLS:$PATH"
 modprobe loop 2>/dev/null
 truncate -s 256M /tmp/fine.img
 lo=$(losetup -f --show /tmp/fine.img) || { echo "no loop device"; exit 77; }
+# Data everywhere: blocks of zeros would be stored as holes and hide
+# what a coarser range list costs.
+dd if=/dev/urandom of="$lo" bs=1M count=256 oflag=direct status=none ||
+	die "fill $lo"
 load
 blksnap-cbt --attach "$lo" || die "attach"
 gen=$(blksnap-cbt --info "$lo" | sed -n 's/^generation: *//p')
@@ -64,9 +68,12 @@ same_set "ranges of the 4 KiB writes" /tmp/w.1 /tmp/got
 blksnap-restore -q -o /tmp/restored /tmp/f0.tar /tmp/f1.tar || die "restore 1"
 cmp /tmp/restored "$lo" || die "point 1 restores to other data"
 
+# Without the detail the list names whole 64 KiB blocks. The archive
+# keeps 4 KiB hash blocks: a chain's only ever get finer.
 echo 0 > /sys/module/blksnap/parameters/tracking_fine_limit
 interval 2 $((s + 1))
-[ "$hbs" = 65536 ] || die "without detail: hash block $hbs, want 65536"
+grep -v '^#' /tmp/r.2 | awk '$1 % 65536 || $2 % 65536 { bad++ }
+	END { exit bad > 0 }' || die "without detail: ranges not of whole blocks"
 coarse=$data
 blksnap-restore -q -o /tmp/restored /tmp/f0.tar /tmp/f1.tar /tmp/f2.tar ||
 	die "restore 2"
