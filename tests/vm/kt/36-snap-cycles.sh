@@ -4,8 +4,10 @@
 # disk with its queue is several KiB a cycle, so > 256 KiB in 50; the
 # measured noise between two idle readings is printed for comparison),
 # and the module's reference count is back to 0. rmmod is refused while
-# a snapshot lives.
-load
+# a snapshot lives. The change map's 4 KiB detail is off: it grows with
+# the blocks fio writes in part (bounded, and freed at the unload, where
+# a leak would be reported), which is not what this test looks for.
+load tracking_fine_limit=0
 id=$(snap_new "$DISK2" 0 0 "$DISK") || die "snapshot"
 [ "$(refcnt)" -ge 1 ] || die "refcnt $(refcnt) with a live snapshot"
 if rmmod blksnap 2> /dev/null; then
