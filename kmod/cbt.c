@@ -32,6 +32,14 @@
 #define CBT_READ_BATCH 256
 
 static struct kmem_cache *cbt_fine_cache;
+/* Entries allocated: none may be left at the unload (cbt_exit()). */
+static atomic_long_t cbt_fine_allocated = ATOMIC_LONG_INIT(0);
+
+static void cbt_fine_free(struct cbt_fine *f)
+{
+	atomic_long_dec(&cbt_fine_allocated);
+	kmem_cache_free(cbt_fine_cache, f);
+}
 
 static u64 cbt_blocks(u64 capacity, unsigned int shift)
 {
@@ -182,7 +190,7 @@ static void cbt_fine_clear(struct cbt_map *cbt)
 	xa_lock_irqsave(&cbt->fine, flags);
 	xa_for_each(&cbt->fine, index, f) {
 		__xa_erase(&cbt->fine, index);
-		kmem_cache_free(cbt_fine_cache, f);
+		cbt_fine_free(f);
 	}
 	cbt->fine_count = 0;
 	xa_unlock_irqrestore(&cbt->fine, flags);
@@ -249,9 +257,10 @@ static struct cbt_fine *cbt_fine_get(struct cbt_map *cbt, u64 block,
 	f = kmem_cache_alloc(cbt_fine_cache, GFP_NOWAIT | __GFP_NOWARN);
 	if (!f)
 		return NULL;
+	atomic_long_inc(&cbt_fine_allocated);
 	if (xa_is_err(__xa_store(&cbt->fine, block, f,
 				 GFP_NOWAIT | __GFP_NOWARN))) {
-		kmem_cache_free(cbt_fine_cache, f);
+		cbt_fine_free(f);
 		return NULL;
 	}
 	cbt->fine_count++;
@@ -286,7 +295,7 @@ static void cbt_fine_set(struct cbt_map *cbt, u64 block, struct cbt_fine *f,
 	    cbt_fine_uniform(f->frozen, count)) {
 		__xa_erase(&cbt->fine, block);
 		cbt->fine_count--;
-		kmem_cache_free(cbt_fine_cache, f);
+		cbt_fine_free(f);
 	}
 }
 
@@ -525,5 +534,8 @@ int cbt_init(void)
 
 void cbt_exit(void)
 {
+	WARN(atomic_long_read(&cbt_fine_allocated),
+	     "%ld change map detail entries leaked\n",
+	     atomic_long_read(&cbt_fine_allocated));
 	kmem_cache_destroy(cbt_fine_cache);
 }
