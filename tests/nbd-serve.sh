@@ -123,8 +123,11 @@ else
 		serve bad.tar -- "$READS eio \"\$uri\" $((block - MiB / 2)) $MiB"
 	check "reads of other blocks succeed" \
 		serve bad.tar -- "$READS ok \"\$uri\" img.0 $((block - 4096)) 4096 $((block + HB)) 4096 0 $MiB"
+	# All of stderr: once nbdcopy has failed and closed the connection,
+	# nbdkit 1.32 may still report a reply it could not send (and even
+	# abort on an assertion) after nbdcopy's own message.
 	expect_error "nbdcopy of the whole export fails" 'Input/output error|EIO' \
-		sh -c "nbdkit -U - '$PLUGIN' bad.tar --run 'nbdcopy \"\$uri\" out' 2>&1 >/dev/null | tail -3 >&2; exit 1"
+		sh -c "nbdkit -U - '$PLUGIN' bad.tar --run 'nbdcopy \"\$uri\" out' >/dev/null && exit 0; exit 1"
 fi
 
 expect_error "a chain out of order is refused, naming the archives" 'n\.2\.tar' \
