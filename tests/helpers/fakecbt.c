@@ -20,7 +20,6 @@
  *   FAKECBT_BAD       the frozen detail's first entry marked 1 above its
  *                     block's map byte (a module breaking the contract)
  */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
