@@ -110,9 +110,12 @@ for t in $tests $reboots; do
 	dmesg -C
 	# A test may ask for more than 300 s with a "# timeout: N" line.
 	tmo=$(sed -n 's/^# timeout: \([0-9]*\)$/\1/p' "$t")
+	started=$(cut -d. -f1 /proc/uptime)
 	timeout -k 10 "${tmo:-300}" sh -c '. "$KTDIR/kt/lib.sh"; . "$1"' sh "$t" \
 		> "$log" 2>&1
 	rc=$?
+	# Where CI's time goes, test by test (guest seconds).
+	echo "# $name: $(( $(cut -d. -f1 /proc/uptime) - started )) s" >> "$tap"
 	dmesg="$out/logs/$name.dmesg"
 	[ -n "$reboot" ] && dmesg="$out/logs/$name.boot$boot.dmesg"
 	dmesg > "$dmesg"
