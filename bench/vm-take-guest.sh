@@ -57,6 +57,8 @@ rounds() {
 
 rounds 1g /dev/vda
 rounds 64g /dev/vdc
+# The loop driver may be a module nothing loaded yet.
+modprobe loop 2> /dev/null
 loops=
 for i in 0 1 2 3; do
 	truncate -s 1G "/tmp/loop$i.img"
