@@ -17,7 +17,10 @@
  * its entry, then (after a full barrier) reads the map byte the entry
  * starts from, and stores the map byte only under the xarray's lock. So
  * either the whole-block writer finds the entry and updates it under
- * that lock, or the new entry starts from the byte it stored.
+ * that lock, or the new entry starts from the byte it stored. A partial
+ * write that skips the lock (its block already marked in this interval
+ * and without an entry) reads the map byte with acquire before looking
+ * for an entry: the byte of a partial mark is stored after its entry.
  */
 #include "blksnap.h"
 #include <linux/blkdev.h>
@@ -336,7 +339,11 @@ static bool cbt_covers(const struct cbt_map *cbt, u64 block, u64 start,
  */
 static bool cbt_fine_needed(struct cbt_map *cbt, u64 block, u8 number)
 {
-	return READ_ONCE(cbt->map[block]) != number ||
+	/*
+	 * Acquire: a map byte stored by a partial mark is stored after its
+	 * entry (cbt_fine_get()'s barrier); seeing the byte, see the entry.
+	 */
+	return smp_load_acquire(&cbt->map[block]) != number ||
 	       xa_load(&cbt->fine, block);
 }
 
@@ -356,8 +363,10 @@ static void cbt_fine_mark(struct cbt_map *cbt, u64 start, u64 end,
 	struct cbt_fine *f;
 	unsigned long index, flags;
 
-	/* Pairs with the barrier of cbt_fine_get(): see the top. */
-	smp_mb();
+	if (whole) {
+		/* After the whole blocks' bytes: pairs with cbt_fine_get(). */
+		smp_mb();
+	}
 	head = head && cbt_fine_needed(cbt, first, number);
 	tail = tail && cbt_fine_needed(cbt, last, number);
 	if (!head && !tail && (!whole || xa_empty(&cbt->fine)))
