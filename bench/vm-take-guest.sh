@@ -40,9 +40,9 @@ take() {
 	t1=$(date +%s%N)
 	line=$(dmesg | grep 'taken, chunk' | tail -n 1)
 	echo "$c: $line" >> "$log"
-	echo "$line" | sed 's/.* in \([0-9]*\) us: freeze \([0-9]*\), writes held \([0-9]*\) (grace \([0-9]*\), drain \([0-9]*\), maps \([0-9]*\)), thaw \([0-9]*\), images \([0-9]*\).*/\1 \2 \3 \4 \5 \6 \7 \8/' |
-		while read -r total freeze held grace drain maps thaw images; do
-			echo "$c $total $freeze $held $grace $drain $maps $thaw $images $(((t1 - t0) / 1000))" >> "$res"
+	echo "$line" | sed 's/.* in \([0-9]*\) us: prepare \([0-9]*\), freeze \([0-9]*\), writes held \([0-9]*\) (grace \([0-9]*\), drain \([0-9]*\), maps \([0-9]*\)), thaw \([0-9]*\), images \([0-9]*\).*/\1 \2 \3 \4 \5 \6 \7 \8 \9/' |
+		while read -r total prepare freeze held grace drain maps thaw images; do
+			echo "$c $total $prepare $freeze $held $grace $drain $maps $thaw $images $(((t1 - t0) / 1000))" >> "$res"
 		done
 	"$KTEST" snap-destroy "$id"
 }
@@ -94,16 +94,16 @@ awk '
 	}
 	{
 		if (!($1 in seen)) { order[++n] = $1; seen[$1] = 1 }
-		for (i = 2; i <= 10; i++)
+		for (i = 2; i <= 11; i++)
 			v[$1, i] = v[$1, i] " " $i
 		# the module s own part: the take without freeze and thaw
-		v[$1, 11] = v[$1, 11] " " ($2 - $3 - $8)
+		v[$1, 12] = v[$1, 12] " " ($2 - $4 - $9)
 	}
 	END {
-		split("total freeze held grace drain maps thaw images wall own", h, " ")
+		split("total prepare freeze held grace drain maps thaw images wall own", h, " ")
 		for (k = 1; k <= n; k++) {
 			printf "%s\n", order[k]
-			for (i = 2; i <= 11; i++)
+			for (i = 2; i <= 12; i++)
 				printf "  %-8s %s ms\n", h[i - 1], stats(v[order[k], i])
 		}
 	}' "$res" > "$out/bench.out"

@@ -12,8 +12,8 @@
 #include <linux/fs.h>
 #include <linux/file.h>
 #include <linux/ftrace.h>
-#include <linux/blk-mq.h>
 #include <linux/part_stat.h>
+#include <linux/percpu-refcount.h>
 #include "blksnap-features.h"
 
 #if !defined(CONFIG_FUNCTION_TRACER) || !defined(CONFIG_DYNAMIC_FTRACE)
@@ -220,6 +220,55 @@ static inline void blksnap_queue_drain(struct request_queue *q)
 	blk_mq_unfreeze_queue(q, memflags);
 #else
 	blk_mq_freeze_queue(q);
+	blk_mq_unfreeze_queue(q);
+#endif
+}
+
+/*
+ * A take drains its devices' queues while it holds their writes, so the
+ * drain must be short. A freeze kills the queue's usage counter, and a
+ * counter in per-cpu mode needs an RCU grace period (milliseconds) to
+ * switch to atomic mode before its count can be seen to reach zero. So a
+ * device joining a snapshot has its counter put in atomic mode while the
+ * writes still flow (blksnap_queue_count_atomic(); the take makes sure
+ * with blksnap_queue_count_atomic_wait()), the take freezes all the
+ * queues before waiting for any, and the counters go back to per-cpu
+ * mode after it (blksnap_queue_count_percpu()). The block layer keeps
+ * the forced atomic mode across a freeze and an unfreeze.
+ * Context of all: process context; the waits sleep.
+ */
+static inline void blksnap_queue_count_atomic(struct request_queue *q)
+{
+	percpu_ref_switch_to_atomic(&q->q_usage_counter, NULL);
+}
+
+static inline void blksnap_queue_count_atomic_wait(struct request_queue *q)
+{
+	percpu_ref_switch_to_atomic_sync(&q->q_usage_counter);
+}
+
+static inline void blksnap_queue_count_percpu(struct request_queue *q)
+{
+	percpu_ref_switch_to_percpu(&q->q_usage_counter);
+}
+
+/* Stop new requests entering @q; its old ones go on. */
+static inline void blksnap_queue_freeze_start(struct request_queue *q)
+{
+	blk_freeze_queue_start(q);
+}
+
+/* Wait until no request entered before the freeze is left on @q. */
+static inline void blksnap_queue_freeze_wait(struct request_queue *q)
+{
+	blk_mq_freeze_queue_wait(q);
+}
+
+static inline void blksnap_queue_unfreeze(struct request_queue *q)
+{
+#ifdef BLKSNAP_HAVE_FREEZE_MEMFLAGS
+	blk_mq_unfreeze_queue_nomemrestore(q);
+#else
 	blk_mq_unfreeze_queue(q);
 #endif
 }

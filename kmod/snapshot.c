@@ -11,12 +11,14 @@
  * Take: freeze the filesystems on every device (and, for a whole disk, on
  * its partitions); mark the snapshot TAKING, from when the filter holds
  * every write to the devices; wait for the filter calls already running
- * (hook SRCU) and drain each device's queue (freeze + unfreeze), so writes
- * that passed before have completed; switch the change maps; mark the
- * snapshot TAKEN and start the COW workers on the held writes; thaw; then
- * add the image disks. Taking a taken snapshot fails with -EALREADY. A
- * failure before TAKEN thaws and returns to CREATED; a failure to add an
- * image disk corrupts the snapshot and returns the error.
+ * (hook SRCU) and drain the devices' queues (freeze + unfreeze; their
+ * request counters were put in atomic mode before, so that this waits for
+ * no RCU grace period), so writes that passed before have completed;
+ * switch the change maps; mark the snapshot TAKEN and start the COW
+ * workers on the held writes; thaw; then add the image disks. Taking a
+ * taken snapshot fails with -EALREADY. A failure before TAKEN thaws and
+ * returns to CREATED; a failure to add an image disk corrupts the
+ * snapshot and returns the error.
  *
  * Corruption: an overflow of the storage (ENOSPC) or an I/O error of the
  * storage or origin during copy-on-write (EIO) marks the snapshot
@@ -381,6 +383,12 @@ int snapshot_add(const u8 *id, dev_t dev)
 	if (ret)
 		goto fail;
 	/*
+	 * Count the device's requests in atomic mode until the take, so
+	 * that its drain needs no grace period (compat.h). The one of the
+	 * switch passes during the wait below.
+	 */
+	blksnap_queue_count_atomic(bdev_get_queue(b.bdev));
+	/*
 	 * The writes that passed the hook before it saw the device in a
 	 * snapshot reach the queue, where the take's drain finds them.
 	 */
@@ -521,6 +529,37 @@ static int snapshot_prepare(struct snapshot *snap)
 	return 0;
 }
 
+static struct request_queue *snapshot_queue(struct snapshot *snap,
+					    unsigned int i)
+{
+	return bdev_get_queue(snap->devs[i]->origin.bdev);
+}
+
+/*
+ * The devices' queues count their requests in atomic mode from the add of
+ * each device to the end of the take, so that the take's drain under held
+ * writes waits for no grace period (compat.h). This waits for the switch
+ * to be complete (long done, as a rule: the add waited for longer).
+ * A queue shared with a device of another snapshot (partitions of one
+ * disk) may be back in per-cpu mode: the drain then takes a grace period.
+ */
+static void snapshot_queues_atomic(struct snapshot *snap)
+{
+	unsigned int i;
+
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_count_atomic_wait(snapshot_queue(snap, i));
+}
+
+/* After the take, or at the destroy of a snapshot never taken. */
+static void snapshot_queues_percpu(struct snapshot *snap)
+{
+	unsigned int i;
+
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_count_percpu(snapshot_queue(snap, i));
+}
+
 /*
  * The instant of the snapshot: writes are held from here; wait for those
  * that passed the filter before to complete, then switch the change maps.
@@ -529,7 +568,6 @@ static int snapshot_prepare(struct snapshot *snap)
 static void snapshot_switch(struct snapshot *snap)
 {
 	u64 *ns = snap->take_ns;
-	struct request_queue *q;
 	unsigned int i;
 	u64 t0, t;
 
@@ -538,10 +576,13 @@ static void snapshot_switch(struct snapshot *snap)
 	hook_synchronize();
 	t = ktime_get_ns();
 	ns[BLKSNAP_TAKE_GRACE] = t - t0;
-	for (i = 0; i < snap->nr_devs; i++) {
-		q = bdev_get_queue(snap->devs[i]->origin.bdev);
-		blksnap_queue_drain(q);
-	}
+	/* All the queues drain at once (their counters are atomic now). */
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_freeze_start(snapshot_queue(snap, i));
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_freeze_wait(snapshot_queue(snap, i));
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_unfreeze(snapshot_queue(snap, i));
 	ns[BLKSNAP_TAKE_DRAIN] = ktime_get_ns() - t;
 	t = ktime_get_ns();
 	for (i = 0; i < snap->nr_devs; i++)
@@ -604,6 +645,7 @@ int snapshot_take(const u8 *id)
 	ret = snapshot_prepare(snap);
 	if (ret)
 		return ret;
+	snapshot_queues_atomic(snap);
 	t = ktime_get_ns();
 	ns[BLKSNAP_TAKE_PREPARE] = t - start;
 	ret = snapshot_freeze(snap, &frozen);
@@ -615,14 +657,16 @@ int snapshot_take(const u8 *id)
 	ns[BLKSNAP_TAKE_THAW] = ktime_get_ns() - t;
 	if (ret)
 		return ret;
+	snapshot_queues_percpu(snap);
 	t = ktime_get_ns();
 	ret = snapshot_add_images(snap);
 	ns[BLKSNAP_TAKE_IMAGES] = ktime_get_ns() - t;
 	ns[BLKSNAP_TAKE_TOTAL] = ktime_get_ns() - start;
 	trace_blksnap_take(snap);
-	pr_info("snapshot %pUb taken, chunk %u bytes, in %llu us: freeze %llu, writes held %llu (grace %llu, drain %llu, maps %llu), thaw %llu, images %llu\n",
+	pr_info("snapshot %pUb taken, chunk %u bytes, in %llu us: prepare %llu, freeze %llu, writes held %llu (grace %llu, drain %llu, maps %llu), thaw %llu, images %llu\n",
 		&snap->id, 1u << snap->chunk_shift,
 		div_u64(ns[BLKSNAP_TAKE_TOTAL], NSEC_PER_USEC),
+		div_u64(ns[BLKSNAP_TAKE_PREPARE], NSEC_PER_USEC),
 		div_u64(ns[BLKSNAP_TAKE_FREEZE], NSEC_PER_USEC),
 		div_u64(ns[BLKSNAP_TAKE_HOLD], NSEC_PER_USEC),
 		div_u64(ns[BLKSNAP_TAKE_GRACE], NSEC_PER_USEC),
@@ -697,6 +741,7 @@ int snapshot_destroy(const u8 *id)
 	for (i = 0; i < snap->nr_devs; i++)
 		cow_flush(snap->devs[i]);
 	diff_storage_free(&snap->storage);
+	snapshot_queues_percpu(snap);
 	snapshot_free_devs(snap);
 	pr_info("snapshot %pUb destroyed\n", &snap->id);
 	snapshot_put(snap);
