@@ -63,6 +63,42 @@ void cow_exit(void)
 	destroy_workqueue(cow_wq);
 }
 
+/*
+ * Size the copy buffer for chunks of 1 << @shift bytes. The buffer the
+ * device has is kept if it fits: made when the device joined, for its own
+ * chunks, it fits the snapshot's as a rule, and the take (which allocated
+ * 4 MiB per device, milliseconds under emulation) allocates nothing.
+ * Context: process context, may sleep; no copy runs.
+ */
+static int cow_size_buffer(struct cow_dev *cd, unsigned int shift)
+{
+	size_t bytes = max_t(size_t, COW_BUFFER_BYTES, 1ul << shift);
+	u32 chunks = bytes >> shift;
+
+	if (cd->copy_buf && cd->copy_bytes == bytes &&
+	    chunks <= cd->copy_locs_max) {
+		cd->copy_chunks = chunks;
+		return 0;
+	}
+	kvfree(cd->copy_buf);
+	kvfree(cd->copy_locs);
+	cd->copy_buf = kvmalloc(bytes, GFP_KERNEL);
+	cd->copy_locs = kvmalloc_array(chunks, sizeof(u64), GFP_KERNEL);
+	if (cd->copy_buf && cd->copy_locs) {
+		cd->copy_bytes = bytes;
+		cd->copy_locs_max = chunks;
+		cd->copy_chunks = chunks;
+		return 0;
+	}
+	kvfree(cd->copy_buf);
+	kvfree(cd->copy_locs);
+	cd->copy_buf = NULL;
+	cd->copy_locs = NULL;
+	cd->copy_bytes = 0;
+	cd->copy_locs_max = 0;
+	return -ENOMEM;
+}
+
 /**
  * cow_dev_create() - copy-on-write state of a device joining a snapshot
  * @dev: the device number
@@ -71,19 +107,27 @@ void cow_exit(void)
  * @state: the snapshot's state, which the result reads
  * @ops: the snapshot's callbacks
  * @owner: for @ops
+ * @chunk_shift: the device's own chunk shift, to size the copy buffer
+ *               now rather than at the take
  *
  * Context: process context, may sleep.
- * Return: the state or NULL when out of memory.
+ * Return: the state or NULL when out of memory (@origin is then still
+ * the caller's).
  */
 struct cow_dev *cow_dev_create(dev_t dev, struct blksnap_bdev *origin,
 			       struct diff_storage *storage, const int *state,
-			       const struct cow_ops *ops, void *owner)
+			       const struct cow_ops *ops, void *owner,
+			       unsigned int chunk_shift)
 {
 	struct cow_dev *cd;
 
 	cd = kzalloc(sizeof(*cd), GFP_KERNEL);
 	if (!cd)
 		return NULL;
+	if (cow_size_buffer(cd, chunk_shift)) {
+		kfree(cd);
+		return NULL;
+	}
 	kref_init(&cd->kref);
 	cd->ops = ops;
 	cd->owner = owner;
@@ -118,31 +162,17 @@ static void cow_dev_release(struct kref *kref)
  * @shift: the snapshot's chunk shift, final now
  *
  * Notes the origin's size and the chunks covering it, and sizes the copy
- * buffer.
+ * buffer if the one made at the create does not fit.
  * Context: process context, may sleep; no copy runs yet.
  * Return: 0 or -ENOMEM.
  */
 int cow_dev_prepare(struct cow_dev *cd, unsigned int shift)
 {
-	size_t bytes = max_t(size_t, COW_BUFFER_BYTES, 1ul << shift);
-
 	cd->chunk_shift = shift;
 	cd->capacity = bdev_nr_sectors(cd->origin.bdev);
 	cd->nr_chunks = DIV_ROUND_UP_ULL(cd->capacity,
 					 1ull << (shift - SECTOR_SHIFT));
-	kvfree(cd->copy_buf);
-	kvfree(cd->copy_locs);
-	cd->copy_chunks = bytes >> shift;
-	cd->copy_buf = kvmalloc(bytes, GFP_KERNEL);
-	cd->copy_locs = kvmalloc_array(cd->copy_chunks, sizeof(u64),
-				       GFP_KERNEL);
-	if (cd->copy_buf && cd->copy_locs)
-		return 0;
-	kvfree(cd->copy_buf);
-	kvfree(cd->copy_locs);
-	cd->copy_buf = NULL;
-	cd->copy_locs = NULL;
-	return -ENOMEM;
+	return cow_size_buffer(cd, shift);
 }
 
 /**

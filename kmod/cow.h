@@ -81,9 +81,12 @@ struct cow_ops {
  *          removed while the snapshot lives
  * @copy_lock: serialises copying chunks (the COW worker, image writes);
  *             protects the copy buffer and the batch
- * @copy_buf: the copy buffer, sized at the take (cow_dev_prepare())
+ * @copy_buf: the copy buffer, sized at the create for the device's own
+ *             chunks, again at the take if the snapshot's do not fit
  * @copy_locs: storage location of each chunk of the batch
- * @copy_chunks: chunks the copy buffer holds
+ * @copy_bytes: size of @copy_buf
+ * @copy_locs_max: entries of @copy_locs
+ * @copy_chunks: chunks the copy buffer holds (of the snapshot's size)
  * @runs: the batch, in buffer order
  * @nr_runs: runs in the batch
  * @batch_chunks: chunks in the batch
@@ -114,6 +117,8 @@ struct cow_dev {
 	struct mutex copy_lock;		/* see above */
 	void *copy_buf;
 	u64 *copy_locs;
+	size_t copy_bytes;
+	u32 copy_locs_max;
 	u32 copy_chunks;
 	struct cow_run runs[COW_MAX_RUNS];
 	unsigned int nr_runs;
@@ -135,7 +140,8 @@ int cow_init(void);
 void cow_exit(void);
 struct cow_dev *cow_dev_create(dev_t dev, struct blksnap_bdev *origin,
 			       struct diff_storage *storage, const int *state,
-			       const struct cow_ops *ops, void *owner);
+			       const struct cow_ops *ops, void *owner,
+			       unsigned int chunk_shift);
 void cow_dev_free(struct cow_dev *cd);
 void cow_dev_put(struct cow_dev *cd);
 bool cow_hold_bio(struct cow_dev *cd, struct bio *bio, sector_t sector);

@@ -326,7 +326,7 @@ static int snapshot_add_dev(struct snapshot *snap, struct tracker *tr,
 	struct cow_dev *cd;
 
 	cd = cow_dev_create(dev, b, &snap->storage, &snap->state,
-			    &snapshot_cow_ops, snap);
+			    &snapshot_cow_ops, snap, shift);
 	if (!cd)
 		return -ENOMEM;
 	snap->chunk_shift = max_t(unsigned int, snap->chunk_shift, shift);
