@@ -210,9 +210,10 @@ vm_qemu() {
 	fi
 	# BLKSNAP_VM_APPEND: more kernel parameters, e.g. slub_debug=FZPU to
 	# catch a use after free or a double free at the faulting access.
+	# BLKSNAP_VM_CPU: the CPU model (default max).
 	# shellcheck disable=SC2086
 	timeout -k 10 "$2" "$qemu" \
-		-accel "$accel" $icount -cpu max -m 1G -smp 2 \
+		-accel "$accel" $icount -cpu "${BLKSNAP_VM_CPU:-max}" -m 1G -smp 2 \
 		-nographic -no-reboot \
 		-kernel "$(vm_kernel_image "$ver")" -initrd "$out/initrd.gz" \
 		-append "console=ttyS0 panic=-1 softlockup_panic=1 hung_task_panic=1 loglevel=4 bsrc=$srcdir bout=$out bbuild=$B bscript=$script bboot=$1 bonly=$(vm_kernel_tests "$ver")${kroot[$ver]:+ bmods=${kroot[$ver]}/usr/lib/modules}${BLKSNAP_KT_REPEAT:+ brepeat=$BLKSNAP_KT_REPEAT}${BLKSNAP_VM_APPEND:+ $BLKSNAP_VM_APPEND}" \
