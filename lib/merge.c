@@ -11,9 +11,10 @@
  * so that the result's map and manifest are complete before its header
  * is written; then the full archive's image is read once more, verified,
  * and streamed into the result, with the incrementals' blocks taking the
- * place of those they replace.  The result is then read back and checked
- * against the index built from the members' indexes before it is renamed
- * into place.
+ * place of those they replace; its writeback starts as it is written.
+ * The result is then read back and checked against the index built from
+ * the members' indexes, while the fsync runs beside the read, before it
+ * is renamed into place.
  *
  * The members' hash blocks may differ (an incremental's divides its
  * parent's, blksnap-send(8)): owners are kept per block of the finest
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,7 @@ struct merge {
 	struct blksnap_output out;
 	struct blksnap_writer *w;
 	uint64_t pos;			/* what the image entry got so far */
+	uint64_t flushed;		/* output bytes whose writeback began */
 	bool missing;			/* a block of the full never came */
 	unsigned char *block;		/* one hash block being built */
 	uint64_t done, total;		/* progress */
@@ -404,6 +407,27 @@ static int emit_until(struct merge *m, uint64_t end)
 	return 0;
 }
 
+/*
+ * The output's writeback, begun as it is written: every WRITEBACK_STEP
+ * bytes, the bytes since the last call are handed to the disk, which
+ * then works while the rest is built instead of all in the fsync before
+ * the rename.  Only SYNC_FILE_RANGE_WRITE: it neither waits nor takes a
+ * writeback error, which the fsync (that still comes, and decides)
+ * reports; a failure here is one it reports too.
+ */
+#define WRITEBACK_STEP (32u << 20)
+
+static void start_writeback(struct merge *m)
+{
+	uint64_t now = blksnap_writer_bytes(m->w);
+
+	if (now - m->flushed < WRITEBACK_STEP)
+		return;
+	(void)sync_file_range(m->out.fd, (off_t)m->flushed,
+			      (off_t)(now - m->flushed), SYNC_FILE_RANGE_WRITE);
+	m->flushed = now;
+}
+
 /* Pass 3: the full archive's data, where no incremental replaced it. */
 static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 {
@@ -412,6 +436,7 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 	uint64_t end = off + len;
 
 	progress(m, len);
+	start_writeback(m);
 	while (off < end) {
 		uint64_t b = off / m->hbs;
 		uint64_t n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
@@ -517,6 +542,46 @@ static int verify_result(struct merge *m, const struct blksnap_manifest *r,
 	return ret;
 }
 
+/* The fsync of the output, in a thread while the result is read back. */
+struct out_sync {
+	int fd;
+	int err;
+	pthread_t thread;
+	bool started;
+};
+
+static void *out_sync_run(void *p)
+{
+	struct out_sync *s = p;
+
+	s->err = fsync(s->fd) < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * The result read back and checked against @want while its bytes go to
+ * disk: the fsync runs in a thread beside the read, which gets the
+ * file's bytes as write(2) left them (from the page cache, as when it
+ * came before the fsync).  Both must succeed before the rename; without
+ * a thread, blksnap_output_commit()'s fsync is the only one.
+ */
+static int verify_and_sync(struct merge *m, const struct blksnap_manifest *r,
+			   const struct blksnap_hash_index *want)
+{
+	struct out_sync s = { .fd = m->out.fd };
+	int ret;
+
+	s.started = !pthread_create(&s.thread, NULL, out_sync_run, &s);
+	ret = verify_result(m, r, want);
+	if (s.started) {
+		pthread_join(s.thread, NULL);
+		if (s.err && !ret)
+			ret = bs_fail_errno(s.err, "%s: cannot write",
+					    m->o->output);
+	}
+	return ret;
+}
+
 static int write_result(struct merge *m, struct blksnap_manifest *r)
 {
 	struct blksnap_hash_index ix;
@@ -541,7 +606,7 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 	if (blksnap_hash_index_encode(&ix, &index, &ilen) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(m->w) ||
-	    verify_result(m, r, &ix) ||
+	    verify_and_sync(m, r, &ix) ||
 	    blksnap_output_commit(&m->out))
 		goto out;
 	ret = m->o->manifest_out ?
