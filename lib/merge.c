@@ -442,6 +442,9 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 		uint64_t n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
 
 		if (m->res[b] == RES_FULL) {
+			/* The full's own blocks that follow go with it. */
+			while (off + n < end && m->res[++b] == RES_FULL)
+				n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
 			if (emit_until(m, off))
 				return -1;
 			if (m->pos != off)
