@@ -83,7 +83,8 @@ struct merge {
 	struct blksnap_output out;
 	struct blksnap_writer *w;
 	uint64_t pos;			/* what the image entry got so far */
-	uint64_t flushed;		/* output bytes whose writeback began */
+	struct flusher *fl;		/* the output's, while it runs */
+	uint64_t told;			/* output bytes told the flusher */
 	bool missing;			/* a block of the full never came */
 	unsigned char *block;		/* one hash block being built */
 	uint64_t done, total;		/* progress */
@@ -408,24 +409,114 @@ static int emit_until(struct merge *m, uint64_t end)
 }
 
 /*
- * The output's writeback, begun as it is written: every WRITEBACK_STEP
- * bytes, the bytes since the last call are handed to the disk, which
- * then works while the rest is built instead of all in the fsync before
- * the rename.  Only SYNC_FILE_RANGE_WRITE: it neither waits nor takes a
- * writeback error, which the fsync (that still comes, and decides)
- * reports; a failure here is one it reports too.
+ * The output's flusher, a thread: it hands what is written to the disk
+ * as it comes (told every WRITEBACK_STEP bytes), so that the disk works
+ * while the rest is built, and neither waits for the other; at the end
+ * it fsyncs the output, beside the read-back.  sync_file_range() with
+ * SYNC_FILE_RANGE_WRITE only: it neither waits for the disk nor takes a
+ * writeback error from the fsync, which reports it.
  */
 #define WRITEBACK_STEP (32u << 20)
 
+enum flusher_state { FL_RUN, FL_SYNC, FL_QUIT };
+
+struct flusher {
+	int fd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t written;		/* output bytes written, as told */
+	enum flusher_state state;
+	int err;			/* the fsync's errno, or 0 */
+	pthread_t thread;
+};
+
+static void *flusher_run(void *p)
+{
+	struct flusher *f = p;
+	uint64_t from = 0, to;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		if (f->state == FL_QUIT)
+			break;
+		if (f->state == FL_SYNC) {
+			pthread_mutex_unlock(&f->lock);
+			f->err = fsync(f->fd) < 0 ? errno : 0;
+			return NULL;
+		}
+		if (f->written == from) {
+			pthread_cond_wait(&f->cond, &f->lock);
+			continue;
+		}
+		to = f->written;
+		pthread_mutex_unlock(&f->lock);
+		(void)sync_file_range(f->fd, (off_t)from, (off_t)(to - from),
+				      SYNC_FILE_RANGE_WRITE);
+		from = to;
+		pthread_mutex_lock(&f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+static void flusher_set(struct flusher *f, uint64_t written,
+			enum flusher_state state)
+{
+	pthread_mutex_lock(&f->lock);
+	f->written = written;
+	f->state = state;
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Starts @f on the output; without a thread, no flusher (m->fl NULL). */
+static void flusher_start(struct merge *m, struct flusher *f)
+{
+	f->fd = m->out.fd;
+	f->written = 0;
+	f->state = FL_RUN;
+	f->err = 0;
+	if (pthread_mutex_init(&f->lock, NULL))
+		return;
+	if (pthread_cond_init(&f->cond, NULL)) {
+		pthread_mutex_destroy(&f->lock);
+		return;
+	}
+	if (pthread_create(&f->thread, NULL, flusher_run, f)) {
+		pthread_cond_destroy(&f->cond);
+		pthread_mutex_destroy(&f->lock);
+		return;
+	}
+	m->fl = f;
+}
+
+/*
+ * Ends the flusher, with the fsync (@sync) or without: returns the
+ * fsync's errno, or 0.
+ */
+static int flusher_end(struct merge *m, bool sync)
+{
+	struct flusher *f = m->fl;
+
+	if (!f)
+		return 0;
+	flusher_set(f, f->written, sync ? FL_SYNC : FL_QUIT);
+	pthread_join(f->thread, NULL);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	m->fl = NULL;
+	return f->err;
+}
+
+/* Tells the flusher what was written, every WRITEBACK_STEP bytes. */
 static void start_writeback(struct merge *m)
 {
 	uint64_t now = blksnap_writer_bytes(m->w);
 
-	if (now - m->flushed < WRITEBACK_STEP)
+	if (!m->fl || now - m->told < WRITEBACK_STEP)
 		return;
-	(void)sync_file_range(m->out.fd, (off_t)m->flushed,
-			      (off_t)(now - m->flushed), SYNC_FILE_RANGE_WRITE);
-	m->flushed = now;
+	flusher_set(m->fl, now, FL_RUN);
+	m->told = now;
 }
 
 /* Pass 3: the full archive's data, where no incremental replaced it. */
@@ -545,49 +636,31 @@ static int verify_result(struct merge *m, const struct blksnap_manifest *r,
 	return ret;
 }
 
-/* The fsync of the output, in a thread while the result is read back. */
-struct out_sync {
-	int fd;
-	int err;
-	pthread_t thread;
-	bool started;
-};
-
-static void *out_sync_run(void *p)
-{
-	struct out_sync *s = p;
-
-	s->err = fsync(s->fd) < 0 ? errno : 0;
-	return NULL;
-}
-
 /*
  * The result read back and checked against @want while its bytes go to
- * disk: the fsync runs in a thread beside the read, which gets the
- * file's bytes as write(2) left them (from the page cache, as when it
- * came before the fsync).  Both must succeed before the rename; without
- * a thread, blksnap_output_commit()'s fsync is the only one.
+ * disk: the flusher's fsync runs beside the read, which gets the file's
+ * bytes as write(2) left them (from the page cache, as when it came
+ * before the fsync).  Both must succeed before the rename; without a
+ * flusher, blksnap_output_commit()'s fsync is the only one.
  */
 static int verify_and_sync(struct merge *m, const struct blksnap_manifest *r,
 			   const struct blksnap_hash_index *want)
 {
-	struct out_sync s = { .fd = m->out.fd };
-	int ret;
+	int ret, err;
 
-	s.started = !pthread_create(&s.thread, NULL, out_sync_run, &s);
+	if (m->fl)
+		flusher_set(m->fl, m->fl->written, FL_SYNC);
 	ret = verify_result(m, r, want);
-	if (s.started) {
-		pthread_join(s.thread, NULL);
-		if (s.err && !ret)
-			ret = bs_fail_errno(s.err, "%s: cannot write",
-					    m->o->output);
-	}
+	err = flusher_end(m, true);
+	if (err && !ret)
+		ret = bs_fail_errno(err, "%s: cannot write", m->o->output);
 	return ret;
 }
 
 static int write_result(struct merge *m, struct blksnap_manifest *r)
 {
 	struct blksnap_hash_index ix;
+	struct flusher fl;
 	char *text = NULL;
 	void *index = NULL;
 	size_t tlen, ilen;
@@ -596,6 +669,7 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 
 	fill_manifest(m, r);
 	blksnap_hash_index_init(&ix, m->hbs, m->size);
+	flusher_start(m, &fl);
 	if (blksnap_manifest_format(r, &text, &tlen) ||
 	    blksnap_writer_open(m->out.fd, m->o->output, &m->o->compress, &m->w) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_MANIFEST, text, tlen) ||
@@ -616,6 +690,7 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 	      blksnap_manifest_file_write(m->o->manifest_out, text, tlen,
 					  index, ilen) : 0;
 out:
+	flusher_end(m, false);
 	free(text);
 	free(index);
 	blksnap_hash_index_free(&ix);
