@@ -11,9 +11,10 @@
  * so that the result's map and manifest are complete before its header
  * is written; then the full archive's image is read once more, verified,
  * and streamed into the result, with the incrementals' blocks taking the
- * place of those they replace.  The result is then read back and checked
- * against the index built from the members' indexes before it is renamed
- * into place.
+ * place of those they replace; its writeback starts as it is written.
+ * The result is then read back and checked against the index built from
+ * the members' indexes, while the fsync runs beside the read, before it
+ * is renamed into place.
  *
  * The members' hash blocks may differ (an incremental's divides its
  * parent's, blksnap-send(8)): owners are kept per block of the finest
@@ -30,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +83,8 @@ struct merge {
 	struct blksnap_output out;
 	struct blksnap_writer *w;
 	uint64_t pos;			/* what the image entry got so far */
+	struct flusher *fl;		/* the output's, while it runs */
+	uint64_t told;			/* output bytes told the flusher */
 	bool missing;			/* a block of the full never came */
 	unsigned char *block;		/* one hash block being built */
 	uint64_t done, total;		/* progress */
@@ -404,6 +408,117 @@ static int emit_until(struct merge *m, uint64_t end)
 	return 0;
 }
 
+/*
+ * The output's flusher, a thread: it hands what is written to the disk
+ * as it comes (told every WRITEBACK_STEP bytes), so that the disk works
+ * while the rest is built, and neither waits for the other; at the end
+ * it fsyncs the output, beside the read-back.  sync_file_range() with
+ * SYNC_FILE_RANGE_WRITE only: it neither waits for the disk nor takes a
+ * writeback error from the fsync, which reports it.
+ */
+#define WRITEBACK_STEP (32u << 20)
+
+enum flusher_state { FL_RUN, FL_SYNC, FL_QUIT };
+
+struct flusher {
+	int fd;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t written;		/* output bytes written, as told */
+	enum flusher_state state;
+	int err;			/* the fsync's errno, or 0 */
+	pthread_t thread;
+};
+
+static void *flusher_run(void *p)
+{
+	struct flusher *f = p;
+	uint64_t from = 0, to;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		if (f->state == FL_QUIT)
+			break;
+		if (f->state == FL_SYNC) {
+			pthread_mutex_unlock(&f->lock);
+			f->err = fsync(f->fd) < 0 ? errno : 0;
+			return NULL;
+		}
+		if (f->written == from) {
+			pthread_cond_wait(&f->cond, &f->lock);
+			continue;
+		}
+		to = f->written;
+		pthread_mutex_unlock(&f->lock);
+		(void)sync_file_range(f->fd, (off_t)from, (off_t)(to - from),
+				      SYNC_FILE_RANGE_WRITE);
+		from = to;
+		pthread_mutex_lock(&f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+static void flusher_set(struct flusher *f, uint64_t written,
+			enum flusher_state state)
+{
+	pthread_mutex_lock(&f->lock);
+	f->written = written;
+	f->state = state;
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Starts @f on the output; without a thread, no flusher (m->fl NULL). */
+static void flusher_start(struct merge *m, struct flusher *f)
+{
+	f->fd = m->out.fd;
+	f->written = 0;
+	f->state = FL_RUN;
+	f->err = 0;
+	if (pthread_mutex_init(&f->lock, NULL))
+		return;
+	if (pthread_cond_init(&f->cond, NULL)) {
+		pthread_mutex_destroy(&f->lock);
+		return;
+	}
+	if (pthread_create(&f->thread, NULL, flusher_run, f)) {
+		pthread_cond_destroy(&f->cond);
+		pthread_mutex_destroy(&f->lock);
+		return;
+	}
+	m->fl = f;
+}
+
+/*
+ * Ends the flusher, with the fsync (@sync) or without: returns the
+ * fsync's errno, or 0.
+ */
+static int flusher_end(struct merge *m, bool sync)
+{
+	struct flusher *f = m->fl;
+
+	if (!f)
+		return 0;
+	flusher_set(f, f->written, sync ? FL_SYNC : FL_QUIT);
+	pthread_join(f->thread, NULL);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	m->fl = NULL;
+	return f->err;
+}
+
+/* Tells the flusher what was written, every WRITEBACK_STEP bytes. */
+static void start_writeback(struct merge *m)
+{
+	uint64_t now = blksnap_writer_bytes(m->w);
+
+	if (!m->fl || now - m->told < WRITEBACK_STEP)
+		return;
+	flusher_set(m->fl, now, FL_RUN);
+	m->told = now;
+}
+
 /* Pass 3: the full archive's data, where no incremental replaced it. */
 static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 {
@@ -412,11 +527,15 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 	uint64_t end = off + len;
 
 	progress(m, len);
+	start_writeback(m);
 	while (off < end) {
 		uint64_t b = off / m->hbs;
 		uint64_t n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
 
 		if (m->res[b] == RES_FULL) {
+			/* The full's own blocks that follow go with it. */
+			while (off + n < end && m->res[++b] == RES_FULL)
+				n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
 			if (emit_until(m, off))
 				return -1;
 			if (m->pos != off)
@@ -517,9 +636,31 @@ static int verify_result(struct merge *m, const struct blksnap_manifest *r,
 	return ret;
 }
 
+/*
+ * The result read back and checked against @want while its bytes go to
+ * disk: the flusher's fsync runs beside the read, which gets the file's
+ * bytes as write(2) left them (from the page cache, as when it came
+ * before the fsync).  Both must succeed before the rename; without a
+ * flusher, blksnap_output_commit()'s fsync is the only one.
+ */
+static int verify_and_sync(struct merge *m, const struct blksnap_manifest *r,
+			   const struct blksnap_hash_index *want)
+{
+	int ret, err;
+
+	if (m->fl)
+		flusher_set(m->fl, m->fl->written, FL_SYNC);
+	ret = verify_result(m, r, want);
+	err = flusher_end(m, true);
+	if (err && !ret)
+		ret = bs_fail_errno(err, "%s: cannot write", m->o->output);
+	return ret;
+}
+
 static int write_result(struct merge *m, struct blksnap_manifest *r)
 {
 	struct blksnap_hash_index ix;
+	struct flusher fl;
 	char *text = NULL;
 	void *index = NULL;
 	size_t tlen, ilen;
@@ -528,6 +669,7 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 
 	fill_manifest(m, r);
 	blksnap_hash_index_init(&ix, m->hbs, m->size);
+	flusher_start(m, &fl);
 	if (blksnap_manifest_format(r, &text, &tlen) ||
 	    blksnap_writer_open(m->out.fd, m->o->output, &m->o->compress, &m->w) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_MANIFEST, text, tlen) ||
@@ -541,13 +683,14 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 	if (blksnap_hash_index_encode(&ix, &index, &ilen) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(m->w) ||
-	    verify_result(m, r, &ix) ||
+	    verify_and_sync(m, r, &ix) ||
 	    blksnap_output_commit(&m->out))
 		goto out;
 	ret = m->o->manifest_out ?
 	      blksnap_manifest_file_write(m->o->manifest_out, text, tlen,
 					  index, ilen) : 0;
 out:
+	flusher_end(m, false);
 	free(text);
 	free(index);
 	blksnap_hash_index_free(&ix);

@@ -178,6 +178,45 @@ expect_error "a manifest file is refused: it holds no image" "a\\.0\\.man: .*man
 	blksnap-merge -o out.tar a.0.man a.1.tar
 check "... and the output is still as it was" sh -c 'test "$(cat out.tar)" = old'
 
+# A result that does not hold the chain's blocks as they landed in the
+# file (a byte written wrong, a write lost, each said to be done) is
+# found by its read-back before the rename: tests/helpers/badwrite.so,
+# preloaded, damages the writes of the temporary file of bw.tar.
+shim=$BLKSNAP_BIN/tests/helpers/.libs/badwrite.so
+rt=$(ldd "$BLKSNAP_BIN/src/.libs/blksnap-merge" 2>/dev/null |
+	awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
+# badwrite NAME AT MODE -- blksnap-merge ARGS...
+badwrite() {
+	_name=$1 _at=$2 _mode=$3
+	shift 4
+	BADWRITE_NAME=$_name BADWRITE_AT=$_at BADWRITE_MODE=$_mode \
+	LD_PRELOAD="$rt$shim" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$@"
+}
+if [ ! -r "$shim" ]; then
+	skip "a result written wrong is refused" "tests/helpers/badwrite.so is not built (no shared libraries?)"
+else
+	# Offset 8 MiB of the uncompressed result: image data.  The shim
+	# on another file's name: the merge is right.
+	right_under_shim() {
+		badwrite .other. 8388608 flip -- \
+			blksnap-merge -c none -o bw.tar a.0.tar a.1.tar a.2.tar &&
+		blksnap-restore -o bw.img bw.tar && cmp -s bw.img state.2 &&
+		rm bw.tar bw.img
+	}
+	check "under badwrite.so, a result written right is taken" right_under_shim
+	for mode in flip lose; do
+		for c in none zstd; do
+			expect_error "a result with a byte written wrong ($mode, -c $c) is refused" \
+				"\\.bw\\.tar\\.[^:]*: ((corrupted|damaged|truncated|damaged or truncated) archive|the merged archive does not hold)" \
+				badwrite .bw.tar. 8388608 $mode -- \
+				blksnap-merge -c $c -o bw.tar a.0.tar a.1.tar a.2.tar
+			check "... ($mode, -c $c) and nothing is renamed into place or left" sh -c \
+				'test ! -e bw.tar && ! ls -A | grep -q "^\.bw\.tar"'
+		done
+	done
+fi
+
 mkdir badfold
 cp a.0.tar a.1.tar badfold/
 flip_bit badfold/a.1.tar $(($(stat -c %s badfold/a.1.tar) / 2))
