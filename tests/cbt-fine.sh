@@ -16,12 +16,9 @@ cd "$TMP" || exit 1
 # only asks its number, the fake module the rest.
 mknod dev b 7 250 2>/dev/null || skip_all "cannot create a block device node here (not root?)"
 # In a sanitized build the sanitizers' runtimes must be loaded first.
-rt=$(ldd "$BLKSNAP_BIN/src/.libs/blksnap-cbt" 2>/dev/null |
-	awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
-preload="$rt$shim"
+preload="$(sanitizer_runtimes "$BLKSNAP_BIN/src/.libs/blksnap-cbt")$shim"
 fake() {
-	LD_PRELOAD="$preload" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		blksnap-cbt "$@"
+	with_preload "$preload" blksnap-cbt "$@"
 }
 
 gen=0a1b2c3d-0000-4000-8000-123456789abc
@@ -77,7 +74,7 @@ check "read in chunks along the cursor: the same dump" cmp frozen.cbt chunk.cbt
 FAKECBT_RACE=3 fake ./dev > race.cbt 2> err
 check "a race with a snapshot is read again: the same dump" cmp frozen.cbt race.cbt
 expect_error "a state that keeps changing is refused" "kept changing while being read" \
-	env FAKECBT_RACE=100 LD_PRELOAD="$preload" blksnap-cbt ./dev
+	with_preload "$preload" env FAKECBT_RACE=100 blksnap-cbt ./dev
 # A module older than interface 1.4: no detail, a dump of version 1.
 "$mkcbt" $gen 2 65536 $size 2 < written > coarse.cbt
 FAKECBT_FEATURES=0 fake ./dev > old.cbt 2> err
@@ -103,6 +100,6 @@ check "and gives that sub-block" grep -qx '36864 4096' live.diff
 # A module breaking the contract: refused by name, no dump.
 expect_error "a detail that disagrees with the map is refused" \
 	"the module's change map and its sub-block detail disagree: \./dev: CBT detail entry 0: the largest mark of block 0's sub-blocks, 3, is not its map byte 2" \
-	env FAKECBT_BAD=1 LD_PRELOAD="$preload" blksnap-cbt -o bad.cbt ./dev
+	with_preload "$preload" env FAKECBT_BAD=1 blksnap-cbt -o bad.cbt ./dev
 check "and no dump is left" test ! -e bad.cbt
 done_testing

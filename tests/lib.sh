@@ -130,12 +130,28 @@ have() {
 	command -v "$1" >/dev/null 2>&1
 }
 
+# sanitizer_runtimes FILE: the sanitizers' runtimes FILE was linked with
+# (CI's ASan build), which LD_PRELOAD must name before any test shim;
+# nothing for a plain build.
+sanitizer_runtimes() {
+	ldd "$1" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }'
+}
+
+# with_preload LIBS CMD [ARG...]: CMD run with LIBS preloaded, without
+# the leak check (the preloaded code's allocations are not the tool's).
+with_preload() {
+	_libs=$1
+	shift
+	env LD_PRELOAD="$_libs" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" "$@"
+}
+
 # sanitized_plugin PLUGIN: when PLUGIN was built with the sanitizers
 # (CI's ASan run), nbdkit, which was not, must load their runtimes
 # first: an nbdkit wrapper first in PATH preloads them for nbdkit and
 # what it runs, without leak checks of those programs (not ours).
 sanitized_plugin() {
-	_rt=$(ldd "$1" 2>/dev/null | awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
+	_rt=$(sanitizer_runtimes "$1")
 	[ -n "$_rt" ] || return 0
 	_real=$(command -v nbdkit) || return 0
 	mkdir -p "$TMP/sanitized-bin"

@@ -183,15 +183,13 @@ check "... and the output is still as it was" sh -c 'test "$(cat out.tar)" = old
 # found by its read-back before the rename: tests/helpers/badwrite.so,
 # preloaded, damages the writes of the temporary file of bw.tar.
 shim=$BLKSNAP_BIN/tests/helpers/.libs/badwrite.so
-rt=$(ldd "$BLKSNAP_BIN/src/.libs/blksnap-merge" 2>/dev/null |
-	awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
+rt=$(sanitizer_runtimes "$BLKSNAP_BIN/src/.libs/blksnap-merge")
 # badwrite NAME AT MODE -- blksnap-merge ARGS...
 badwrite() {
 	_name=$1 _at=$2 _mode=$3
 	shift 4
-	BADWRITE_NAME=$_name BADWRITE_AT=$_at BADWRITE_MODE=$_mode \
-	LD_PRELOAD="$rt$shim" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		"$@"
+	with_preload "$rt$shim" env BADWRITE_NAME="$_name" \
+		BADWRITE_AT="$_at" BADWRITE_MODE="$_mode" "$@"
 }
 if [ ! -r "$shim" ]; then
 	skip "a result written wrong is refused" "tests/helpers/badwrite.so is not built (no shared libraries?)"
