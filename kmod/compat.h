@@ -201,29 +201,6 @@ static inline u32 blksnap_crc32c(u32 crc, const void *p, size_t len)
 #endif
 }
 
-/**
- * blksnap_queue_drain() - wait for the requests in flight on a queue
- * @q: the queue
- *
- * Freezes @q, which waits for every request entered before, and
- * unfreezes it at once (6.14 on pass the memalloc flags of the freeze to
- * the unfreeze).  A request-based queue's requests hold its usage count
- * until they end; a bio-based one holds it only while a bio is being
- * submitted.
- * Context: process context, may sleep.
- */
-static inline void blksnap_queue_drain(struct request_queue *q)
-{
-#ifdef BLKSNAP_HAVE_FREEZE_MEMFLAGS
-	unsigned int memflags = blk_mq_freeze_queue(q);
-
-	blk_mq_unfreeze_queue(q, memflags);
-#else
-	blk_mq_freeze_queue(q);
-	blk_mq_unfreeze_queue(q);
-#endif
-}
-
 /*
  * A take drains its devices' queues while it holds their writes, so the
  * drain must be short. A freeze kills the queue's usage counter, and a
@@ -271,6 +248,23 @@ static inline void blksnap_queue_unfreeze(struct request_queue *q)
 #else
 	blk_mq_unfreeze_queue(q);
 #endif
+}
+
+/**
+ * blksnap_queue_drain() - wait for the requests in flight on a queue
+ * @q: the queue
+ *
+ * Freezes @q, which waits for every request entered before, and
+ * unfreezes it at once.  A request-based queue's requests hold its usage
+ * count until they end; a bio-based one holds it only while a bio is
+ * being submitted.
+ * Context: process context, may sleep.
+ */
+static inline void blksnap_queue_drain(struct request_queue *q)
+{
+	blksnap_queue_freeze_start(q);
+	blksnap_queue_freeze_wait(q);
+	blksnap_queue_unfreeze(q);
 }
 
 /*
