@@ -83,10 +83,17 @@ setup() {
 
 # measure RW BS DEV: IOPS (randwrite) or MiB/s
 measure() {
-	fio --name=bench --filename="$3" --rw="$1" --bs="$2" --direct=1 \
-		--ioengine=psync --size=$REGION --time_based --runtime="$RT" \
-		--cpus_allowed=1 --output-format=json --output=/tmp/fio.json \
-		> /dev/null 2>> "$log"
+	if ! timeout -k 10 $((RT + 60)) fio --name=bench --filename="$3" \
+		--rw="$1" --bs="$2" --direct=1 --ioengine=psync --size=$REGION \
+		--time_based --runtime="$RT" --cpus_allowed=1 \
+		--output-format=json --output=/tmp/fio.json \
+		> /dev/null 2>> "$log"; then
+		echo "fio $1 $2 $3 failed or hung; blocked tasks:" >> "$log"
+		echo w > /proc/sysrq-trigger
+		dmesg | tail -n 150 >> "$log"
+		lsmod | head -n 5 >> "$log"
+		return
+	fi
 	python3 -c 'import json,sys
 j = json.load(open(sys.argv[1]))["jobs"][0]
 d = j["read"] if sys.argv[2] == "read" else j["write"]
@@ -145,7 +152,9 @@ orders() {
 # blksnap side only, the origin's rotational flag set so meanwhile
 read_rows() {
 	rot=$(cat /sys/block/vda/queue/rotational)
-	[ -n "${3:-}" ] && echo "$3" > /sys/block/vda/queue/rotational
+	if [ -n "${3:-}" ]; then
+		echo "$3" > /sys/block/vda/queue/rotational || return
+	fi
 	echo "$1: origin rotational=$(cat /sys/block/vda/queue/rotational)" >> "$log"
 	teardown
 	if setup blksnap > /dev/null; then
@@ -164,8 +173,11 @@ read_rows() {
 		done
 	fi
 	teardown
-	echo "$rot" > /sys/block/vda/queue/rotational
-	[ -z "${3:-}" ] && setup dm > /dev/null && {
+	if [ -n "${3:-}" ]; then
+		echo "$rot" > /sys/block/vda/queue/rotational
+		return
+	fi
+	setup dm > /dev/null && {
 		every_nth /dev/mapper/bsorigin "$2"
 		for order in $(orders origin dm-image); do
 			for side in $(echo "$order" | tr , " "); do
