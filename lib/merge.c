@@ -556,18 +556,18 @@ static ssize_t checker_fill(void *ctx, void *buf, size_t len)
 {
 	struct checker *c = ctx;
 	enum checker_state state;
-	uint64_t avail;
+	uint64_t written;
 	ssize_t n;
 
 	pthread_mutex_lock(&c->lock);
 	while (c->state == CK_RUN && c->written == c->pos)
 		pthread_cond_wait(&c->cond, &c->lock);
 	state = c->state;
-	avail = c->written - c->pos;
+	written = c->written;
 	pthread_mutex_unlock(&c->lock);
 	if (state == CK_QUIT)
 		return bs_fail("%s: not checked: its writing stopped", c->name);
-	len = (size_t)BS_MIN((uint64_t)len, avail);
+	len = (size_t)BS_MIN((uint64_t)len, written - c->pos);
 	if (!len)
 		return 0;
 	n = bs_pread_all(c->fd, buf, len, c->pos);
@@ -577,7 +577,7 @@ static ssize_t checker_fill(void *ctx, void *buf, size_t len)
 	if ((size_t)n < len)
 		return bs_fail("%s: truncated archive: it ends at byte %llu, before the %llu bytes written",
 			       c->name, (unsigned long long)(c->pos + (uint64_t)n),
-			       (unsigned long long)c->written);
+			       (unsigned long long)written);
 	c->pos += (uint64_t)n;
 	return n;
 }
