@@ -50,6 +50,11 @@ struct blksnap_archive {
 	struct blksnap_manifest manifest;
 	struct archive_entry *entry;	/* the entry after the manifest */
 	bool has_image;
+	/* blksnap_archive_open_fill(): where the bytes come from. */
+	blksnap_fill_fn fill;
+	void *fill_ctx;
+	void *fill_buf;
+	bool fill_failed;		/* its message is blksnap_error() */
 };
 
 static int reader_fail(struct blksnap_archive *r, const char *what)
@@ -59,6 +64,9 @@ static int reader_fail(struct blksnap_archive *r, const char *what)
 
 	/* A download that failed ends the stream early: say why. */
 	if (blksnap_remote_status(r->remote))
+		return -1;
+	/* So does a source of bytes that failed: it said why. */
+	if (r->fill_failed)
 		return -1;
 	if (err > 0 && msg && !strcmp(msg, strerror(err)))
 		return bs_fail_errno(err, "%s: %s at byte %llu", r->name, what,
@@ -116,6 +124,8 @@ static int read_manifest(struct blksnap_archive *r)
 	size_t len;
 	int ret = la.read_next_header(r->a, &e);
 
+	if (r->fill_failed)
+		return -1;
 	if (ret == ARCHIVE_EOF)
 		return bs_fail("%s: not a blksnap archive (empty)", r->name);
 	if (ret < ARCHIVE_WARN)
@@ -154,10 +164,27 @@ static int read_second_header(struct blksnap_archive *r)
 	return 0;
 }
 
-static int open_archive(const char *name, size_t block,
-			struct blksnap_archive **ap)
+/* libarchive's read callback over blksnap_archive_open_fill()'s source. */
+static la_ssize_t fill_read(struct archive *a, void *ctx, const void **buf)
+{
+	struct blksnap_archive *r = ctx;
+	ssize_t n = r->fill(r->fill_ctx, r->fill_buf, ARCHIVE_READ_BLOCK);
+
+	if (n < 0) {
+		r->fill_failed = true;
+		la.set_error(a, EIO, "%s", blksnap_error());
+		return -1;
+	}
+	*buf = r->fill_buf;
+	return (la_ssize_t)n;
+}
+
+/* @fill NULL: the archive @name, a file, URL or "-" (standard input). */
+static int open_archive(const char *name, size_t block, blksnap_fill_fn fill,
+			void *fill_ctx, struct blksnap_archive **ap)
 {
 	struct blksnap_archive *r;
+	int ret;
 
 	if (la_ready())
 		return -1;
@@ -165,10 +192,16 @@ static int open_archive(const char *name, size_t block,
 	if (!r)
 		return -1;
 	r->fd = -1;
-	r->name = bs_strdup(strcmp(name, "-") ? name : "(standard input)");
+	r->name = bs_strdup(strcmp(name, "-") || fill ? name : "(standard input)");
 	if (!r->name)
 		goto fail;
-	if (!strcmp(name, "-")) {
+	if (fill) {
+		r->fill = fill;
+		r->fill_ctx = fill_ctx;
+		r->fill_buf = bs_malloc(ARCHIVE_READ_BLOCK);
+		if (!r->fill_buf)
+			goto fail;
+	} else if (!strcmp(name, "-")) {
 		r->fd = STDIN_FILENO;
 	} else if (blksnap_is_url(name)) {
 		if (blksnap_remote_open(name, NULL, &r->remote, &r->fd))
@@ -189,9 +222,12 @@ static int open_archive(const char *name, size_t block,
 	}
 	la.read_support_filter_all(r->a);
 	la.read_support_format_tar(r->a);
-	if (la.read_open_fd(r->a, r->fd, block) != ARCHIVE_OK) {
-		bs_fail("%s: not a blksnap archive (%s)", r->name,
-			la.error_string(r->a));
+	ret = fill ? la.read_open(r->a, r, NULL, fill_read, NULL) :
+		     la.read_open_fd(r->a, r->fd, block);
+	if (ret != ARCHIVE_OK) {
+		if (!r->fill_failed)
+			bs_fail("%s: not a blksnap archive (%s)", r->name,
+				la.error_string(r->a));
 		goto fail;
 	}
 	if (read_manifest(r) || read_second_header(r)) {
@@ -207,7 +243,13 @@ fail:
 
 int blksnap_archive_open(const char *name, struct blksnap_archive **ap)
 {
-	return open_archive(name, ARCHIVE_READ_BLOCK, ap);
+	return open_archive(name, ARCHIVE_READ_BLOCK, NULL, NULL, ap);
+}
+
+int blksnap_archive_open_fill(const char *name, blksnap_fill_fn fill,
+			      void *ctx, struct blksnap_archive **ap)
+{
+	return open_archive(name, ARCHIVE_READ_BLOCK, fill, ctx, ap);
 }
 
 const struct blksnap_manifest *
@@ -240,6 +282,7 @@ void blksnap_archive_close(struct blksnap_archive *a)
 	if (a->own_fd && a->fd >= 0)
 		close(a->fd);
 	blksnap_remote_close(a->remote);
+	free(a->fill_buf);
 	free(a->name);
 	free(a);
 }
@@ -583,7 +626,7 @@ int blksnap_archive_read_manifest(const char *name, struct blksnap_manifest *m)
 	if (ret <= 0)
 		return ret;
 
-	if (open_archive(name, MANIFEST_READ_BLOCK, &a))
+	if (open_archive(name, MANIFEST_READ_BLOCK, NULL, NULL, &a))
 		return -1;
 	*m = a->manifest;
 	blksnap_archive_close(a);

@@ -6,8 +6,26 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "blksnap/archive.h"
 #include "hashindex.h"
+
+/*
+ * A source of an archive's bytes, in order: puts the next ones, at most
+ * @len, in @buf and returns how many (waiting for them as it needs),
+ * 0 at the end of the archive, or -1 with blksnap_error() set.
+ */
+typedef ssize_t (*blksnap_fill_fn)(void *ctx, void *buf, size_t len);
+
+/*
+ * Opens an archive whose bytes come from @fill (called from the thread
+ * that reads the archive, never after blksnap_archive_close()), named
+ * @name in messages, and reads its manifest, as blksnap_archive_open()
+ * does a file.  A failure of @fill fails the call that read, with
+ * @fill's message as it is.
+ */
+int blksnap_archive_open_fill(const char *name, blksnap_fill_fn fill,
+			      void *ctx, struct blksnap_archive **ap);
 
 /* Receives image data in ascending offsets; returns 0 or -1 to stop. */
 typedef int (*blksnap_sink_fn)(void *ctx, uint64_t offset, const void *buf,

@@ -21,7 +21,7 @@
 	F(entry_size) F(entry_sparse_add_entry) \
 	F(error_string) F(filter_bytes) F(read_data) \
 	F(read_data_block) F(read_data_skip) F(read_free) F(read_new) \
-	F(read_next_header) F(read_open_fd) F(read_support_filter_all) \
+	F(read_next_header) F(read_open) F(read_open_fd) F(read_support_filter_all) \
 	F(read_support_format_raw) F(read_support_format_tar) F(set_error) F(write_add_filter_gzip) \
 	F(write_add_filter_lz4) F(write_add_filter_none) F(write_add_filter_xz) \
 	F(write_close) F(write_data) \

@@ -12,9 +12,10 @@
  * is written; then the full archive's image is read once more, verified,
  * and streamed into the result, with the incrementals' blocks taking the
  * place of those they replace; its writeback starts as it is written.
- * The result is then read back and checked against the index built from
- * the members' indexes, while the fsync runs beside the read, before it
- * is renamed into place.
+ * The result is read back whole by a second thread as it is written,
+ * behind the writer, and checked against the index built from the
+ * members' indexes; it is renamed into place only once that check and
+ * its fsync both succeeded.
  *
  * The members' hash blocks may differ (an incremental's divides its
  * parent's, blksnap-send(8)): owners are kept per block of the finest
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -84,6 +86,7 @@ struct merge {
 	struct blksnap_writer *w;
 	uint64_t pos;			/* what the image entry got so far */
 	struct flusher *fl;		/* the output's, while it runs */
+	struct checker *ck;		/* the result's, while it runs */
 	uint64_t told;			/* output bytes told the flusher */
 	bool missing;			/* a block of the full never came */
 	unsigned char *block;		/* one hash block being built */
@@ -508,11 +511,203 @@ static int flusher_end(struct merge *m, bool sync)
 	return f->err;
 }
 
-/* Tells the flusher what was written, every WRITEBACK_STEP bytes. */
-static void start_writeback(struct merge *m)
+static bool same_index(const struct blksnap_hash_index *a,
+		       const struct blksnap_hash_index *b)
+{
+	return a->count == b->count && a->regions.count == b->regions.count &&
+	       !memcmp(a->hash, b->hash, a->count * sizeof(*a->hash)) &&
+	       !memcmp(a->regions.v, b->regions.v,
+		       a->regions.count * sizeof(*a->regions.v));
+}
+
+/*
+ * The result's checker, a thread: the result read back whole with the
+ * archive reader, as it is written, behind the writer.  It reads the
+ * output file (pread(2), from the page cache: the bytes as write(2)
+ * left them in the file, not the writer's buffers) up to where the
+ * writer says it wrote (tell_written), so that the read-back takes the
+ * other CPU while the result is built and written, and little is left
+ * to read when the writing ends.  The writer never waits for it but at
+ * the end (checker_end), which the rename comes after.  Without a
+ * thread, the checker reads the result after it was written.
+ */
+enum checker_state { CK_RUN, CK_DONE, CK_QUIT };
+
+struct checker {
+	int fd;				/* the output */
+	const char *name;		/* its temporary name, for messages */
+	const char *uuid;		/* the result's */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint64_t written;		/* output bytes written, as told */
+	enum checker_state state;
+	uint64_t pos;			/* output bytes read (the thread's) */
+	/* What the read found: the index of the blocks read, or why not. */
+	struct blksnap_hash_index ix;
+	int ret;
+	int err;
+	char msg[1024];
+	bool threaded;
+	pthread_t thread;
+};
+
+/* The archive reader's source: the output, as far as it is written. */
+static ssize_t checker_fill(void *ctx, void *buf, size_t len)
+{
+	struct checker *c = ctx;
+	enum checker_state state;
+	uint64_t written;
+	ssize_t n;
+
+	pthread_mutex_lock(&c->lock);
+	while (c->state == CK_RUN && c->written == c->pos)
+		pthread_cond_wait(&c->cond, &c->lock);
+	state = c->state;
+	written = c->written;
+	pthread_mutex_unlock(&c->lock);
+	if (state == CK_QUIT)
+		return bs_fail("%s: not checked: its writing stopped", c->name);
+	len = (size_t)BS_MIN((uint64_t)len, written - c->pos);
+	if (!len)
+		return 0;
+	n = bs_pread_all(c->fd, buf, len, c->pos);
+	if (n < 0)
+		return bs_fail_errno(errno, "%s: cannot read back at byte %llu",
+				     c->name, (unsigned long long)c->pos);
+	if ((size_t)n < len)
+		return bs_fail("%s: truncated archive: it ends at byte %llu, before the %llu bytes written",
+			       c->name, (unsigned long long)(c->pos + (uint64_t)n),
+			       (unsigned long long)written);
+	c->pos += (uint64_t)n;
+	return n;
+}
+
+static void *checker_run(void *p)
+{
+	struct checker *c = p;
+	struct blksnap_archive *a;
+
+	c->ret = blksnap_archive_open_fill(c->name, checker_fill, c, &a);
+	if (!c->ret) {
+		c->ret = strcmp(blksnap_archive_manifest(a)->uuid, c->uuid) ?
+			 bs_fail("%s: changed while being written", c->name) :
+			 blksnap_archive_read_image(a, NULL, NULL, &c->ix, NULL);
+		blksnap_archive_close(a);
+	}
+	if (c->ret) {
+		/* blksnap_error() is the thread's own: kept for the writer. */
+		bs_strlcpy(c->msg, blksnap_error(), sizeof(c->msg));
+		c->err = blksnap_error_errno();
+	}
+	return NULL;
+}
+
+/* Starts @c on the output, before the result's first byte is written. */
+static void checker_start(struct merge *m, struct checker *c,
+			  const struct blksnap_manifest *r)
+{
+	c->fd = m->out.fd;
+	c->name = m->out.tmp_path;
+	c->uuid = r->uuid;
+	c->written = 0;
+	c->state = CK_RUN;
+	c->pos = 0;
+	c->ret = -1;
+	c->err = 0;
+	c->msg[0] = '\0';
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->cond, NULL);
+	c->threaded = !pthread_create(&c->thread, NULL, checker_run, c);
+	m->ck = c;
+}
+
+static void checker_set(struct checker *c, uint64_t written,
+			enum checker_state state)
+{
+	pthread_mutex_lock(&c->lock);
+	c->written = written;
+	c->state = state;
+	pthread_cond_signal(&c->cond);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Each byte was read once, after write(2) put it in the file (the writer
+ * only appends): the file must then hold exactly what was written.
+ */
+static int checker_size(const struct checker *c)
+{
+	struct stat st;
+
+	if (fstat(c->fd, &st) < 0)
+		return bs_fail_errno(errno, "%s", c->name);
+	if ((uint64_t)st.st_size != c->written)
+		return bs_fail("%s: damaged archive: the file holds %llu bytes, not the %llu written",
+			       c->name, (unsigned long long)st.st_size,
+			       (unsigned long long)c->written);
+	return 0;
+}
+
+/*
+ * Ends the checker.  With @want, the output is complete: the read ends
+ * and its blocks must be those of @want; 0, or -1 with why.  Without,
+ * the writing failed: the read stops, whatever it found.
+ */
+static int checker_end(struct merge *m, const struct blksnap_hash_index *want)
+{
+	struct checker *c = m->ck;
+	int ret;
+
+	if (!c)
+		return 0;
+	m->ck = NULL;
+	checker_set(c, want ? blksnap_writer_bytes(m->w) : c->written,
+		    want ? CK_DONE : CK_QUIT);
+	if (c->threaded)
+		pthread_join(c->thread, NULL);
+	else if (want)
+		checker_run(c);
+	pthread_cond_destroy(&c->cond);
+	pthread_mutex_destroy(&c->lock);
+	if (c->ret)
+		return want ? bs_fail_with(c->err, c->msg) : 0;
+	ret = !want ? 0 : checker_size(c);
+	if (!ret && want && !same_index(&c->ix, want))
+		ret = bs_fail("%s: the merged archive does not hold the chain's blocks",
+			      c->name);
+	blksnap_hash_index_free(&c->ix);
+	return ret;
+}
+
+/*
+ * The end of the result's checks, @want the index it must hold, while
+ * its bytes go to disk: the flusher's fsync runs beside the end of the
+ * read.  Both must succeed before the rename; without a flusher,
+ * blksnap_output_commit()'s fsync is the only one.
+ */
+static int check_and_sync(struct merge *m, const struct blksnap_hash_index *want)
+{
+	int ret, err;
+
+	if (m->fl)
+		flusher_set(m->fl, m->fl->written, FL_SYNC);
+	ret = checker_end(m, want);
+	err = flusher_end(m, true);
+	if (err && !ret)
+		ret = bs_fail_errno(err, "%s: cannot write", m->o->output);
+	return ret;
+}
+
+/*
+ * Tells the checker what was written, and the flusher every
+ * WRITEBACK_STEP bytes.
+ */
+static void tell_written(struct merge *m)
 {
 	uint64_t now = blksnap_writer_bytes(m->w);
 
+	if (m->ck)
+		checker_set(m->ck, now, CK_RUN);
 	if (!m->fl || now - m->told < WRITEBACK_STEP)
 		return;
 	flusher_set(m->fl, now, FL_RUN);
@@ -527,7 +722,7 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 	uint64_t end = off + len;
 
 	progress(m, len);
-	start_writeback(m);
+	tell_written(m);
 	while (off < end) {
 		uint64_t b = off / m->hbs;
 		uint64_t n = BS_MIN(end, b * m->hbs + block_len(m, b)) - off;
@@ -575,15 +770,6 @@ static int full_sink(void *ctx, uint64_t off, const void *buf, size_t len)
 	return 0;
 }
 
-static bool same_index(const struct blksnap_hash_index *a,
-		       const struct blksnap_hash_index *b)
-{
-	return a->count == b->count && a->regions.count == b->regions.count &&
-	       !memcmp(a->hash, b->hash, a->count * sizeof(*a->hash)) &&
-	       !memcmp(a->regions.v, b->regions.v,
-		       a->regions.count * sizeof(*a->regions.v));
-}
-
 static int stream_full(struct merge *m)
 {
 	struct blksnap_hash_index ix;
@@ -613,54 +799,11 @@ static int add_owned(struct merge *m, uint64_t b, struct blksnap_hash_index *ix)
 	       blksnap_hash_index_add(ix, b * m->hbs, m->hash[b]);
 }
 
-/* The result as written: read back whole, its blocks those of @want. */
-static int verify_result(struct merge *m, const struct blksnap_manifest *r,
-			 const struct blksnap_hash_index *want)
-{
-	struct blksnap_hash_index ix;
-	struct blksnap_archive *a;
-	int ret;
-
-	if (blksnap_archive_open(m->out.tmp_path, &a))
-		return -1;
-	ret = strcmp(blksnap_archive_manifest(a)->uuid, r->uuid) ?
-	      bs_fail("%s: changed while being written", m->out.tmp_path) :
-	      blksnap_archive_read_image(a, NULL, NULL, &ix, NULL);
-	blksnap_archive_close(a);
-	if (ret)
-		return -1;
-	ret = same_index(&ix, want) ? 0 :
-	      bs_fail("%s: the merged archive does not hold the chain's blocks",
-		      m->out.tmp_path);
-	blksnap_hash_index_free(&ix);
-	return ret;
-}
-
-/*
- * The result read back and checked against @want while its bytes go to
- * disk: the flusher's fsync runs beside the read, which gets the file's
- * bytes as write(2) left them (from the page cache, as when it came
- * before the fsync).  Both must succeed before the rename; without a
- * flusher, blksnap_output_commit()'s fsync is the only one.
- */
-static int verify_and_sync(struct merge *m, const struct blksnap_manifest *r,
-			   const struct blksnap_hash_index *want)
-{
-	int ret, err;
-
-	if (m->fl)
-		flusher_set(m->fl, m->fl->written, FL_SYNC);
-	ret = verify_result(m, r, want);
-	err = flusher_end(m, true);
-	if (err && !ret)
-		ret = bs_fail_errno(err, "%s: cannot write", m->o->output);
-	return ret;
-}
-
 static int write_result(struct merge *m, struct blksnap_manifest *r)
 {
 	struct blksnap_hash_index ix;
 	struct flusher fl;
+	struct checker ck;
 	char *text = NULL;
 	void *index = NULL;
 	size_t tlen, ilen;
@@ -670,6 +813,7 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 	fill_manifest(m, r);
 	blksnap_hash_index_init(&ix, m->hbs, m->size);
 	flusher_start(m, &fl);
+	checker_start(m, &ck, r);
 	if (blksnap_manifest_format(r, &text, &tlen) ||
 	    blksnap_writer_open(m->out.fd, m->o->output, &m->o->compress, &m->w) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_MANIFEST, text, tlen) ||
@@ -683,13 +827,14 @@ static int write_result(struct merge *m, struct blksnap_manifest *r)
 	if (blksnap_hash_index_encode(&ix, &index, &ilen) ||
 	    blksnap_writer_add_file(m->w, BLKSNAP_ENTRY_HASHES, index, ilen) ||
 	    blksnap_writer_finish(m->w) ||
-	    verify_and_sync(m, r, &ix) ||
+	    check_and_sync(m, &ix) ||
 	    blksnap_output_commit(&m->out))
 		goto out;
 	ret = m->o->manifest_out ?
 	      blksnap_manifest_file_write(m->o->manifest_out, text, tlen,
 					  index, ilen) : 0;
 out:
+	checker_end(m, NULL);
 	flusher_end(m, false);
 	free(text);
 	free(index);

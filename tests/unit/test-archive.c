@@ -7,6 +7,7 @@
 #include "blksnap/blksnap.h"
 #include "archive-read.h"
 #include "hashindex.h"
+#include "internal.h"
 #include "manifest-text.h"
 #include "writer.h"
 #include "tap.h"
@@ -108,6 +109,52 @@ static int read_back(const char *path)
 	return ret;
 }
 
+/*
+ * A source of an archive's bytes for blksnap_archive_open_fill(): a
+ * file, in pieces of at most @piece bytes, that fails at byte @fail_at.
+ */
+struct source {
+	int fd;
+	size_t piece;
+	uint64_t pos, fail_at;
+};
+
+static ssize_t source_fill(void *ctx, void *buf, size_t len)
+{
+	struct source *s = ctx;
+	ssize_t n;
+
+	if (s->pos >= s->fail_at)
+		return bs_fail("test source: fails at byte %llu",
+			       (unsigned long long)s->pos);
+	len = len < s->piece ? len : s->piece;
+	len = len < s->fail_at - s->pos ? len : (size_t)(s->fail_at - s->pos);
+	n = read(s->fd, buf, len);
+	if (n > 0)
+		s->pos += (uint64_t)n;
+	return n;
+}
+
+static int read_back_fill(const char *path, size_t piece, uint64_t fail_at)
+{
+	struct source s = { .piece = piece, .fail_at = fail_at };
+	struct blksnap_archive *a;
+	struct blksnap_hash_index ix;
+	int ret = -1;
+
+	memset(seen, 0, sizeof(seen));
+	seen_bytes = 0;
+	s.fd = open(path, O_RDONLY);
+	if (blksnap_archive_open_fill("fill-test", source_fill, &s, &a) == 0) {
+		ret = blksnap_archive_read_image(a, sink, NULL, &ix, NULL);
+		if (!ret)
+			blksnap_hash_index_free(&ix);
+		blksnap_archive_close(a);
+	}
+	close(s.fd);
+	return ret;
+}
+
 static bool seen_matches(void)
 {
 	struct blksnap_ranges r;
@@ -165,13 +212,26 @@ int main(void)
 		   methods[i], blksnap_error());
 		ok(read_back(path) == 0 && seen_matches(), "%s: image regions read back and verified: %s",
 		   methods[i], blksnap_error());
+		ok(read_back_fill(path, 1000, UINT64_MAX) == 0 && seen_matches(),
+		   "%s: the same through a source of bytes, 1000 at a time: %s",
+		   methods[i], blksnap_error());
 	}
+	write_archive(path, "none", true);
+	fails_with(read_back_fill(path, 1000, 100), "test source: fails at byte 100",
+		   "a source that fails in the manifest fails the open with its message");
+	fails_with(read_back_fill(path, 1000, 8000), "test source: fails at byte 8000",
+		   "a source that fails in the image fails the read with its message");
+	write_archive(path, "zstd", true);
+	fails_with(read_back_fill(path, 1000, 2000), "test source: fails at byte 2000",
+		   "... of a zstd archive too");
 	write_archive(path, "none", true);
 	at = find(path, image + 20 * HB + 100, 32);
 	ok(at > 0, "image data found in the uncompressed archive");
 	flip_byte(path, at);
 	fails_with(read_back(path), "image data at offset 81920",
 		   "a flipped bit in the image names the hash block's offset");
+	fails_with(read_back_fill(path, 1000, UINT64_MAX), "fill-test: corrupted archive: image data at offset 81920",
+		   "... read through a source of bytes, which names the archive");
 	write_archive(path, "none", false);
 	ok(blksnap_archive_open(path, &a) == 0 && !blksnap_archive_has_image(a),
 	   "a manifest file opens, without image");
