@@ -202,16 +202,32 @@ static inline u32 blksnap_crc32c(u32 crc, const void *p, size_t len)
 }
 
 /*
- * A take drains its devices' queues while it holds their writes. A freeze
- * kills a queue's usage counter, and a counter in per-cpu mode needs an
- * RCU grace period to switch to atomic mode before its count can be seen
- * to reach zero; so the take starts the freeze of every queue before it
- * waits for any, and the grace periods overlap. (Keeping the counters in
- * atomic mode from the add to the take, with percpu_ref_switch_to_atomic(),
- * saved that grace period, but left the origin's queue so that later
- * dm-snapshot reads through it hung: do not.)
+ * A take drains its devices' queues while it holds their writes, so the
+ * drain must be short. A freeze kills the queue's usage counter, and a
+ * counter in per-cpu mode needs an RCU grace period (milliseconds) to
+ * switch to atomic mode before its count can be seen to reach zero. So a
+ * device joining a snapshot has its counter put in atomic mode while the
+ * writes still flow (blksnap_queue_count_atomic(); the take makes sure
+ * with blksnap_queue_count_atomic_wait()), the take freezes all the
+ * queues before waiting for any, and the counters go back to per-cpu
+ * mode after it (blksnap_queue_count_percpu()). The block layer keeps
+ * the forced atomic mode across a freeze and an unfreeze.
  * Context of all: process context; the waits sleep.
  */
+static inline void blksnap_queue_count_atomic(struct request_queue *q)
+{
+	percpu_ref_switch_to_atomic(&q->q_usage_counter, NULL);
+}
+
+static inline void blksnap_queue_count_atomic_wait(struct request_queue *q)
+{
+	percpu_ref_switch_to_atomic_sync(&q->q_usage_counter);
+}
+
+static inline void blksnap_queue_count_percpu(struct request_queue *q)
+{
+	percpu_ref_switch_to_percpu(&q->q_usage_counter);
+}
 
 /* Stop new requests entering @q; its old ones go on. */
 static inline void blksnap_queue_freeze_start(struct request_queue *q)

@@ -383,6 +383,12 @@ int snapshot_add(const u8 *id, dev_t dev)
 	if (ret)
 		goto fail;
 	/*
+	 * Count the device's requests in atomic mode until the take, so
+	 * that its drain needs no grace period (compat.h). The one of the
+	 * switch passes during the wait below.
+	 */
+	blksnap_queue_count_atomic(bdev_get_queue(b.bdev));
+	/*
 	 * The writes that passed the hook before it saw the device in a
 	 * snapshot reach the queue, where the take's drain finds them.
 	 */
@@ -530,6 +536,31 @@ static struct request_queue *snapshot_queue(struct snapshot *snap,
 }
 
 /*
+ * The devices' queues count their requests in atomic mode from the add of
+ * each device to the end of the take, so that the take's drain under held
+ * writes waits for no grace period (compat.h). This waits for the switch
+ * to be complete (long done, as a rule: the add waited for longer).
+ * A queue shared with a device of another snapshot (partitions of one
+ * disk) may be back in per-cpu mode: the drain then takes a grace period.
+ */
+static void snapshot_queues_atomic(struct snapshot *snap)
+{
+	unsigned int i;
+
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_count_atomic_wait(snapshot_queue(snap, i));
+}
+
+/* After the take, or at the destroy of a snapshot never taken. */
+static void snapshot_queues_percpu(struct snapshot *snap)
+{
+	unsigned int i;
+
+	for (i = 0; i < snap->nr_devs; i++)
+		blksnap_queue_count_percpu(snapshot_queue(snap, i));
+}
+
+/*
  * The instant of the snapshot: writes are held from here; wait for those
  * that passed the filter before to complete, then switch the change maps.
  * Context: blksnap_ctl_lock, filesystems frozen.
@@ -545,10 +576,7 @@ static void snapshot_switch(struct snapshot *snap)
 	hook_synchronize();
 	t = ktime_get_ns();
 	ns[BLKSNAP_TAKE_GRACE] = t - t0;
-	/*
-	 * All the queues drain at once: the grace periods their counters
-	 * need to leave per-cpu mode overlap (compat.h).
-	 */
+	/* All the queues drain at once (their counters are atomic now). */
 	for (i = 0; i < snap->nr_devs; i++)
 		blksnap_queue_freeze_start(snapshot_queue(snap, i));
 	for (i = 0; i < snap->nr_devs; i++)
@@ -617,6 +645,7 @@ int snapshot_take(const u8 *id)
 	ret = snapshot_prepare(snap);
 	if (ret)
 		return ret;
+	snapshot_queues_atomic(snap);
 	t = ktime_get_ns();
 	ns[BLKSNAP_TAKE_PREPARE] = t - start;
 	ret = snapshot_freeze(snap, &frozen);
@@ -628,6 +657,7 @@ int snapshot_take(const u8 *id)
 	ns[BLKSNAP_TAKE_THAW] = ktime_get_ns() - t;
 	if (ret)
 		return ret;
+	snapshot_queues_percpu(snap);
 	t = ktime_get_ns();
 	ret = snapshot_add_images(snap);
 	ns[BLKSNAP_TAKE_IMAGES] = ktime_get_ns() - t;
@@ -711,6 +741,7 @@ int snapshot_destroy(const u8 *id)
 	for (i = 0; i < snap->nr_devs; i++)
 		cow_flush(snap->devs[i]);
 	diff_storage_free(&snap->storage);
+	snapshot_queues_percpu(snap);
 	snapshot_free_devs(snap);
 	pr_info("snapshot %pUb destroyed\n", &snap->id);
 	snapshot_put(snap);
