@@ -71,7 +71,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	void *z;
 	int fd;
 
-	if (!size)
+	/*
+	 * libarchive 3.6.2's lz4 writer dereferences NULL when it is closed
+	 * with nothing written, which only this raw, headerless use of it
+	 * can do: a pax archive always gives it at least its trailer.
+	 */
+	if (!size || (data[0] % 4 == 3 && size == 1))
 		return 0;
 	z = compress(data[0], data + 1, size - 1, &len);
 	if (!z)
