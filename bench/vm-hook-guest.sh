@@ -21,19 +21,36 @@
 #              size, written through its snapshot-origin device.
 # A round runs every side once per pair, the order turning from round to
 # round. Ratios: each side against bare, snapshot against dm.
-# OUT/bench.rt: seconds per run; OUT/bench.rounds: rounds. Writes
+# Image reads, on the memory-backed pair: fio 1 MiB sequential reads,
+# O_DIRECT, psync (one at a time), over the region after every other
+# chunk of it was copied into the storage (a 4 KiB write through the
+# origin per chunk: "1/2"), then one chunk in 16 ("1/16"): the blksnap
+# image against the origin, and dm-snapshot's snapshot device, set up the
+# same way, against the origin; each round reads the origin and the
+# image in turn. OUT/blksnap-alt.ko, if there, is a second build of the
+# module whose image makes the "image-alt" rows the same way (another
+# read plan, side by side).
+# OUT/bench.rt: seconds per run; OUT/bench.rounds: rounds;
+# OUT/bench.rows: writes, reads or all (the default). Writes
 # OUT/bench.out.
 # Usage: vm-hook-guest.sh SRCDIR OUT
 out=$2
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+. "$1/bench/guest-lib.sh"
 KO="$out/blksnap.ko"
+ALT_KO="$out/blksnap-alt.ko"
+[ -f "$ALT_KO" ] || ALT_KO=
 KTEST="$out/ktest"
 RT=$(cat "$out/bench.rt" 2> /dev/null || echo 3)
 ROUNDS=$(cat "$out/bench.rounds" 2> /dev/null || echo 2)
+ROWS=$(cat "$out/bench.rows" 2> /dev/null || echo all)
 REGION=128M
+REGION_BYTES=$((128 << 20))
 res="$out/bench.raw"
+rres="$out/bench.raw.reads"
 log="$out/bench.log"
 : > "$res"
+: > "$rres"
 : > "$log"
 CFS=/sys/kernel/config/nullb
 
@@ -61,6 +78,8 @@ nullb() {
 
 modprobe null_blk nr_devices=0 >> "$log" 2>&1 || fail "null_blk: modprobe failed"
 modprobe dm-snapshot >> "$log" 2>&1
+# The boot's messages are not the run's (see the end).
+dmesg -C
 [ -d "$CFS" ] || mount -t configfs none /sys/kernel/config 2>> "$log"
 o_nomem=$(nullb bsonomem 0) && s_nomem=$(nullb bssnomem 0) &&
 	o_mem=$(nullb bsomem 1) && s_mem=$(nullb bssmem 1) ||
@@ -144,12 +163,68 @@ chunk_sectors=$((chunk / 512))
 echo "chunk $chunk bytes" >> "$log"
 teardown
 
+# read_mb DEV: MiB/s of 1 MiB sequential reads of the region of DEV
+read_mb() {
+	fio --name=bench --filename="$1" --rw=read --bs=1M --direct=1 \
+		--ioengine=psync --size=$REGION --time_based --runtime="$RT" \
+		--output-format=json --output=/tmp/fio.json > /dev/null 2>> "$log"
+	python3 -c 'import json,sys
+print("%.1f" % (json.load(open(sys.argv[1]))["jobs"][0]["read"]["bw_bytes"] / 1048576.0))' \
+		/tmp/fio.json 2>> "$log" || echo 0
+}
+
+# copy_every DEV N: a 4 KiB write to every Nth chunk of the region
+copy_every() {
+	awk -v n=$((REGION_BYTES / chunk)) -v c="$chunk" -v step="$2" \
+		'BEGIN { for (i = 0; i < n; i += step) print i * c }' |
+		xargs "$KTEST" pwrite "$1" 4096
+}
+
+# read_pair TAG SIDE DEV: ROUNDS reads of the origin and of DEV in turn
+read_pair() {
+	r=0
+	while [ "$r" -lt "$ROUNDS" ]; do
+		if [ $((r % 2)) = 0 ]; then
+			echo "$1 origin $(read_mb "$o_mem")" >> "$rres"
+			echo "$1 $2 $(read_mb "$3")" >> "$rres"
+		else
+			echo "$1 $2 $(read_mb "$3")" >> "$rres"
+			echo "$1 origin $(read_mb "$o_mem")" >> "$rres"
+		fi
+		r=$((r + 1))
+	done
+}
+
+# read_rows TAG N: image reads after every Nth chunk was copied
+read_rows() {
+	for side in image ${ALT_KO:+image-alt}; do
+		teardown
+		ko=$KO
+		[ "$side" = image-alt ] && ko=$ALT_KO
+		insmod "$ko" && id=$("$KTEST" snap-create "$s_mem" 0) &&
+			"$KTEST" snap-add "$id" "$o_mem" &&
+			"$KTEST" snap-take "$id" && copy_every "$o_mem" "$2" &&
+			img=$("$KTEST" snap-image "$id" "$o_mem") || {
+			echo "$1 $side 0 setup-failed" >> "$rres"
+			continue
+		}
+		echo "$1 $side: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
+		read_pair "$1" "$side" "$img"
+	done
+	if dev=$(setup dm "$o_mem" "$s_mem") && copy_every "$dev" "$2"; then
+		read_pair "$1-dm" dm-image /dev/mapper/bssnap
+	else
+		echo "$1-dm dm-image 0 setup-failed" >> "$rres"
+	fi
+	teardown
+}
+
 # Precondition: allocate the region of the memory-backed origin; warm up.
 dd if=/dev/zero of="$o_mem" bs=1M count=128 oflag=direct 2> /dev/null
 run warmup bare "$o_nomem" "$s_nomem"
 : > "$res"
 
-r=0
+[ "$ROWS" = reads ] && r=$ROUNDS || r=0
 while [ "$r" -lt "$ROUNDS" ]; do
 	case $((r % 3)) in
 	0) order="bare untracked tracked snapshot dm" ;;
@@ -163,8 +238,16 @@ while [ "$r" -lt "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 teardown
+if [ "$ROWS" != writes ]; then
+	# The origin's random data, so that no read is of untouched zeros.
+	dd if=/dev/urandom of="$o_mem" bs=1M count=128 oflag=direct 2> /dev/null
+	read_rows "1/2" 2
+	read_rows "1/16" 16
+	cat "$rres" >> "$log"
+fi
 
-awk '
+: > "$out/bench.out"
+[ "$ROWS" != reads ] && awk '
 	{ v[$1, $2] = v[$1, $2] " " $3; s[$1, $2] += $3; n[$1, $2]++
 	  if (NF > 3) note[$1, $2] = note[$1, $2] " " $4 " " $5 " " $6 }
 	END {
@@ -188,4 +271,30 @@ awk '
 			}
 		}
 	}' "$res" > "$out/bench.out"
+[ "$ROWS" != writes ] && awk '
+	{ v[$1, $2] = v[$1, $2] " " $3; s[$1, $2] += $3; n[$1, $2]++
+	  if (NF > 3) note[$1, $2] = note[$1, $2] " " $4 }
+	END {
+		split("image image-alt dm-image", m, " ")
+		split("1/2 1/16", p, " ")
+		printf "\n%-6s %-10s %-24s %8s %8s\n", "copied", "side",
+			"MiB/s per run", "mean", "of origin"
+		for (j = 1; j <= 2; j++) {
+			for (i = 1; i <= 3; i++) {
+				t = m[i] == "dm-image" ? p[j] "-dm" : p[j]
+				k = t SUBSEP m[i]
+				o = t SUBSEP "origin"
+				if (!n[k])
+					continue
+				mean = s[k] / n[k]
+				b = n[o] ? s[o] / n[o] : 0
+				printf "%-6s %-10s %-24s %8.1f %8.3f%s\n",
+					p[j], m[i], v[k], mean,
+					b ? mean / b : 0, note[k]
+				printf "%-6s %-10s %-24s %8.1f\n", "", "(origin)",
+					v[o], b
+			}
+		}
+	}' "$rres" >> "$out/bench.out"
+echo "# kernel warnings and errors in the run: $(kernel_warnings "$log") (bench.log)" >> "$out/bench.out"
 echo done >> "$out/bench.out.done"

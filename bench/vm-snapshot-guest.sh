@@ -23,6 +23,7 @@
 # Usage: vm-snapshot-guest.sh SRCDIR OUT
 out=$2
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+. "$1/bench/guest-lib.sh"
 KO="$out/blksnap.ko"
 KTEST="$out/ktest"
 RT=$(cat "$out/bench.rt" 2> /dev/null || echo 15)
@@ -210,17 +211,8 @@ if [ "$ROWS" != writes ]; then
 fi
 teardown
 
-# Kernel warnings and errors of the run (a leak the module reports at its
-# unload, a WARN, a slab report), which the console's loglevel hides: in
-# bench.log, and counted in the summary.
-dmesg --level=emerg,alert,crit,err,warn |
-	grep -v -e 'loading out-of-tree module' -e 'module verification failed' \
-		> /tmp/kwarn || :
-kwarn=$(wc -l < /tmp/kwarn)
-if [ "$kwarn" -gt 0 ]; then
-	echo "kernel warnings and errors of the run:" >> "$log"
-	cat /tmp/kwarn >> "$log"
-fi
+# In bench.log, and counted in the summary.
+kwarn=$(kernel_warnings "$log")
 
 awk -v chunk="$chunk" '
 	{

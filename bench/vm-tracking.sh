@@ -17,7 +17,14 @@
 # host's load: bare, untracked, tracked, a live blksnap snapshot and
 # dm-snapshot on the same devices (bench/vm-hook-guest.sh); default 3 s
 # per run, 2 rounds; goals: untracked >= 0.99 of bare, tracked >= 0.97,
-# snapshot >= 1.0 of dm-snapshot). Not part of make check.
+# snapshot >= 1.0 of dm-snapshot; then the same instrument's image
+# reads, 1 MiB sequential, after every other chunk and one chunk in 16
+# were copied: image against origin, goal >= 0.9 in both layouts, and
+# dm-snapshot's for comparison). With icount, BLKSNAP_BENCH_ROWS
+# (writes, reads or all, the default) chooses the rows, and
+# BLKSNAP_BENCH_ALT_KO names a second build of blksnap.ko for the same
+# kernel whose image reads make "image-alt" rows beside the others (two
+# read plans compared in one run). Not part of make check.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +46,11 @@ if [ -n "${BLKSNAP_BENCH_ICOUNT:-}" ]; then
 	rounds=${BLKSNAP_BENCH_ROUNDS:-2}
 	guest=bench/vm-hook-guest.sh
 	echo icount > "$out/bench.mode"
+	echo "${BLKSNAP_BENCH_ROWS:-all}" > "$out/bench.rows"
+	rm -f "$out/blksnap-alt.ko"
+	if [ -n "${BLKSNAP_BENCH_ALT_KO:-}" ]; then
+		cp "$BLKSNAP_BENCH_ALT_KO" "$out/blksnap-alt.ko" || exit 1
+	fi
 	what="qemu TCG single thread with icount (guest time = instructions)," \
 	what="$what fio randwrite 4k O_DIRECT libaio QD32 on null_blk"
 else
