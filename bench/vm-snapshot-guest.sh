@@ -19,6 +19,10 @@
 # chunk of the region (half the image then comes from the storage), and
 # again into one chunk in 16: origin /dev/vda, image (the blksnap image),
 # dm-image (the dm-snapshot device, set up the same way afterwards).
+# The origin, a virtio disk, says it is rotational, so the image reads
+# gaps of copied chunks from it rather than seek; the same blksnap reads
+# once more with the origin marked non-rotational (an SSD: one read per
+# piece, no gap read) make the "ssd" rows.
 # Writes OUT/bench.out.
 # Usage: vm-snapshot-guest.sh SRCDIR OUT
 out=$2
@@ -145,10 +149,14 @@ orders() {
 		for (i = 0; i < n; i++) print o[i % k] }'
 }
 
-# read_rows TAG N: sequential reads of the blksnap image and of the
-# dm-snapshot device after every Nth chunk was copied, each alternating
-# with reads of the origin
+# read_rows TAG N [ROTATIONAL]: sequential reads of the blksnap image and
+# of the dm-snapshot device after every Nth chunk was copied, each
+# alternating with reads of the origin; with ROTATIONAL (0 or 1), the
+# blksnap side only, the origin's rotational flag set so meanwhile
 read_rows() {
+	rot=$(cat /sys/block/vda/queue/rotational)
+	[ -n "${3:-}" ] && echo "$3" > /sys/block/vda/queue/rotational
+	echo "$1: origin rotational=$(cat /sys/block/vda/queue/rotational)" >> "$log"
 	teardown
 	if setup blksnap > /dev/null; then
 		id=$("$KTEST" snap-list | head -n 1)
@@ -166,7 +174,8 @@ read_rows() {
 		done
 	fi
 	teardown
-	if setup dm > /dev/null; then
+	echo "$rot" > /sys/block/vda/queue/rotational
+	[ -z "${3:-}" ] && setup dm > /dev/null && {
 		every_nth /dev/mapper/bsorigin "$2"
 		for order in $(orders origin dm-image); do
 			for side in $(echo "$order" | tr , " "); do
@@ -177,7 +186,7 @@ read_rows() {
 				echo "$1-dm $side $(measure read 1M "$d")" >> "$res"
 			done
 		done
-	fi
+	}
 	teardown
 }
 
@@ -208,6 +217,8 @@ done
 if [ "$ROWS" != writes ]; then
 	read_rows read 2
 	read_rows read16 16
+	read_rows ssd 2 0
+	read_rows ssd16 16 0
 fi
 teardown
 
@@ -264,6 +275,10 @@ awk -v chunk="$chunk" '
 		row("read 1M, 1/16 copied: image", "read16 image", "read16 origin", "")
 		row("read 1M, 1/16: origin (dm)", "read16-dm origin", "read16-dm origin", "")
 		row("read 1M, 1/16: dm-image", "read16-dm dm-image", "read16-dm origin", "")
+		row("ssd read, 1/2 copied: origin", "ssd origin", "ssd origin", "")
+		row("ssd read, 1/2 copied: image", "ssd image", "ssd origin", "")
+		row("ssd read, 1/16: origin", "ssd16 origin", "ssd16 origin", "")
+		row("ssd read, 1/16: image", "ssd16 image", "ssd16 origin", "")
 		for (k in note) print "note:" note[k]
 	}' "$res" > "$out/bench.out"
 echo "# base: bare for writes, origin for reads; vs dm: blksnap / dm-snapshot;" >> "$out/bench.out"

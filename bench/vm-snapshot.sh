@@ -8,8 +8,11 @@
 # store), both storing on /dev/vdb (1 GiB); then sequential reads of the
 # blksnap image against the origin (and of the dm-snapshot device). Each
 # side runs 15 s, sides alternate over 3 rounds; one table of ratios.
+# The "ssd" rows read the blksnap image again with the origin marked
+# non-rotational, the read plan of an SSD origin (no gap reads).
 # Goals (issue 4): blksnap >= dm-snapshot on every write row, image read
-# >= 0.9 of the origin read.
+# >= 0.9 of the origin read (issue 18: also in the worst layout, half
+# the chunks copied, on a non-rotational origin).
 # Environment: srcdir, BLKSNAP_BUILDDIR, BLKSNAP_KERNELS (default: the
 # newest kernel found), BLKSNAP_DISKDIR (disk images; default a directory
 # in /dev/shm), BLKSNAP_BENCH_RT (seconds per side, default 15),

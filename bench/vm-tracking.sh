@@ -52,7 +52,8 @@ if [ -n "${BLKSNAP_BENCH_ICOUNT:-}" ]; then
 		cp "$BLKSNAP_BENCH_ALT_KO" "$out/blksnap-alt.ko" || exit 1
 	fi
 	what="qemu TCG single thread with icount (guest time = instructions)," \
-	what="$what fio randwrite 4k O_DIRECT libaio QD32 on null_blk"
+	what="$what on null_blk: fio randwrite 4k O_DIRECT libaio QD32;"
+	what="$what image reads 1M sequential O_DIRECT psync"
 else
 	rt=${BLKSNAP_BENCH_RT:-15}
 	rounds=${BLKSNAP_BENCH_ROUNDS:-6}

@@ -6,13 +6,16 @@
  * A bio is cut at chunk boundaries and each piece mapped: a chunk copied
  * into the storage maps to its slot, an uncopied one (reads only) to the
  * origin. A read whose chunks all lie on block devices is sent from
- * submit_bio itself, gathered: one bio reads the pieces of the origin
- * into the image bio's pages, and a gap of copied chunks between them
- * into a bucket page whose content nobody reads; more bios likewise read
- * the pieces in the storage wherever their slots follow each other. So a
- * read that alternates between origin and storage chunk by chunk costs
- * two requests, not one per chunk. Pieces that are one stretch of the
- * image bio on consecutive sectors go as a clone sharing its vectors.
+ * submit_bio itself, gathered: bios read the pieces in the storage
+ * wherever their slots follow each other, however far apart they lie in
+ * the image. From a rotational origin, one bio reads the pieces of the
+ * origin into the image bio's pages and a gap of copied chunks between
+ * them into a bucket page whose content nobody reads, so a read that
+ * alternates between origin and storage chunk by chunk costs two
+ * requests, not one per chunk, and no seek; a non-rotational origin
+ * reads each piece with its own bio rather than spend bandwidth on the
+ * gaps. Pieces that are one stretch of the image bio on consecutive
+ * sectors go as a clone sharing its vectors.
  *
  * Other bios go to a work item on an unbound workqueue, where pieces that
  * map to consecutive sectors of one device are merged into clones of the
@@ -48,7 +51,12 @@
 
 /* Chunks whose mapping a gathered read remembers between its passes. */
 #define IMAGE_GATHER_CHUNKS	64
-/* Largest gap a gathered read fills with the bucket rather than split. */
+/*
+ * Largest gap a gathered read of a rotational device fills with the
+ * bucket rather than split: reading it costs less than a seek there. A
+ * non-rotational device gets one bio per piece instead, as reading the
+ * gap only costs it bandwidth.
+ */
 #define IMAGE_GATHER_MAX_GAP	(256u << 10)
 /* What a gathered read keeps of the image bio's flags. */
 #define IMAGE_GATHER_FLAGS	(REQ_SYNC | REQ_META | REQ_PRIO | REQ_RAHEAD)
@@ -329,6 +337,15 @@ static bool image_gather_open(struct image_gather *g, unsigned int more)
 	return true;
 }
 
+/* Is a gap of @gap sectors on @bdev read rather than split at? */
+static bool image_gather_gap_ok(struct block_device *bdev, sector_t gap)
+{
+	if (!gap)
+		return true;
+	return !bdev_nonrot(bdev) &&
+	       gap <= (IMAGE_GATHER_MAX_GAP >> SECTOR_SHIFT);
+}
+
 /* Does the piece at @iter, on @sector of @bdev, join the pieces so far? */
 static bool image_gather_join(struct image_gather *g, struct bvec_iter iter,
 			      struct block_device *bdev, sector_t sector)
@@ -336,7 +353,7 @@ static bool image_gather_join(struct image_gather *g, struct bvec_iter iter,
 	unsigned int vecs;
 
 	if (!g->head.bi_size || g->bdev != bdev || sector < g->end ||
-	    sector - g->end > (IMAGE_GATHER_MAX_GAP >> SECTOR_SHIFT))
+	    !image_gather_gap_ok(bdev, sector - g->end))
 		return false;
 	if (!g->bio && sector == g->end &&
 	    iter.bi_sector == bvec_iter_end_sector(g->head)) {
