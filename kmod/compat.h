@@ -191,6 +191,16 @@ static inline struct gendisk *blksnap_alloc_disk(unsigned int lbs)
 #endif
 }
 
+/* Does @bdev say it is rotational (a disk that seeks)? */
+static inline bool blksnap_bdev_rotational(struct block_device *bdev)
+{
+#ifdef BLKSNAP_HAVE_BDEV_ROT
+	return bdev_rot(bdev);
+#else
+	return !bdev_nonrot(bdev);
+#endif
+}
+
 /* CRC-32C of @len bytes at @p from @crc, without pre- or post-inversion. */
 static inline u32 blksnap_crc32c(u32 crc, const void *p, size_t len)
 {

@@ -342,7 +342,7 @@ static bool image_gather_gap_ok(struct block_device *bdev, sector_t gap)
 {
 	if (!gap)
 		return true;
-	return !bdev_nonrot(bdev) &&
+	return blksnap_bdev_rotational(bdev) &&
 	       gap <= (IMAGE_GATHER_MAX_GAP >> SECTOR_SHIFT);
 }
 

@@ -41,6 +41,13 @@ fi
 if grep -q 'int bdev_freeze(' "$blkdev"; then
 	have BDEV_FREEZE
 fi
+# 7.x: bdev_rot() replaces bdev_nonrot().
+if grep -q 'bool bdev_rot(' "$blkdev"; then
+	have BDEV_ROT
+elif ! grep -q 'bool bdev_nonrot(' "$blkdev"; then
+	echo "probe.sh: neither bdev_rot() nor bdev_nonrot() in $blkdev" >&2
+	exit 1
+fi
 # 6.14: crc32c() in <linux/crc32.h> replaces __crc32c_le().
 if grep -q 'crc32c(u32 crc, const void \*p, size_t len)' "$crc32"; then
 	have CRC32C
