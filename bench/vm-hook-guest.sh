@@ -135,9 +135,7 @@ run() {
 		--direct=1 --ioengine=libaio --iodepth=32 --size=$REGION \
 		--time_based --runtime="$RT" --ramp_time=2 \
 		--output-format=json --output=/tmp/fio.json > /dev/null 2>> "$log"
-	iops=$(python3 -c 'import json,sys
-print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["write"]["iops"])' \
-		/tmp/fio.json 2>> "$log")
+	iops=$(fio_result /tmp/fio.json randwrite 2>> "$log")
 	st=
 	case $2 in
 	snapshot)
@@ -168,16 +166,7 @@ read_mb() {
 	fio --name=bench --filename="$1" --rw=read --bs=1M --direct=1 \
 		--ioengine=psync --size=$REGION --time_based --runtime="$RT" \
 		--output-format=json --output=/tmp/fio.json > /dev/null 2>> "$log"
-	python3 -c 'import json,sys
-print("%.1f" % (json.load(open(sys.argv[1]))["jobs"][0]["read"]["bw_bytes"] / 1048576.0))' \
-		/tmp/fio.json 2>> "$log" || echo 0
-}
-
-# copy_every DEV N: a 4 KiB write to every Nth chunk of the region
-copy_every() {
-	awk -v n=$((REGION_BYTES / chunk)) -v c="$chunk" -v step="$2" \
-		'BEGIN { for (i = 0; i < n; i += step) print i * c }' |
-		xargs "$KTEST" pwrite "$1" 4096
+	fio_result /tmp/fio.json read 2>> "$log" || echo 0
 }
 
 # read_pair TAG SIDE DEV: ROUNDS reads of the origin and of DEV in turn
@@ -203,7 +192,8 @@ read_rows() {
 		[ "$side" = image-alt ] && ko=$ALT_KO
 		insmod "$ko" && id=$("$KTEST" snap-create "$s_mem" 0) &&
 			"$KTEST" snap-add "$id" "$o_mem" &&
-			"$KTEST" snap-take "$id" && copy_every "$o_mem" "$2" &&
+			"$KTEST" snap-take "$id" &&
+			every_nth "$o_mem" "$2" "$REGION_BYTES" "$chunk" &&
 			img=$("$KTEST" snap-image "$id" "$o_mem") || {
 			echo "$1 $side 0 setup-failed" >> "$rres"
 			continue
@@ -211,7 +201,8 @@ read_rows() {
 		echo "$1 $side: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
 		read_pair "$1" "$side" "$img"
 	done
-	if dev=$(setup dm "$o_mem" "$s_mem") && copy_every "$dev" "$2"; then
+	if dev=$(setup dm "$o_mem" "$s_mem") &&
+		every_nth "$dev" "$2" "$REGION_BYTES" "$chunk"; then
 		read_pair "$1-dm" dm-image /dev/mapper/bssnap
 	else
 		echo "$1-dm dm-image 0 setup-failed" >> "$rres"

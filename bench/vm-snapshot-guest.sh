@@ -97,13 +97,7 @@ measure() {
 		lsmod | head -n 5 >> "$log"
 		return
 	fi
-	python3 -c 'import json,sys
-j = json.load(open(sys.argv[1]))["jobs"][0]
-d = j["read"] if sys.argv[2] == "read" else j["write"]
-if sys.argv[2] == "randwrite":
-	print("%.0f" % d["iops"])
-else:
-	print("%.1f" % (d["bw_bytes"] / 1048576.0))' /tmp/fio.json "$1" 2>> "$log"
+	fio_result /tmp/fio.json "$1" 2>> "$log"
 }
 
 # state after a run: a snapshot that overflowed would flatter the result
@@ -130,14 +124,6 @@ run_write() {
 	echo "$1 $3 ${v:-0}$(check_side "$3" "$1")" >> "$res"
 }
 
-# every_nth DEV N: every Nth chunk of the region gets a 4 KiB write
-# through DEV (so it is copied into the storage)
-every_nth() {
-	awk -v n=$((REGION / chunk)) -v c="$chunk" -v step="$2" \
-		'BEGIN { for (i = 0; i < n; i += step) print i * c }' |
-		xargs "$KTEST" pwrite "$1" 4096
-}
-
 # orders A B [C]: the sides of each of the ROUNDS rounds, a word each
 # (sides joined by commas), in turn A B C, C B A, B C A (two sides: A B,
 # B A)
@@ -160,7 +146,7 @@ read_rows() {
 	teardown
 	if setup blksnap > /dev/null; then
 		id=$("$KTEST" snap-list | head -n 1)
-		every_nth /dev/vda "$2"
+		every_nth /dev/vda "$2" "$REGION" "$chunk"
 		img=$("$KTEST" snap-image "$id" /dev/vda)
 		echo "$1: $("$KTEST" snap-info "$id" | head -n 1)" >> "$log"
 		for order in $(orders origin image); do
@@ -176,7 +162,7 @@ read_rows() {
 	teardown
 	echo "$rot" > /sys/block/vda/queue/rotational
 	[ -z "${3:-}" ] && setup dm > /dev/null && {
-		every_nth /dev/mapper/bsorigin "$2"
+		every_nth /dev/mapper/bsorigin "$2" "$REGION" "$chunk"
 		for order in $(orders origin dm-image); do
 			for side in $(echo "$order" | tr , " "); do
 				case $side in
