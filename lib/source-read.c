@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -67,6 +68,18 @@
  * the search itself on a busy machine.
  */
 #define PROBE_STRIPE_BYTES	(64u << 20)
+/*
+ * A search that finds a stripe outside the page cache asks the kernel
+ * for it before probing it (POSIX_FADV_WILLNEED): one page at a time,
+ * one in 16, the kernel's own read-ahead (128 KiB by default) made the
+ * search wait for the device at almost every block.  2 GiB of random
+ * data from a cold file took 2.0-2.7 s to send with -c none, against
+ * 0.8-1.5 s with this advice (cat: 0.8-1.6 s).  The whole stripe is
+ * asked for when the regions fit in this share of the memory available:
+ * the data pass then finds them in the page cache.  Otherwise only each
+ * block's first page is, so that the device is not read through twice.
+ */
+#define ADVISE_WHOLE_SHARE	2	/* 1/2 */
 
 struct piece {
 	uint64_t offset;
@@ -80,6 +93,7 @@ struct shared {
 	uint32_t block;		/* hash block */
 	size_t stripe;		/* pieces in a stripe */
 	bool probe;		/* finding zero blocks, not hashing */
+	bool advise_whole;	/* a cold probed stripe is asked for whole */
 	bs_deliver_fn deliver;
 	void *ctx;
 
@@ -220,12 +234,49 @@ static int probe_block(const struct blksnap_source *src, char *buf,
 	return bs_is_zero(buf + head, len - head);
 }
 
+/* Whether the page at @off is outside the page cache. */
+static bool page_missing(struct worker *w, uint64_t off)
+{
+	char page[PROBE_BYTES];
+	struct iovec iov = { .iov_base = page, .iov_len = sizeof(page) };
+
+	if (!w->nowait)
+		return false;
+	if (preadv2(w->sh->src->fd, &iov, 1, (off_t)off, RWF_NOWAIT) >= 0)
+		return false;
+	if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)
+		w->nowait = false;
+	return errno == EAGAIN;
+}
+
+/* Asks the kernel to read what probing @n pieces will read first. */
+static void advise_probe(struct worker *w, size_t n)
+{
+	const struct shared *sh = w->sh;
+	size_t i, b;
+
+	for (i = 0; i < n; i++) {
+		const struct piece *p = &w->pieces[i];
+
+		if (sh->advise_whole) {
+			posix_fadvise(sh->src->fd, (off_t)p->offset,
+				      (off_t)p->len, POSIX_FADV_WILLNEED);
+			continue;
+		}
+		for (b = 0; b < p->len; b += sh->block)
+			posix_fadvise(sh->src->fd, (off_t)(p->offset + b),
+				      PROBE_BYTES, POSIX_FADV_WILLNEED);
+	}
+}
+
 static int probe_stripe(struct worker *w, size_t n)
 {
 	struct shared *sh = w->sh;
 	size_t i, b, h = 0;
 	int zero = 0;
 
+	if (page_missing(w, w->pieces[0].offset))
+		advise_probe(w, n);
 	for (i = 0; i < n; i++) {
 		const struct piece *p = &w->pieces[i];
 
@@ -344,6 +395,26 @@ static int threads_wanted(const struct blksnap_ranges *regions)
 	return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
+/* Bytes of memory the kernel can give without swapping, or 0. */
+static uint64_t memory_available(void)
+{
+	unsigned long long kib;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+	long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+
+	if (!f)
+		return bytes;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+			bytes = (uint64_t)kib << 10;
+			break;
+		}
+	fclose(f);
+	return bytes;
+}
+
 static int read_regions(const struct blksnap_source *src,
 			const struct blksnap_ranges *regions, uint32_t block,
 			bool probe, bs_deliver_fn deliver, void *ctx)
@@ -359,6 +430,9 @@ static int read_regions(const struct blksnap_source *src,
 	int i, n = threads_wanted(regions), ret = -1;
 	sigset_t all, old;
 
+	if (probe)
+		sh.advise_whole = blksnap_ranges_bytes(regions) <=
+				  memory_available() / ADVISE_WHOLE_SHARE;
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < n; i++) {
 		w[i].sh = &sh;
