@@ -184,33 +184,45 @@ static size_t plan_lookahead(struct shared *sh, struct piece *ra)
 }
 
 /*
+ * Reads up to @len bytes at @off without waiting for the device: the
+ * bytes that were in the page cache (0 when none, or on any error, which
+ * the plain read that follows reports), and *@missed set when some were
+ * not. The worker stops trying where the file cannot say.
+ */
+static size_t read_cached(struct worker *w, char *buf, size_t len,
+			  uint64_t off, bool *missed)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	ssize_t got;
+
+	if (!w->nowait)
+		return 0;
+	got = preadv2(w->sh->src->fd, &iov, 1, (off_t)off, RWF_NOWAIT);
+	if (got >= 0) {
+		if ((size_t)got < len)
+			*missed = true;	/* or the source's end: see callers */
+		return (size_t)got;
+	}
+	if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)
+		w->nowait = false;
+	else if (errno == EAGAIN)
+		*missed = true;
+	return 0;
+}
+
+/*
  * Reads a piece, first without waiting for the device: *missed is set
  * when some of it was not in the page cache.
  */
 static int read_piece(struct worker *w, char *buf, const struct piece *p,
 		      bool *missed)
 {
-	const struct blksnap_source *src = w->sh->src;
-	struct iovec iov = { .iov_base = buf, .iov_len = p->len };
-	ssize_t got = 0;
+	size_t got = read_cached(w, buf, p->len, p->offset, missed);
 
-	if (w->nowait) {
-		got = preadv2(src->fd, &iov, 1, (off_t)p->offset, RWF_NOWAIT);
-		if (got < 0) {
-			if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)
-				w->nowait = false;
-			else if (errno == EAGAIN)
-				*missed = true;
-			/* Any other error is the plain read's to report. */
-			got = 0;
-		} else if ((size_t)got < p->len) {
-			*missed = true;	/* or the end of the source: see below */
-		}
-	}
-	if ((size_t)got == p->len)
+	if (got == p->len)
 		return 0;
-	return bs_source_read(src, buf + got, p->len - (size_t)got,
-			      p->offset + (uint64_t)got);
+	return bs_source_read(w->sh->src, buf + got, p->len - got,
+			      p->offset + got);
 }
 
 /*
@@ -238,15 +250,10 @@ static int probe_block(const struct blksnap_source *src, char *buf,
 static bool page_missing(struct worker *w, uint64_t off)
 {
 	char page[PROBE_BYTES];
-	struct iovec iov = { .iov_base = page, .iov_len = sizeof(page) };
+	bool missed = false;
 
-	if (!w->nowait)
-		return false;
-	if (preadv2(w->sh->src->fd, &iov, 1, (off_t)off, RWF_NOWAIT) >= 0)
-		return false;
-	if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)
-		w->nowait = false;
-	return errno == EAGAIN;
+	read_cached(w, page, sizeof(page), off, &missed);
+	return missed;
 }
 
 /* Asks the kernel to read what probing @n pieces will read first. */
@@ -401,18 +408,20 @@ static uint64_t memory_available(void)
 	unsigned long long kib;
 	char line[128];
 	FILE *f = fopen("/proc/meminfo", "re");
-	long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	uint64_t bytes = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
+	long pages, page;
 
-	if (!f)
-		return bytes;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
-			bytes = (uint64_t)kib << 10;
-			break;
-		}
-	fclose(f);
-	return bytes;
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1) {
+				fclose(f);
+				return (uint64_t)kib << 10;
+			}
+		fclose(f);
+	}
+	/* Free memory only, without the cache the kernel could drop. */
+	pages = sysconf(_SC_AVPHYS_PAGES);
+	page = sysconf(_SC_PAGESIZE);
+	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 0;
 }
 
 static int read_regions(const struct blksnap_source *src,
