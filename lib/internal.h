@@ -22,10 +22,9 @@
 #define BS_MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /*
- * Size of the reads from a source: small enough that the buffer stays in
- * the CPU's cache between the read's copy and the hashing (4 MiB made a
- * full backup 3 times slower than 128 KiB here).  A hash block larger
- * than this is read whole.
+ * Size of a buffer copied through on its way elsewhere (an archive's
+ * data decompressed into a cache file): small enough to stay in the
+ * CPU's cache.  A source's reads have their own sizes (source-read.c).
  */
 #define BS_IO_CHUNK (128u << 10)
 

@@ -77,6 +77,29 @@ else
 	skip "full backup of the image out of the page cache" \
 		"cannot drop a file's cached pages here (dd iflag=nocache, fincore)"
 fi
+# The search reads the first pages of blocks in batches (io_uring) where
+# the kernel allows it; BLKSNAP_IO_URING=0 leaves it to one read each:
+# the same data and zeros either way.
+check "full backup with one read at a time (BLKSNAP_IO_URING=0): the same data and zeros" sh -c \
+	"BLKSNAP_IO_URING=0 blksnap-send --full -c none -o one.tar img &&
+	 test \"\$(blksnap-restore --list one.tar | grep -E '^  (data|zeros):')\" = \
+	      \"\$(blksnap-restore --list full.tar | grep -E '^  (data|zeros):')\" &&
+	 blksnap-restore -o one.out one.tar && cmp img one.out"
+rm -f one.tar one.out
+if have strace && strace -f -qq -o st.trace -e trace=io_uring_setup,io_uring_enter \
+	blksnap-send --full -c none -o /dev/null img 2> /dev/null; then
+	enters=$(grep -c 'io_uring_enter(' st.trace)
+	if grep -q 'io_uring_setup(.*= [0-9]' st.trace && [ "$enters" -gt 0 ]; then
+		ok "the search reads in batches ($enters io_uring_enter calls)"
+	elif grep -q 'io_uring_setup(.*= -1' st.trace; then
+		skip "the search reads in batches" "io_uring_setup is refused here"
+	else
+		not_ok "the search reads in batches"
+		diag "$(cat st.trace)"
+	fi
+else
+	skip "the search reads in batches" "no strace, or it cannot trace here"
+fi
 random_file old "$size"
 check "restore over an existing file of random data" sh -c 'blksnap-restore -o old full.tar && cmp img old'
 if sparse_ok old "$size"; then ok "its zero ranges are holes"; else not_ok "its zero ranges are holes ($(allocated_blocks old) blocks)"; fi

@@ -58,3 +58,27 @@ dd if="$SCRATCH" bs=1M skip=16 count=4 status=none | cmp -s - "$a/z4" ||
 	die "the zero range of the incremental kept old data"
 echo "the chain restores zeros over old data on $SCRATCH"
 unload
+
+modprobe dm_mod || die "modprobe dm_mod"
+sectors=$((size / 512)) mib=2048
+dmsetup create blksnap-bad --table "0 $((16 * mib)) linear $dev 0
+$((16 * mib)) $mib error
+$((17 * mib)) $((sectors - 17 * mib)) linear $dev $((17 * mib))" ||
+	die "dmsetup create"
+dmsetup mknodes
+bad=/dev/mapper/blksnap-bad
+[ -b "$bad" ] || die "no $bad"
+for ring in 1 0; do
+	if BLKSNAP_IO_URING=$ring blksnap-send --full -c none -o "$a/bad.tar" \
+		"$bad" 2> "$a/bad.err"; then
+		dmsetup remove blksnap-bad
+		die "a full backup of a device failing reads succeeded (BLKSNAP_IO_URING=$ring)"
+	fi
+	cat "$a/bad.err"
+	grep -q "$bad: read error at offset [0-9]*: Input/output error" "$a/bad.err" ||
+		{ dmsetup remove blksnap-bad; die "no read error naming $bad (BLKSNAP_IO_URING=$ring)"; }
+	[ ! -e "$a/bad.tar" ] ||
+		{ dmsetup remove blksnap-bad; die "an archive was left (BLKSNAP_IO_URING=$ring)"; }
+done
+dmsetup remove blksnap-bad || die "dmsetup remove"
+echo "a device failing reads is refused, naming it and the offset"
