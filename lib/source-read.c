@@ -525,7 +525,8 @@ static void *work(void *arg)
 		bool missed = false;
 		int ret;
 
-		while (n < sh->stripe && used < sh->stripe_bytes &&
+		/* Room for a whole block at least: pieces hold whole blocks. */
+		while (n < sh->stripe && sh->stripe_bytes - used >= sh->block &&
 		       next_piece(sh, &w->pieces[n], sh->stripe_bytes - used))
 			used += w->pieces[n++].len;
 		if (!n)
