@@ -302,33 +302,29 @@ static void advise_probe(struct worker *w, size_t n)
 /*
  * Ends the batches of the search for this worker: it reads one page at a
  * time from then on.  After a failed batch, reads may still land in the
- * buffers it named: those are left allocated, never used again (the
- * worker takes a new w->buf).
+ * pages it named: they are then left allocated, never used again.
  */
-static int probe_batch_end(struct worker *w, bool in_flight)
+static void probe_batch_end(struct worker *w, bool in_flight)
 {
 	bs_read_batch_close(w->batch);
 	w->batch = NULL;
-	if (!in_flight) {
+	if (!in_flight)
 		free(w->pages);
-		w->pages = NULL;
-		return 0;
-	}
 	w->pages = NULL;
-	w->buf = bs_malloc(w->sh->chunk);
-	return w->buf ? 0 : -1;
 }
 
 /*
- * Runs a batch of @n reads; when the batch fails, ends the batches and
- * leaves each read failed (res -EIO), to be read again alone.
+ * Runs a batch of @n reads; false when the batch failed: the batches
+ * are then ended, and the reads not done are left failed (res -EIO), to
+ * be read again alone.
  */
-static int probe_batch_run(struct worker *w, struct bs_read_req *req,
-			   size_t n)
+static bool probe_batch_run(struct worker *w, struct bs_read_req *req,
+			    size_t n)
 {
 	if (!bs_read_batch_run(w->batch, w->sh->src->fd, req, n))
-		return 0;
-	return probe_batch_end(w, true);
+		return true;
+	probe_batch_end(w, true);
+	return false;
 }
 
 /* Asks for the first page of the block of @len bytes at @off, as the @k-th. */
@@ -373,7 +369,7 @@ static int probe_rests(struct worker *w, uint64_t *zero, size_t k)
 	struct bs_read_req rest[PROBE_BATCH];
 	size_t which[PROBE_BATCH];
 	size_t j = 0, i, n, used;
-	bool batched, abandoned;
+	bool abandoned = false;
 
 	while (j < k) {
 		for (n = 0, used = 0; j < k; j++) {
@@ -391,11 +387,16 @@ static int probe_rests(struct worker *w, uint64_t *zero, size_t k)
 			which[n++] = j;
 			used += len;
 		}
-		batched = w->batch && n;
-		if (batched && probe_batch_run(w, rest, n))
-			return -1;
-		/* A failed batch left its buffer: a new one, one at a time. */
-		abandoned = batched && !w->batch;
+		/*
+		 * A failed batch may still read into w->buf: it is left, and
+		 * the rest read one at a time into a new one.
+		 */
+		if (w->batch && n && !probe_batch_run(w, rest, n)) {
+			w->buf = bs_malloc(w->sh->chunk);
+			if (!w->buf)
+				return -1;
+			abandoned = true;
+		}
 		for (i = 0; i < n; i++) {
 			char *buf = abandoned ? w->buf : rest[i].buf;
 
@@ -421,8 +422,7 @@ static int probe_batch(struct worker *w, size_t *k, size_t *h)
 	size_t j;
 	int ret;
 
-	if (probe_batch_run(w, w->reqs, *k))
-		return -1;
+	probe_batch_run(w, w->reqs, *k);
 	for (j = 0; j < *k; j++) {
 		/* A kernel without IORING_OP_READ. */
 		if (w->reqs[j].res == -EINVAL || w->reqs[j].res == -EOPNOTSUPP)
