@@ -67,18 +67,19 @@ $((17 * mib)) $((sectors - 17 * mib)) linear $dev $((17 * mib))" ||
 	die "dmsetup create"
 dmsetup mknodes
 bad=/dev/mapper/blksnap-bad
+bad_die() {
+	dmsetup remove blksnap-bad
+	die "$* (BLKSNAP_IO_URING=$ring)"
+}
 [ -b "$bad" ] || die "no $bad"
 for ring in 1 0; do
-	if BLKSNAP_IO_URING=$ring blksnap-send --full -c none -o "$a/bad.tar" \
-		"$bad" 2> "$a/bad.err"; then
-		dmsetup remove blksnap-bad
-		die "a full backup of a device failing reads succeeded (BLKSNAP_IO_URING=$ring)"
-	fi
+	BLKSNAP_IO_URING=$ring blksnap-send --full -c none -o "$a/bad.tar" \
+		"$bad" 2> "$a/bad.err" &&
+		bad_die "a full backup of a device failing reads succeeded"
 	cat "$a/bad.err"
 	grep -q "$bad: read error at offset [0-9]*: Input/output error" "$a/bad.err" ||
-		{ dmsetup remove blksnap-bad; die "no read error naming $bad (BLKSNAP_IO_URING=$ring)"; }
-	[ ! -e "$a/bad.tar" ] ||
-		{ dmsetup remove blksnap-bad; die "an archive was left (BLKSNAP_IO_URING=$ring)"; }
+		bad_die "no read error naming $bad"
+	[ ! -e "$a/bad.tar" ] || bad_die "an archive was left"
 done
 dmsetup remove blksnap-bad || die "dmsetup remove"
 echo "a device failing reads is refused, naming it and the offset"
